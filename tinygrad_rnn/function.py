@@ -1,0 +1,362 @@
+"""Primitive ops: one `Function` subclass each, forward and backward side by side.
+
+`forward(ctx, *arrays)` computes the result from plain ndarrays and saves what backward needs;
+`backward(ctx, grad_out)` returns one gradient per input (or None). Ops marked
+`broadcasts = True` may return gradients of the broadcast shape: the engine sums them back
+to each input's shape (`tensor.unbroadcast`) and checks every gradient's shape.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import numpy as np
+
+from tinygrad_rnn.tensor import Tensor, _check_finite, _state
+
+
+class Function:
+    """Base of every op. `Op.apply(*tensors, **options)` runs forward and records the op."""
+
+    __slots__ = ("parents", "saved", "created_at")
+    op: str = "function"  # the name graphs and errors show; defaults to the lower-case class name
+    broadcasts: bool = False  # gradients may need summing back to the input shapes
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "op" not in cls.__dict__:
+            cls.op = cls.__name__.lower()
+
+    def save_for_backward(ctx, *arrays: np.ndarray) -> None:
+        """Keep arrays for backward; the engine releases them after backward has used them."""
+        ctx.saved = arrays
+
+    def forward(ctx, *arrays: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(ctx, grad_out: np.ndarray) -> tuple:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *parents: Tensor, **options: Any) -> Tensor:
+        """Run forward on the parents' data and return the result as a recorded Tensor."""
+        ctx = cls()
+        ctx.saved = ()
+        try:
+            out = ctx.forward(*[p.data for p in parents], **options)
+        except (ValueError, IndexError, TypeError) as e:
+            shapes = ", ".join(str(p.shape) for p in parents)
+            raise type(e)(f"{cls.op}: {e} (input shapes {shapes})") from None
+        requires_grad = _state["grad_enabled"] and any(p.requires_grad for p in parents)
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, None
+        t.requires_grad = requires_grad
+        t._ctx = ctx if requires_grad else None
+        if requires_grad:
+            ctx.parents = parents
+        if _state["anomaly"]:
+            frame = traceback.extract_stack(limit=4)[0]
+            ctx.created_at = f"{frame.filename}:{frame.lineno} ({frame.line})"
+            _check_finite(t.data, ctx, "forward")
+        return t
+
+
+# ----- elementwise arithmetic ----------------------------------------------------------------
+class Add(Function):
+    __slots__ = ()
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        return a + b
+
+    def backward(ctx, g):
+        return g, g  # d(a+b)/da = d(a+b)/db = 1
+
+
+class Mul(Function):
+    __slots__ = ()
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    def backward(ctx, g):
+        a, b = ctx.saved
+        return g * b, g * a  # product rule
+
+
+class Neg(Function):
+    __slots__ = ()
+
+    def forward(ctx, a):
+        return -a
+
+    def backward(ctx, g):
+        return (-g,)
+
+
+class Pow(Function):
+    """x ** p for a Python-scalar exponent p."""
+
+    __slots__ = ("exponent",)
+
+    def forward(ctx, a, exponent):
+        ctx.exponent = exponent
+        ctx.save_for_backward(a)
+        return a ** exponent
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        p = ctx.exponent
+        return (g * (p * a ** (p - 1)),)  # d(x^p)/dx = p x^(p-1)
+
+
+class MatMul(Function):
+    """a @ b for 1-D, 2-D and batched (broadcast) operands, as np.matmul."""
+
+    __slots__ = ()
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"cannot matmul a 0-d operand: {a.shape} @ {b.shape}")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(f"shapes {a.shape} @ {b.shape} do not match: inner dimensions "
+                             f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ")
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    def backward(ctx, g):
+        a, b = ctx.saved
+        # treat a vector as a 1-row (a) or 1-column (b) matrix, as matmul does
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        da = g @ np.swapaxes(b2, -1, -2)  # dL/da = dL/dy b^T
+        db = np.swapaxes(a2, -1, -2) @ g  # dL/db = a^T dL/dy
+        if a.ndim == 1:
+            da = da.squeeze(-2)
+        if b.ndim == 1:
+            db = db.squeeze(-1)
+        return da, db
+
+
+# ----- nonlinearities ------------------------------------------------------------------------
+class Tanh(Function):
+    __slots__ = ()
+
+    def forward(ctx, a):
+        y = np.tanh(a)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return (g * (1 - y * y),)  # backprop through tanh: 1 - tanh^2
+
+
+def stable_sigmoid(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-a)) computed from exp(-|a|), so it never overflows."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    __slots__ = ()
+
+    def forward(ctx, a):
+        y = stable_sigmoid(a).astype(a.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return (g * y * (1 - y),)  # backprop through sigmoid: s (1 - s)
+
+
+class ReLU(Function):
+    __slots__ = ()
+
+    def forward(ctx, a):
+        mask = a > 0
+        ctx.save_for_backward(mask)
+        return a * mask
+
+    def backward(ctx, g):
+        (mask,) = ctx.saved
+        return (g * mask,)  # gradient passes where the input was positive
+
+
+class Exp(Function):
+    __slots__ = ()
+
+    def forward(ctx, a):
+        y = np.exp(a)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return (g * y,)  # d(e^x)/dx = e^x
+
+
+class Log(Function):
+    __slots__ = ()
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g / a,)  # d(log x)/dx = 1/x
+
+
+# ----- reductions ----------------------------------------------------------------------------
+def _expand_back(g: np.ndarray, shape: tuple, axis: Any, keepdims: bool) -> np.ndarray:
+    """Re-insert reduced axes into g and broadcast it to `shape`."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    elif axis is None and not keepdims:
+        g = np.reshape(g, (1,) * len(shape))
+    return np.broadcast_to(g, shape)
+
+
+def _norm_axis(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+class Sum(Function):
+    __slots__ = ("axis", "keepdims", "in_shape")
+
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.axis, ctx.keepdims, ctx.in_shape = _norm_axis(axis), keepdims, a.shape
+        return np.sum(a, axis=ctx.axis, keepdims=keepdims)
+
+    def backward(ctx, g):
+        return (_expand_back(g, ctx.in_shape, ctx.axis, ctx.keepdims),)  # each input adds once
+
+
+class Max(Function):
+    __slots__ = ("axis", "keepdims")
+
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.axis, ctx.keepdims = _norm_axis(axis), keepdims
+        y = np.max(a, axis=ctx.axis, keepdims=True)
+        ctx.save_for_backward(a, y)
+        return y if keepdims else np.max(a, axis=ctx.axis)
+
+    def backward(ctx, g):
+        a, y = ctx.saved
+        hit = a == y  # the maxima (ties share the gradient equally)
+        g = _expand_back(g, a.shape, ctx.axis, ctx.keepdims)
+        return (g * hit / hit.sum(axis=ctx.axis, keepdims=True),)
+
+
+# ----- shape ---------------------------------------------------------------------------------
+class Reshape(Function):
+    __slots__ = ("in_shape",)
+
+    def forward(ctx, a, shape):
+        ctx.in_shape = a.shape
+        return a.reshape(shape)
+
+    def backward(ctx, g):
+        return (g.reshape(ctx.in_shape),)
+
+
+class Transpose(Function):
+    __slots__ = ("axes",)
+
+    def forward(ctx, a, axes=None):
+        ctx.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+        return np.transpose(a, ctx.axes)
+
+    def backward(ctx, g):
+        return (np.transpose(g, np.argsort(ctx.axes)),)  # the inverse permutation
+
+
+def _plain_index(index: Any) -> Any:
+    """Replace Tensors and lists inside an index by ndarrays."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+class GetItem(Function):
+    """t[index]: basic slices and integer/boolean arrays; repeated indices accumulate."""
+
+    __slots__ = ("index", "in_shape")
+
+    def forward(ctx, a, index):
+        ctx.index, ctx.in_shape = _plain_index(index), a.shape
+        return a[ctx.index]
+
+    def backward(ctx, g):
+        grad = np.zeros(ctx.in_shape, dtype=g.dtype)
+        np.add.at(grad, ctx.index, g)  # scatter-add: an element picked twice gets both
+        return (grad,)
+
+
+class Cat(Function):
+    __slots__ = ("axis", "sizes")
+
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis, ctx.sizes = axis, [x.shape[axis] for x in arrays]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(ctx, g):
+        return tuple(np.split(g, np.cumsum(ctx.sizes)[:-1], axis=ctx.axis))
+
+
+class Stack(Function):
+    __slots__ = ("axis",)
+
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(ctx, g):
+        return tuple(np.moveaxis(g, ctx.axis, 0))
+
+
+# ----- normalisers ---------------------------------------------------------------------------
+class LogSoftmax(Function):
+    """x - logsumexp(x), shifted by the max so |x| of 1e4 does not overflow."""
+
+    __slots__ = ("axis",)
+
+    def forward(ctx, a, axis=-1):
+        ctx.axis = axis
+        shifted = a - a.max(axis=axis, keepdims=True)
+        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return (g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True),)  # J = I - softmax 1^T
+
+
+class Softmax(Function):
+    __slots__ = ("axis",)
+
+    def forward(ctx, a, axis=-1):
+        ctx.axis = axis
+        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        y = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return (y * (g - (g * y).sum(axis=ctx.axis, keepdims=True)),)  # J = diag(y) - y y^T

@@ -1,0 +1,111 @@
+"""Losses and helpers built from the primitive ops: softmax, cross-entropy, MSE, one-hot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_rnn import function as ops
+from tinygrad_rnn.random import get_rng
+from tinygrad_rnn.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis`, stable for logits of magnitude 1e4."""
+    return ops.Softmax.apply(_tensor(x), axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) computed as x - logsumexp(x), stable for logits of magnitude 1e4."""
+    return ops.LogSoftmax.apply(_tensor(x), axis=axis)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic sigmoid, without overflow for inputs of +-1000."""
+    return _tensor(x).sigmoid()
+
+
+def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Cross-entropy between raw logits and integer class targets (PyTorch semantics).
+
+    logits: (N, C) or (C,). target: class indices of shape (N,) or () as an int ndarray,
+    list, int or Tensor. reduction: "mean" (average over N), "sum", or "none" (shape (N,)).
+    """
+    logits = _tensor(logits)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, "
+                         f"got {reduction!r}")
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind == "f" and t.size and np.all(t == np.round(t)):
+            t = t.astype(np.int64)  # integer-valued floats are accepted as class indices
+        else:
+            raise TypeError(f"cross_entropy: target must hold integer class indices, "
+                            f"got dtype {t.dtype}")
+    if logits.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got shape {logits.shape}")
+    n_classes = logits.shape[-1]
+    expected = logits.shape[:1] if logits.ndim == 2 else ()
+    if t.shape != expected:
+        raise ValueError(f"cross_entropy: target of shape {t.shape} does not fit logits of shape "
+                         f"{logits.shape} (expected target shape {expected})")
+    bad = (t < 0) | (t >= n_classes)
+    if np.any(bad):
+        raise IndexError(f"cross_entropy: target {t[bad].ravel()[0]} is outside [0, {n_classes})")
+    logp = log_softmax(logits, axis=-1)
+    picked = logp[np.arange(len(t)), t] if logits.ndim == 2 else logp[int(t)]
+    return _reduce(-picked, reduction, "cross_entropy")
+
+
+def nll_loss(logp: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities `logp` (N, C) at integer `target` (N,)."""
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    return _reduce(-logp[np.arange(len(t)), t], reduction, "nll_loss")
+
+
+def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error (a - b)^2, reduced by "mean", "sum" or "none"."""
+    a = _tensor(a)
+    b = a._lift(b)
+    if a.shape != b.shape:
+        raise ValueError(f"mse_loss: shapes {a.shape} and {b.shape} differ")
+    diff = a - b
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def one_hot(indices: Any, num_classes: int, dtype: Any = np.float32) -> Tensor:
+    """Float tensor of shape indices.shape + (num_classes,) with a 1 at each index."""
+    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
+    if np.any((idx < 0) | (idx >= num_classes)):
+        raise IndexError(f"one_hot: an index is outside [0, {num_classes})")
+    return Tensor(np.eye(num_classes, dtype=dtype)[idx])
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity if not
+    training or p == 0)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    keep = get_rng().random(x.shape) >= p
+    return x * (keep / (1.0 - p)).astype(x.dtype)
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)

@@ -1,0 +1,59 @@
+"""Check analytic gradients against central finite differences in float64."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tinygrad_rnn.tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """Raised by `gradcheck` when an analytic gradient disagrees with finite differences."""
+
+
+def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+    """Compare backward() of `fn(*inputs)` with central differences, in float64.
+
+    Every floating-point input with requires_grad=True is checked. The output is reduced to a
+    scalar with fixed random weights (so every output element counts). Returns True, or raises
+    GradcheckError naming the input, the worst element, and both values.
+    """
+    inputs = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, np.float64)) for x in inputs]
+    xs = [Tensor(x.data.astype(np.float64) if x.dtype.kind == "f" else x.data,
+                 requires_grad=x.requires_grad, name=x.name) for x in inputs]
+    checked = [i for i, x in enumerate(xs) if x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True")
+    out = fn(*xs)
+    weights = np.random.default_rng(seed).standard_normal(out.shape)
+
+    def objective() -> float:
+        with no_grad():
+            return float(np.sum(fn(*xs).data.astype(np.float64) * weights))
+
+    (out * weights).sum().backward()
+    for i in checked:
+        x = xs[i]
+        analytic = x.grad if x.grad is not None else np.zeros_like(x.data)
+        numeric = np.zeros_like(x.data)
+        flat = x.data.reshape(-1)  # a view: perturbing it perturbs the input
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + eps
+            plus = objective()
+            flat[k] = orig - eps
+            minus = objective()
+            flat[k] = orig
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if err.size and err.max() > 0:
+            worst = np.unravel_index(int(np.argmax(err)), err.shape)
+            label = f"input {i}" + (f" ({x.name!r})" if x.name else "")
+            raise GradcheckError(
+                f"gradcheck: {label} of shape {x.shape}: worst element {tuple(map(int, worst))} "
+                f"has analytic gradient {analytic[worst]!r} but finite difference "
+                f"{numeric[worst]!r} (atol={atol}, rtol={rtol})")
+    return True

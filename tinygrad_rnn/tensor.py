@@ -1,0 +1,380 @@
+"""The Tensor: an ndarray that remembers how it was made, and reverse mode over that record.
+
+Every op result keeps the `Function` that made it (`t._ctx`), and that function keeps its
+parent tensors in order. `backward()` walks the recorded graph in an iterative topological
+order (no recursion, so a 100,000-op chain works), hands each op the gradient of its output,
+and adds what comes back into the parents' gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+# Global switches read by every op; changed only through the context managers below.
+_state = {"grad_enabled": True, "anomaly": False}
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Context in which ops record nothing: results never require grad."""
+    previous = _state["grad_enabled"]
+    _state["grad_enabled"] = False
+    try:
+        yield
+    finally:
+        _state["grad_enabled"] = previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside `no_grad()`."""
+    return _state["grad_enabled"]
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Context that raises at the first op whose forward or backward makes NaN or inf.
+
+    Every op created inside records where it was created, and the error names both.
+    It slows every op down; use it to hunt a NaN, not to train.
+    """
+    previous = _state["anomaly"]
+    _state["anomaly"] = True
+    try:
+        yield
+    finally:
+        _state["anomaly"] = previous
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Turn user data into an ndarray: float input becomes float32 unless it is already an
+    ndarray (or NumPy scalar) of float64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    keep = isinstance(data, (np.ndarray, np.generic))
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f":
+        if not (keep and arr.dtype in (np.float32, np.float64)):
+            arr = arr.astype(np.float32)
+    elif arr.dtype.kind not in "biu":
+        raise TypeError(f"Tensor: cannot hold data of dtype {arr.dtype}")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+
+    >>> W = Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> (W * W).sum().backward()
+    >>> W.grad
+    array([[2., 4.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "meta", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+    __hash__ = object.__hash__  # hash by identity even though == compares values
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data: np.ndarray = _as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, "
+                            f"got dtype {self.data.dtype}")
+        self.grad: np.ndarray | None = None
+        self.requires_grad: bool = bool(requires_grad)
+        self.name: str | None = name
+        self.meta: dict | None = None  # e.g. {"step": 3, "layer": 0}: read by viz
+        self._ctx = None  # the Function that made this tensor (None for leaves)
+
+    # ----- what a tensor is -------------------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="Shape of the data (a tuple).")
+    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that made this tensor, or None for a leaf."""
+        return self._ctx.op if self._ctx is not None else None
+
+    @property
+    def parents(self) -> tuple:
+        """The op's inputs, in order (a tensor used twice appears twice); () for a leaf."""
+        return self._ctx.parents if self._ctx is not None else ()
+
+    @property
+    def is_leaf(self) -> bool:
+        """True when no recorded op made this tensor."""
+        return self._ctx is None
+
+    def __repr__(self) -> str:
+        parts = [f"shape={self.shape}", f"dtype={self.dtype}"]
+        if self.name:
+            parts.insert(0, f"name={self.name!r}")
+        if self.op:
+            parts.append(f"op={self.op}")
+        parts.append(f"requires_grad={self.requires_grad}")
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
+        return f"Tensor({body}, {', '.join(parts)})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor")
+        return self.shape[0]
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, cut from the graph (no grad flows back)."""
+        return Tensor(self.data, name=self.name)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, "
+                             "expected 1")
+        return self.data.item()
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    # ----- reverse mode -----------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False,
+                 retain_grad: bool = False) -> None:
+        """Backpropagate from this tensor: add d(self)/d(leaf) * grad into every leaf's `.grad`.
+
+        grad: the gradient of the final objective with respect to this tensor; may be omitted
+            only when this tensor holds one element (it is then 1).
+        retain_graph: keep the arrays ops saved for backward, so backward can run again.
+        retain_grad: also store `.grad` on every intermediate tensor (for inspection and
+            `viz` gradient pictures); off by default because it keeps memory alive.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad (no input to it "
+                               "has requires_grad=True, or it was made under no_grad())")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward: grad must be given for a non-scalar tensor "
+                                   f"of shape {self.shape}")
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad,
+                              dtype=self.data.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward: grad has shape {grad.shape}, "
+                                 f"tensor has shape {self.shape}")
+        anomaly = _state["anomaly"]
+        grads: dict[int, np.ndarray] = {id(self): grad}
+        for t in reversed(_topological_order(self)):
+            g = grads.pop(id(t), None)  # intermediate gradients are dropped once used
+            if g is None:
+                continue
+            ctx = t._ctx
+            if ctx is None:  # a leaf: accumulate
+                g = g.astype(t.data.dtype, copy=False)
+                t.grad = np.array(g) if t.grad is None else t.grad + g
+                continue
+            if retain_grad:
+                t.grad = g
+            if ctx.saved is _FREED:
+                raise RuntimeError(
+                    f"backward: trying to backward through op '{ctx.op}' a second time; its "
+                    "saved arrays were freed by the first backward. Pass retain_graph=True to "
+                    "the first call to keep them.")
+            parent_grads = ctx.backward(g)
+            if not retain_graph:
+                ctx.saved = _FREED
+            for p, pg in zip(ctx.parents, parent_grads):
+                if pg is None or not p.requires_grad:
+                    continue
+                if ctx.broadcasts:
+                    pg = unbroadcast(pg, p.shape)
+                if pg.shape != p.shape:
+                    raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
+                                       f"for an input of shape {p.shape}")
+                if anomaly:
+                    _check_finite(pg, ctx, "backward")
+                old = grads.get(id(p))
+                grads[id(p)] = pg if old is None else old + pg
+
+    # ----- arithmetic (ops live in function.py) ----------------------------------------
+    def _lift(self, other: Any) -> "Tensor":
+        """Wrap a Python number or array so it can meet this tensor in a binary op."""
+        if isinstance(other, Tensor):
+            return other
+        arr = np.asarray(other)
+        if self.data.dtype.kind == "f" and arr.dtype.kind in "biuf":
+            arr = arr.astype(self.data.dtype)  # a float64 graph stays float64
+        return Tensor(arr)
+
+    def __add__(self, other): return F.Add.apply(self, self._lift(other))
+    def __radd__(self, other): return F.Add.apply(self._lift(other), self)
+    def __mul__(self, other): return F.Mul.apply(self, self._lift(other))
+    def __rmul__(self, other): return F.Mul.apply(self._lift(other), self)
+    def __neg__(self): return F.Neg.apply(self)
+    def __sub__(self, other): return self + (-self._lift(other))
+    def __rsub__(self, other): return self._lift(other) + (-self)
+    def __truediv__(self, other):
+        if isinstance(other, Tensor):
+            return self * other ** -1.0
+        return self * self._lift(1.0 / np.asarray(other, dtype=np.float64))
+    def __rtruediv__(self, other): return self._lift(other) * self ** -1.0
+    def __matmul__(self, other): return F.MatMul.apply(self, self._lift(other))
+    def __rmatmul__(self, other): return F.MatMul.apply(self._lift(other), self)
+
+    def __pow__(self, exponent: float) -> "Tensor":
+        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+            raise TypeError("pow: the exponent must be a Python scalar, not "
+                            f"{type(exponent).__name__}")
+        return F.Pow.apply(self, exponent=float(exponent))
+
+    # comparisons give plain boolean arrays: they are not differentiable
+    def __lt__(self, other): return self.data < _data(other)
+    def __le__(self, other): return self.data <= _data(other)
+    def __gt__(self, other): return self.data > _data(other)
+    def __ge__(self, other): return self.data >= _data(other)
+    def __eq__(self, other): return self.data == _data(other)  # type: ignore[override]
+    def __ne__(self, other): return self.data != _data(other)  # type: ignore[override]
+
+    # ----- elementwise -----------------------------------------------------------------
+    def tanh(self) -> "Tensor":
+        """Hyperbolic tangent."""
+        return F.Tanh.apply(self)
+
+    def sigmoid(self) -> "Tensor":
+        """Logistic sigmoid 1 / (1 + exp(-x)), without overflow for large |x|."""
+        return F.Sigmoid.apply(self)
+
+    def relu(self) -> "Tensor":
+        """max(x, 0)."""
+        return F.ReLU.apply(self)
+
+    def exp(self) -> "Tensor":
+        """Elementwise e**x."""
+        return F.Exp.apply(self)
+
+    def log(self) -> "Tensor":
+        """Natural logarithm."""
+        return F.Log.apply(self)
+
+    # ----- reductions ------------------------------------------------------------------
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        """Sum over `axis` (all axes when None)."""
+        return F.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        """Mean over `axis` (all axes when None)."""
+        total = self.sum(axis=axis, keepdims=keepdims)
+        return total * (total.data.size / max(self.data.size, 1))  # 1/n as a constant
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        """Maximum over `axis`; the gradient is shared equally between tied maxima."""
+        return F.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    # ----- shape -----------------------------------------------------------------------
+    def reshape(self, *shape: int) -> "Tensor":
+        """Same data, new shape (one entry may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return F.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes: int) -> "Tensor":
+        """Permute axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return F.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self) -> "Tensor":
+        """All axes reversed."""
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return F.GetItem.apply(self, index=index)
+
+    def split(self, sizes_or_n: int | Sequence[int], axis: int = 0) -> tuple["Tensor", ...]:
+        """Split along `axis`: an int n gives n equal parts (NumPy's meaning, not PyTorch's
+        chunk size); a list gives parts of those sizes."""
+        length = self.shape[axis]
+        if isinstance(sizes_or_n, (int, np.integer)):
+            n = int(sizes_or_n)
+            if n <= 0 or length % n:
+                raise ValueError(f"split: cannot cut axis {axis} of length {length} into "
+                                 f"{n} equal parts (shape {self.shape})")
+            sizes = [length // n] * n
+        else:
+            sizes = [int(s) for s in sizes_or_n]
+            if sum(sizes) != length or min(sizes, default=0) < 0:
+                raise ValueError(f"split: sizes {sizes} do not add up to {length}, the length "
+                                 f"of axis {axis} (shape {self.shape})")
+        axis = axis % self.ndim
+        parts, start = [], 0
+        for size in sizes:
+            index = (slice(None),) * axis + (slice(start, start + size),)
+            parts.append(self[index])
+            start += size
+        return tuple(parts)
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return F.Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return F.Stack.apply(*tensors, axis=axis)
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum a gradient back to `shape`, undoing NumPy broadcasting (the one place it is done)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    kept_ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if kept_ones:
+        grad = grad.sum(axis=kept_ones, keepdims=True)
+    return grad
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors that need grad, each after all its parents, found with an explicit stack."""
+    order: list[Tensor] = []
+    visited = {id(root)}
+    stack = [(root, iter(root.parents))]
+    while stack:
+        node, parents = stack[-1]
+        for p in parents:
+            if p.requires_grad and id(p) not in visited:
+                visited.add(id(p))
+                stack.append((p, iter(p.parents)))
+                break
+        else:  # every parent done: the node comes after them
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.isnan(arr).any() else "inf"
+        raise FloatingPointError(f"detect_anomaly: {phase} of op '{ctx.op}' produced {bad}; "
+                                 f"the op was created at {ctx.created_at}")
+
+
+_FREED = object()  # marks a Function whose saved arrays were released by backward
+
+from tinygrad_rnn import function as F  # noqa: E402  (ops need Tensor, Tensor needs ops)
