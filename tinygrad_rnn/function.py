@@ -50,7 +50,7 @@ class Function:
             raise type(e)(f"{cls.op}: {e} (input shapes {shapes})") from None
         requires_grad = _state["grad_enabled"] and any(p.requires_grad for p in parents)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, None
+        t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, _state["meta"]
         t.requires_grad = requires_grad
         t._ctx = ctx if requires_grad else None
         if requires_grad:

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 # Global switches read by every op; changed only through the context managers below.
-_state = {"grad_enabled": True, "anomaly": False}
+_state: dict[str, Any] = {"grad_enabled": True, "anomaly": False, "meta": None}
 
 
 @contextlib.contextmanager
@@ -46,6 +46,19 @@ def detect_anomaly() -> Iterator[None]:
         yield
     finally:
         _state["anomaly"] = previous
+
+
+@contextlib.contextmanager
+def annotate(**meta: Any) -> Iterator[None]:
+    """Context that tags every tensor made by an op inside with `meta` (merged into any outer
+    annotation), e.g. `with annotate(step=3, layer=0): h = cell(x, h)`. `viz` reads the tags to
+    group the unrolled graph by time step and layer; nothing else depends on them."""
+    previous = _state["meta"]
+    _state["meta"] = {**(previous or {}), **meta}
+    try:
+        yield
+    finally:
+        _state["meta"] = previous
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
