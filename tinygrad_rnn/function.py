@@ -8,7 +8,9 @@ to each input's shape (`tensor.unbroadcast`) and checks every gradient's shape.
 
 from __future__ import annotations
 
-import traceback
+import linecache
+import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -56,10 +58,22 @@ class Function:
         if requires_grad:
             ctx.parents = parents
         if _state["anomaly"]:
-            frame = traceback.extract_stack(limit=4)[0]
-            ctx.created_at = f"{frame.filename}:{frame.lineno} ({frame.line})"
+            ctx.created_at = _creation_site()
             _check_finite(t.data, ctx, "forward")
         return t
+
+
+_ENGINE_FILES = {os.path.join(os.path.dirname(__file__), name)
+                 for name in ("tensor.py", "function.py", "functional.py")}
+
+
+def _creation_site() -> str:
+    """'file:line (source)' of the innermost caller outside the engine's own files."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename in _ENGINE_FILES:
+        frame = frame.f_back
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    return f"{filename}:{lineno} ({linecache.getline(filename, lineno).strip()})"
 
 
 # ----- elementwise arithmetic ----------------------------------------------------------------
@@ -133,10 +147,10 @@ class MatMul(Function):
         # treat a vector as a 1-row (a) or 1-column (b) matrix, as matmul does
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:  # (b first, so a 0-d g from vector @ vector becomes (1, 1))
+            g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
         da = g @ np.swapaxes(b2, -1, -2)  # dL/da = dL/dy b^T
         db = np.swapaxes(a2, -1, -2) @ g  # dL/db = a^T dL/dy
         if a.ndim == 1:
@@ -274,7 +288,11 @@ class Transpose(Function):
     __slots__ = ("axes",)
 
     def forward(ctx, a, axes=None):
-        ctx.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+        n = a.ndim
+        axes = tuple(range(n))[::-1] if axes is None else tuple(axes)
+        if sorted(ax % n if -n <= ax < n else ax for ax in axes) != list(range(n)):
+            raise ValueError(f"axes {axes} are not a permutation of the {n} axes")
+        ctx.axes = tuple(ax % n for ax in axes)  # negative axes made positive for argsort
         return np.transpose(a, ctx.axes)
 
     def backward(ctx, g):

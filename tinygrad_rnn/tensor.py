@@ -384,8 +384,9 @@ def _topological_order(root: Tensor) -> list[Tensor]:
 def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         bad = "NaN" if np.isnan(arr).any() else "inf"
+        where = getattr(ctx, "created_at", None) or "an unknown place (outside detect_anomaly)"
         raise FloatingPointError(f"detect_anomaly: {phase} of op '{ctx.op}' produced {bad}; "
-                                 f"the op was created at {ctx.created_at}")
+                                 f"the op was created at {where}")
 
 
 _FREED = object()  # marks a Function whose saved arrays were released by backward
