@@ -1,5 +1,9 @@
 """Neural-network layers: Module, Parameter, Linear, recurrent cells and sequence modules."""
 
+from tinygrad_rnn.nn.cells import GRUCell, LSTMCell, RNNCell
+from tinygrad_rnn.nn.linear import Linear
 from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Module", "Parameter", "Linear", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM",
+           "GRU"]

@@ -73,6 +73,32 @@ class Module:
         """Switch to evaluation mode (dropout off)."""
         return self.train(False)
 
+    def name_parameters(self) -> "Module":
+        """Set every parameter's `.name` to its dotted name ("cells.0.linear.weight"), the same
+        key state_dict() uses; graph pictures label parameters with it. Constructors call it."""
+        for name, p in self.named_parameters():
+            p.name = name
+        return self
+
+    def to(self, dtype: Any) -> "Module":
+        """Cast every parameter (in place) to a floating dtype, e.g. np.float64; returns self."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: parameters must be floating point, "
+                            f"got dtype {dtype}")
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = None if p.grad is None else p.grad.astype(dtype)
+        return self
+
+    def double(self) -> "Module":
+        """Cast every parameter to float64 (for gradient checks and golden comparisons)."""
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        """Cast every parameter to float32 (the default)."""
+        return self.to(np.float32)
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """{parameter name: a copy of its array}."""
         return {name: p.data.copy() for name, p in self.named_parameters()}

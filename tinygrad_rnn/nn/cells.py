@@ -1,0 +1,177 @@
+"""Recurrent cells written as ONE linear layer over the concatenation [x; h].
+
+The source formula h_t = tanh([U W] [x_t; h_{t-1}] + b) is taken literally: each cell owns a
+single `.linear` with input_size + hidden_size inputs (columns: x first, then h) and one bias,
+followed by its nonlinearity or gates. One step of a cell is one call; a sequence module
+(`nn.RNN`, `nn.LSTM`, `nn.GRU`) calls it once per time step.
+
+Every cell accepts a batch x of shape (B, I) or a single example of shape (I,); a missing state
+is zeros of the matching shape. Every weight and bias is drawn from U(-1/sqrt(H), 1/sqrt(H)),
+as PyTorch initialises its recurrent layers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_rnn.nn.linear import Linear
+from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.tensor import Tensor, annotate, cat
+
+State = Any  # a Tensor, or an (h, c) pair for the LSTM
+
+
+class CellBase(Module):
+    """Shared by the cells: sizes, the `.linear` over [x; h], input and state checks."""
+
+    gate_blocks = 1  # how many blocks of hidden_size rows `.linear` has
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: Any = np.float32) -> None:
+        name = type(self).__name__
+        if int(input_size) <= 0 or int(hidden_size) <= 0:
+            raise ValueError(f"{name}: input_size and hidden_size must be positive, got "
+                             f"{input_size} and {hidden_size}")
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.bias = bool(bias)
+        self.linear = Linear(self.input_size + self.hidden_size,
+                             self.gate_blocks * self.hidden_size, bias=bias, dtype=dtype,
+                             init_bound=1.0 / np.sqrt(self.hidden_size))
+        self.name_parameters()
+
+    def _input(self, x: Any) -> Tensor:
+        """x as a Tensor of shape (B, I) or (I,), or a clear error."""
+        if not isinstance(x, Tensor):
+            arr = np.asarray(x)
+            x = Tensor(arr if arr.dtype.kind == "f" else arr.astype(self.linear.weight.dtype))
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input x must have shape (B, "
+                             f"{self.input_size}) or ({self.input_size},), got {x.shape}")
+        return x
+
+    def _state(self, s: Any, x: Tensor, label: str) -> Tensor:
+        """One state tensor (h or c) checked against x, or zeros named `{label}_0` if None."""
+        shape = x.shape[:-1] + (self.hidden_size,)
+        if s is None:
+            dtype = np.result_type(x.dtype, self.linear.weight.dtype)
+            return Tensor(np.zeros(shape, dtype=dtype), name=f"{label}_0")
+        s = s if isinstance(s, Tensor) else Tensor(s)
+        if s.shape != shape:
+            raise ValueError(f"{type(self).__name__}: state {label} must have shape {shape} for "
+                             f"input x of shape {x.shape}, got {s.shape}")
+        return s
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
+
+
+class RNNCell(CellBase):
+    """Vanilla (Elman) cell: h' = tanh(W [x; h] + b), or relu instead of tanh.
+
+    `.linear` is Linear(I + H, H): W = [W_xh  W_hh] side by side (x columns first).
+
+    >>> cell = RNNCell(3, 4)
+    >>> h = cell(Tensor(np.ones((2, 3))))          # state defaults to zeros
+    >>> cell(Tensor(np.ones((2, 3))), h).shape
+    (2, 4)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", dtype: Any = np.float32) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, dtype)
+
+    def forward(self, x: Any, h: Any = None) -> Tensor:
+        """One step: x (B, I) or (I,), h (B, H) or (H,) or None -> h'."""
+        x = self._input(x)
+        h = self._state(h, x, "h")
+        with annotate(cell=type(self).__name__):
+            z = self.linear(cat([x, h], axis=-1))  # pre-activation W [x; h] + b
+            return z.tanh() if self.nonlinearity == "tanh" else z.relu()
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+class LSTMCell(CellBase):
+    """LSTM cell: (i, f, g, o) = (sigma, sigma, tanh, sigma)(W [x; h] + b),
+    c' = f * c + i * g, h' = o * tanh(c').
+
+    `.linear` is Linear(I + H, 4H) whose row blocks are i, f, g, o (PyTorch's order).
+    forget_bias, when given, is the initial value of the forget gate's bias (1.0 is a common
+    choice that keeps the cell state's gradient highway open at the start of training).
+    """
+
+    gate_blocks = 4
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 forget_bias: float | None = None, dtype: Any = np.float32) -> None:
+        super().__init__(input_size, hidden_size, bias, dtype)
+        if forget_bias is not None:
+            if not bias:
+                raise ValueError("LSTMCell: forget_bias needs bias=True")
+            H = self.hidden_size
+            self.linear.bias.data[H:2 * H] = forget_bias
+
+    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Tensor]:
+        """One step: x (B, I) or (I,), state (h, c) or None -> (h', c')."""
+        x = self._input(x)
+        if state is None:
+            state = (None, None)
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise TypeError(f"LSTMCell: state must be a pair (h, c) or None, got "
+                            f"{type(state).__name__}")
+        h, c = self._state(state[0], x, "h"), self._state(state[1], x, "c")
+        with annotate(cell=type(self).__name__):
+            z = self.linear(cat([x, h], axis=-1))
+            z_i, z_f, z_g, z_o = z.split(4, axis=-1)
+            i, f, g, o = z_i.sigmoid(), z_f.sigmoid(), z_g.tanh(), z_o.sigmoid()
+            i.name, f.name, g.name, o.name = "i", "f", "g", "o"
+            c_new = f * c + i * g  # the additive path: dc/dc_prev = f
+            h_new = o * c_new.tanh()
+        return h_new, c_new
+
+
+class GRUCell(CellBase):
+    """GRU cell in the [x; h] form:
+
+        r = sigma(W_r [x; h] + b_r),   z = sigma(W_z [x; h] + b_z)
+        n = tanh(W_n [x; r * h] + b_n)
+        h' = (1 - z) * n + z * h
+
+    `.linear` is Linear(I + H, 3H) with row blocks r, z, n (PyTorch's order). The r and z blocks
+    read [x; h]; the n block reads [x; r * h].
+
+    Difference from PyTorch's GRU: PyTorch computes n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
+    i.e. the reset gate multiplies the *transformed* state plus its own bias. Here the reset gate
+    multiplies h *before* the one linear layer (the original formulation of Cho et al. 2014), and
+    there is one bias. So r and z match PyTorch's exactly once the biases are folded, but n does
+    not, and weights loaded from a PyTorch GRU give a different (though closely related) model.
+    """
+
+    gate_blocks = 3
+
+    def forward(self, x: Any, h: Any = None) -> Tensor:
+        """One step: x (B, I) or (I,), h (B, H) or (H,) or None -> h'."""
+        x = self._input(x)
+        h = self._state(h, x, "h")
+        H = self.hidden_size
+        W, b = self.linear.weight, self.linear.bias
+        with annotate(cell=type(self).__name__):
+            a_rz = cat([x, h], axis=-1) @ W[:2 * H].T
+            if b is not None:
+                a_rz = a_rz + b[:2 * H]
+            a_r, a_z = a_rz.split(2, axis=-1)
+            r, z = a_r.sigmoid(), a_z.sigmoid()
+            r.name, z.name = "r", "z"
+            a_n = cat([x, r * h], axis=-1) @ W[2 * H:].T
+            if b is not None:
+                a_n = a_n + b[2 * H:]
+            n = a_n.tanh()
+            n.name = "n"
+            return (1.0 - z) * n + z * h  # interpolate between the candidate and the old state

@@ -1,0 +1,52 @@
+"""Linear: the fully connected layer y = x W^T + b, the building block of every cell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.random import get_rng
+from tinygrad_rnn.tensor import Tensor
+
+
+def uniform_parameter(shape: tuple[int, ...], bound: float, dtype: Any) -> Parameter:
+    """A Parameter drawn from U(-bound, bound) with the project's generator (`get_rng()`)."""
+    return Parameter(get_rng().uniform(-bound, bound, size=shape).astype(dtype))
+
+
+class Linear(Module):
+    """y = x W^T + b for x of shape (..., in_features); `.weight` is (out, in), `.bias` (out,).
+
+    Initialised as PyTorch does: W and b drawn from U(-1/sqrt(in), 1/sqrt(in)); pass
+    `init_bound` to use another bound (the recurrent cells use 1/sqrt(hidden)).
+
+    >>> layer = Linear(3, 2)
+    >>> layer(Tensor(np.ones((5, 3)))).shape
+    (5, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = np.float32, init_bound: float | None = None) -> None:
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear: sizes must be positive, got in_features={in_features}, "
+                             f"out_features={out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        bound = 1.0 / np.sqrt(in_features) if init_bound is None else float(init_bound)
+        self.weight = uniform_parameter((out_features, in_features), bound, dtype)
+        self.bias = uniform_parameter((out_features,), bound, dtype) if bias else None
+        self.name_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (..., in_features) -> (..., out_features)."""
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear: input of shape {x.shape} does not end in in_features="
+                             f"{self.in_features}")
+        y = x @ self.weight.T
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

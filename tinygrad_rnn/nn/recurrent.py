@@ -1,0 +1,227 @@
+"""Sequence modules RNN, LSTM, GRU: a stack of cells unrolled over time.
+
+Layer l reads the outputs of layer l-1 (dropout in between, in training mode only) and its own
+previous state; layer 0 reads the input. Every step of every layer runs inside
+`annotate(step=t, layer=l)` (t from 1), so `viz` can draw the unrolled graph one cluster per step.
+Tensors made here are named: the inputs `x_{t}`, hidden states `h_{t}`, cell states `c_{t}`,
+initial states `h_0` / `c_0`, and the results `output`, `h_n`, `c_n`.
+
+Running one layer over the whole sequence is one method, `_run_layer`; a fused whole-sequence
+path can replace it (the `fused` option selects `_run_layer_fused`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_rnn import functional as F
+from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell
+from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.tensor import Tensor, annotate, stack
+
+Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
+
+
+class RecurrentBase(Module):
+    """Shared by RNN, LSTM and GRU: layers of cells, shape checks, the loop over time."""
+
+    cell_class: type = CellBase
+    has_cell_state = False  # True for the LSTM, whose state is a pair (h, c)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, fused: bool = False,
+                 dtype: Any = np.float32, **cell_options: Any) -> None:
+        name = type(self).__name__
+        if int(num_layers) < 1:
+            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.num_layers, self.bias = int(num_layers), bool(bias)
+        self.batch_first, self.dropout, self.fused = bool(batch_first), float(dropout), fused
+        self.cells = [self.cell_class(self.input_size if layer == 0 else self.hidden_size,
+                                      self.hidden_size, bias=bias, dtype=dtype, **cell_options)
+                      for layer in range(self.num_layers)]
+        self.name_parameters()
+
+    # ----- the public call --------------------------------------------------------------------
+    def forward(self, x: Any, state: Any = None, fused: bool | None = None) -> tuple[Tensor, Any]:
+        """x (T, B, I) ((B, T, I) if batch_first, or (T, I) unbatched) -> (output, h_n).
+
+        output is (T, B, H) ((B, T, H) if batch_first), h_n is (L, B, H); the LSTM's state and
+        second result are pairs (h, c) of such (L, B, H) tensors. state None means zeros.
+        """
+        x = self._input(x)
+        if self.batch_first and x.ndim == 3:
+            x = x.transpose(1, 0, 2)  # to time-major (T, B, I)
+        states = self._initial_states(state, x)
+        fused = self.fused if fused is None else fused
+        run = self._run_layer_fused if fused else self._run_layer
+        steps: Steps = x
+        finals = []
+        for layer, cell in enumerate(self.cells):
+            if layer > 0:
+                steps = self._between_layers(steps, layer)
+            steps, final = run(layer, cell, steps, states[layer])
+            finals.append(final)
+        output = steps if isinstance(steps, Tensor) else stack(list(steps), axis=0)
+        if self.batch_first and x.ndim == 3:
+            output = output.transpose(1, 0, 2)
+        output.name = "output"
+        return output, self._stack_finals(finals)
+
+    # ----- one layer over the whole sequence --------------------------------------------------
+    def _run_layer(self, layer: int, cell: CellBase, x_seq: Steps,
+                   state: Any) -> tuple[list[Tensor], Any]:
+        """Unroll `cell` over the steps of x_seq (a (T, B, I) Tensor or a list of (B, I)
+        tensors) from `state`; returns (the T outputs h_t as a list, the final state)."""
+        outputs = []
+        for t in range(1, len(x_seq) + 1):
+            with annotate(step=t, layer=layer):
+                x_t = x_seq[t - 1]
+                if layer == 0:
+                    x_t.name = f"x_{t}"
+                state = cell(x_t, state)
+                self._name_state(state, t)
+            outputs.append(state[0] if self.has_cell_state else state)
+        return outputs, state
+
+    def _run_layer_fused(self, layer: int, cell: CellBase, x_seq: Steps,
+                         state: Any) -> tuple[Tensor, Any]:
+        """The whole-sequence path (one graph node per layer); not available in this module."""
+        raise NotImplementedError(f"{type(self).__name__}: no fused whole-sequence path is "
+                                  "available; use fused=False")
+
+    def _between_layers(self, steps: Steps, layer: int) -> Steps:
+        """Dropout on the outputs of layer-1 before layer reads them (training mode only)."""
+        if not (self.training and self.dropout > 0.0):
+            return steps
+        if isinstance(steps, Tensor):
+            with annotate(layer=layer):
+                return F.dropout(steps, self.dropout, training=True)
+        dropped = []
+        for t, h in enumerate(steps, start=1):
+            with annotate(step=t, layer=layer):
+                dropped.append(F.dropout(h, self.dropout, training=True))
+        return dropped
+
+    # ----- states -----------------------------------------------------------------------------
+    def _name_state(self, state: Any, t: int) -> None:
+        if self.has_cell_state:
+            state[0].name, state[1].name = f"h_{t}", f"c_{t}"
+        else:
+            state.name = f"h_{t}"
+
+    def _stack_finals(self, finals: list[Any]) -> Any:
+        if self.has_cell_state:
+            h_n, c_n = stack([f[0] for f in finals]), stack([f[1] for f in finals])
+            h_n.name, c_n.name = "h_n", "c_n"
+            return h_n, c_n
+        h_n = stack(finals)
+        h_n.name = "h_n"
+        return h_n
+
+    def _initial_states(self, state: Any, x: Tensor) -> list[Any]:
+        """Per-layer initial states (None means zeros, made by the cell)."""
+        name = type(self).__name__
+        shape = (self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
+        if state is None:
+            return [None] * self.num_layers
+        if self.has_cell_state:
+            if not isinstance(state, (tuple, list)) or len(state) != 2:
+                raise TypeError(f"{name}: state must be a pair (h_0, c_0) or None, got "
+                                f"{type(state).__name__}")
+            h0 = self._state_tensor(state[0], shape, "h_0")
+            c0 = self._state_tensor(state[1], shape, "c_0")
+            return [(self._layer_state(h0, layer, "h_0"), self._layer_state(c0, layer, "c_0"))
+                    for layer in range(self.num_layers)]
+        if isinstance(state, (tuple, list)):
+            raise TypeError(f"{name}: state must be one tensor h_0 of shape {shape} or None, "
+                            f"got a {type(state).__name__}")
+        h0 = self._state_tensor(state, shape, "h_0")
+        return [self._layer_state(h0, layer, "h_0") for layer in range(self.num_layers)]
+
+    def _state_tensor(self, s: Any, shape: tuple, label: str) -> Tensor:
+        s = s if isinstance(s, Tensor) else Tensor(s)
+        if s.shape != shape:
+            raise ValueError(f"{type(self).__name__}: initial state {label} must have shape "
+                             f"{shape} (num_layers, batch, hidden_size), got {s.shape}")
+        return s
+
+    @staticmethod
+    def _layer_state(s: Tensor, layer: int, label: str) -> Tensor:
+        with annotate(layer=layer):
+            piece = s[layer]
+        piece.name = label
+        return piece
+
+    def _input(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            arr = np.asarray(x)
+            x = Tensor(arr if arr.dtype.kind == "f" else arr.astype(np.float32))
+        layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input must have shape {layout} or (T, I) "
+                             f"with I = input_size = {self.input_size}, got {x.shape}")
+        if x.shape[0] == 0 or (x.ndim == 3 and x.shape[1] == 0):
+            raise ValueError(f"{type(self).__name__}: input of shape {x.shape} has no steps "
+                             "or no examples")
+        return x
+
+    def extra_repr(self) -> str:
+        extra = [f"{self.input_size}, {self.hidden_size}"]
+        if self.num_layers != 1:
+            extra.append(f"num_layers={self.num_layers}")
+        if not self.bias:
+            extra.append("bias=False")
+        if self.batch_first:
+            extra.append("batch_first=True")
+        if self.dropout:
+            extra.append(f"dropout={self.dropout}")
+        return ", ".join(extra)
+
+
+class RNN(RecurrentBase):
+    """Stacked vanilla RNN: `.cells` are RNNCell layers (nonlinearity "tanh" or "relu").
+
+    >>> rnn = RNN(3, 5, num_layers=2)
+    >>> output, h_n = rnn(Tensor(np.zeros((7, 2, 3))))
+    >>> output.shape, h_n.shape
+    ((7, 2, 5), (2, 2, 5))
+    """
+
+    cell_class = RNNCell
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, fused: bool = False, dtype: Any = np.float32) -> None:
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
+                         dtype, nonlinearity=nonlinearity)
+
+    def extra_repr(self) -> str:
+        extra = super().extra_repr()
+        return extra + (f", nonlinearity={self.nonlinearity!r}"
+                        if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(RecurrentBase):
+    """Stacked LSTM: `.cells` are LSTMCell layers. m(x, (h_0, c_0)) -> (output, (h_n, c_n))."""
+
+    cell_class = LSTMCell
+    has_cell_state = True
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, fused: bool = False,
+                 dtype: Any = np.float32, forget_bias: float | None = None) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
+                         dtype, forget_bias=forget_bias)
+
+
+class GRU(RecurrentBase):
+    """Stacked GRU: `.cells` are GRUCell layers (see GRUCell for how it differs from
+    PyTorch's GRU)."""
+
+    cell_class = GRUCell
