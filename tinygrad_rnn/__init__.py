@@ -1,6 +1,7 @@
 """tinygrad_rnn: a small reverse-mode autodiff framework on NumPy, made for recurrent networks."""
 
-from tinygrad_rnn import functional, nn
+from tinygrad_rnn import functional, nn, optim
+from tinygrad_rnn.checkpoint import load, save
 from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
 from tinygrad_rnn.random import get_rng, manual_seed
 from tinygrad_rnn.tensor import (Tensor, annotate, cat, detect_anomaly, is_grad_enabled, no_grad,
@@ -8,5 +9,5 @@ from tinygrad_rnn.tensor import (Tensor, annotate, cat, detect_anomaly, is_grad_
 
 __all__ = ["Tensor", "annotate", "cat", "stack", "no_grad", "is_grad_enabled", "detect_anomaly",
            "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "functional",
-           "nn"]
+           "nn", "optim", "save", "load"]
 __version__ = "0.1.0"

@@ -4,6 +4,7 @@ from tinygrad_rnn.nn.cells import GRUCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.linear import Linear
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
+from tinygrad_rnn.nn import utils
 
 __all__ = ["Module", "Parameter", "Linear", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM",
-           "GRU"]
+           "GRU", "utils"]
