@@ -1,0 +1,121 @@
+"""PyTorch-named recurrent weights in and out, without importing torch.
+
+PyTorch keeps two matrices and two biases per layer: `weight_ih_l{k}` (G*H, I_k),
+`weight_hh_l{k}` (G*H, H), `bias_ih_l{k}` and `bias_hh_l{k}` (G*H,), where G is 1 (RNN),
+4 (LSTM, rows i, f, g, o) or 3 (GRU, rows r, z, n); its cells (nn.RNNCell, ...) use the same
+names without the `_l{k}` suffix. A cell here has one `.linear` over [x; h], so
+
+    W = [weight_ih  weight_hh]    (side by side: x columns first)
+    b = bias_ih + bias_hh         (one bias: the two are folded)
+
+For RNN and LSTM weights the forward pass is then identical to PyTorch's. For the GRU only the
+r and z gates are; the candidate n is computed differently (see `GRUCell`), so a warning is
+given. Exporting splits W back and puts the whole bias into `bias_ih` (`bias_hh` is zero).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+
+from tinygrad_rnn.nn.cells import CellBase, GRUCell
+from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.nn.recurrent import RecurrentBase
+
+__all__ = ["load_torch_weights", "export_torch_weights"]
+
+
+def _layers(module: Module) -> list[tuple[str, CellBase]]:
+    """(PyTorch key suffix, cell) for every layer of a cell or sequence module."""
+    if isinstance(module, CellBase):
+        return [("", module)]
+    if isinstance(module, RecurrentBase):
+        return [(f"_l{k}", cell) for k, cell in enumerate(module.cells)]
+    raise TypeError(f"torch interop: expected a recurrent cell or sequence module, got "
+                    f"{type(module).__name__}")
+
+
+def _read(weights: Any) -> dict[str, np.ndarray]:
+    """A mapping of arrays (or a path to an .npz file) as {key: ndarray}."""
+    if isinstance(weights, (str, os.PathLike)):
+        with np.load(weights) as f:
+            return {k: f[k] for k in f.files}
+    if not hasattr(weights, "keys"):
+        raise TypeError(f"torch interop: weights must be a mapping of arrays or an .npz path, "
+                        f"got {type(weights).__name__}")
+    return {str(k): np.asarray(getattr(weights[k], "data", weights[k])) for k in weights.keys()}
+
+
+def load_torch_weights(module: Module, weights: Mapping[str, Any] | str | os.PathLike,
+                       strict: bool = True) -> None:
+    """Copy PyTorch-named recurrent weights into a cell or a sequence module (biases folded).
+
+    weights: {"weight_ih_l0": array, ...} with NumPy arrays, torch tensors (anything
+    `np.asarray` takes) or the path of an .npz file. A single cell reads `weight_ih`, ...
+    (PyTorch's cell names) or, failing that, `weight_ih_l0`, ... strict: every expected key must
+    be present and no other key may be; when False, missing keys leave their parameter as it
+    was. Every problem (missing, unexpected, wrongly shaped) is listed in one error, and then
+    the module has not been changed.
+    """
+    arrays = _read(weights)
+    layers = _layers(module)
+    if isinstance(module, CellBase) and "weight_ih" not in arrays and "weight_ih_l0" in arrays:
+        layers = [("_l0", module)]
+    problems: list[str] = []
+    used: set[str] = set()
+    new_state: dict[str, np.ndarray] = {}
+    prefix = "" if isinstance(module, CellBase) else "cells.{k}."
+    for k, (sfx, cell) in enumerate(layers):
+        G, H, n_in = cell.gate_blocks, cell.hidden_size, cell.input_size
+        expected = {f"weight_ih{sfx}": (G * H, n_in), f"weight_hh{sfx}": (G * H, H)}
+        if cell.bias:
+            expected.update({f"bias_ih{sfx}": (G * H,), f"bias_hh{sfx}": (G * H,)})
+        found = {}
+        for key, shape in expected.items():
+            if key not in arrays:
+                if strict:
+                    problems.append(f"missing key {key}")
+                continue
+            used.add(key)
+            if arrays[key].shape != shape:
+                problems.append(f"{key}: shape {arrays[key].shape}, expected {shape}")
+            else:
+                found[key] = arrays[key]
+        name = prefix.format(k=k) + "linear."
+        W_ih, W_hh = found.get(f"weight_ih{sfx}"), found.get(f"weight_hh{sfx}")
+        if W_ih is not None and W_hh is not None:
+            new_state[name + "weight"] = np.concatenate([W_ih, W_hh], axis=1)
+        elif (W_ih is None) != (W_hh is None) and not strict:
+            problems.append(f"weight_ih{sfx} and weight_hh{sfx} must be given together")
+        biases = [found[key] for key in (f"bias_ih{sfx}", f"bias_hh{sfx}") if key in found]
+        if biases:
+            new_state[name + "bias"] = sum(biases[1:], biases[0])  # b = b_ih + b_hh
+    unexpected = sorted(set(arrays) - used)
+    if strict and unexpected:
+        problems.append(f"unexpected keys {unexpected}"
+                        + (" (the module has bias=False)" if any("bias" in u for u in unexpected)
+                           else ""))
+    if problems:
+        raise KeyError(f"load_torch_weights into {type(module).__name__}: " + "; ".join(problems))
+    if any(isinstance(cell, GRUCell) for _, cell in layers):
+        warnings.warn("load_torch_weights: this GRU computes the candidate from [x; r*h] with one "
+                      "bias, PyTorch's from r*(W_hn h + b_hn); r and z match, the outputs do not",
+                      stacklevel=2)
+    module.load_state_dict(new_state, strict=False)
+
+
+def export_torch_weights(module: Module) -> dict[str, np.ndarray]:
+    """PyTorch-named copies of a cell's or sequence module's weights: W split into weight_ih /
+    weight_hh, the one bias as bias_ih and zeros as bias_hh (so b_ih + b_hh = b)."""
+    out: dict[str, np.ndarray] = {}
+    for sfx, cell in _layers(module):
+        W = cell.linear.weight.data
+        out[f"weight_ih{sfx}"] = W[:, :cell.input_size].copy()
+        out[f"weight_hh{sfx}"] = W[:, cell.input_size:].copy()
+        if cell.linear.bias is not None:
+            out[f"bias_ih{sfx}"] = cell.linear.bias.data.copy()
+            out[f"bias_hh{sfx}"] = np.zeros_like(cell.linear.bias.data)
+    return out
