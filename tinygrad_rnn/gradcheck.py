@@ -54,6 +54,6 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
             label = f"input {i}" + (f" ({x.name!r})" if x.name else "")
             raise GradcheckError(
                 f"gradcheck: {label} of shape {x.shape}: worst element {tuple(map(int, worst))} "
-                f"has analytic gradient {analytic[worst]!r} but finite difference "
-                f"{numeric[worst]!r} (atol={atol}, rtol={rtol})")
+                f"has analytic gradient {float(analytic[worst])!r} but finite difference "
+                f"{float(numeric[worst])!r} (atol={atol}, rtol={rtol})")
     return True

@@ -1,0 +1,464 @@
+"""The engine itself: Tensor construction and dtypes, the recorded graph, reverse mode and its
+memory rules, no_grad / detach / annotate, anomaly mode, gradcheck and the Function protocol."""
+
+from __future__ import annotations
+
+import gc
+import re
+import subprocess
+import sys
+import textwrap
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor, no_grad
+from tinygrad_rnn.function import Function
+
+
+# ----- construction and dtypes ---------------------------------------------------------------
+def test_float_input_defaults_to_float32_and_float64_arrays_are_kept():
+    assert Tensor([1.0, 2.0]).dtype == np.float32
+    assert Tensor(3.5).dtype == np.float32
+    assert Tensor([[1, 2.5]]).dtype == np.float32
+    assert Tensor(np.ones(3, dtype=np.float16)).dtype == np.float32
+    assert Tensor(np.ones(3)).dtype == np.float64
+    assert Tensor(np.float64(2.0)).dtype == np.float64
+    assert Tensor(np.ones(3, dtype=np.float32)).dtype == np.float32
+    assert Tensor([1.0], dtype=np.float64).dtype == np.float64
+    assert Tensor(Tensor(np.ones(2))).dtype == np.float64
+
+
+def test_integer_tensors_hold_ints_but_cannot_require_grad():
+    t = Tensor([1, 2, 3])
+    assert t.dtype.kind == "i" and not t.requires_grad
+    with pytest.raises(TypeError, match="floating-point.*int64"):
+        Tensor([1, 2, 3], requires_grad=True)
+    with pytest.raises(TypeError, match="floating-point"):
+        Tensor(np.array([True, False]), requires_grad=True)
+    with pytest.raises(TypeError, match="dtype"):
+        Tensor(np.array(["a", "b"]))
+
+
+def test_attributes():
+    t = Tensor(np.zeros((2, 3)), requires_grad=True, name="W_xh")
+    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
+    assert t.name == "W_xh" and t.requires_grad and t.grad is None
+    assert t.is_leaf and t.op is None and t.parents == ()
+    assert isinstance(t.data, np.ndarray)
+    assert t.numpy() is t.data
+    assert Tensor([[4.0]]).item() == 4.0 and isinstance(Tensor([[4.0]]).item(), float)
+    with pytest.raises(ValueError, match=r"item.*\(2, 3\).*6 elements"):
+        t.item()
+    with pytest.raises(TypeError, match="0-d"):
+        len(Tensor(1.0))
+
+
+def test_repr_shows_shape_dtype_op_and_requires_grad():
+    x = Tensor(np.ones((2, 3)), requires_grad=True, name="x")
+    r = repr(x.tanh())
+    assert "shape=(2, 3)" in r and "dtype=float64" in r and "op=tanh" in r
+    assert "requires_grad=True" in r
+    assert "name='x'" in repr(x) and "op=" not in repr(x)
+    assert "requires_grad=False" in repr(Tensor([1.0]))
+
+
+def test_comparisons_return_plain_boolean_arrays():
+    a, b = Tensor([1.0, 2.0, 3.0]), Tensor([2.0, 2.0, 2.0])
+    for result, expected in [(a < b, [1, 0, 0]), (a <= b, [1, 1, 0]), (a > b, [0, 0, 1]),
+                             (a >= b, [0, 1, 1]), (a == b, [0, 1, 0]), (a != b, [1, 0, 1]),
+                             (a > 1.5, [0, 1, 1])]:
+        assert type(result) is np.ndarray and result.dtype == bool
+        np.testing.assert_array_equal(result, np.array(expected, dtype=bool))
+    assert len({a, b, a}) == 2  # still hashable, by identity
+
+
+# ----- the recorded graph --------------------------------------------------------------------
+def test_ops_record_their_name_and_parents_in_order():
+    a = Tensor([1.0], requires_grad=True)
+    b = Tensor([2.0], requires_grad=True)
+    y = a * b
+    assert y.op == "mul" and y.parents == (a, b) and not y.is_leaf and y.requires_grad
+    z = b * a
+    assert z.parents == (b, a)
+    s = (a - b).tanh()
+    assert s.op == "tanh" and s.parents[0].op == "add" and s.parents[0].parents[1].op == "neg"
+    c = Tensor([1.0])  # no grad needed: nothing is recorded
+    assert (c * 2.0).op is None and not (c * 2.0).requires_grad
+
+
+def test_annotate_tags_op_results_and_nests():
+    x = Tensor([1.0], requires_grad=True)
+    with tg.annotate(step=3):
+        a = x * 2.0
+        with tg.annotate(layer=1):
+            b = a.tanh()
+        c = b + 1.0
+    d = c * 1.0
+    assert a.meta == {"step": 3} and c.meta == {"step": 3}
+    assert b.meta == {"step": 3, "layer": 1}
+    assert d.meta is None and x.meta is None
+
+
+# ----- reverse mode ------------------------------------------------------------------------
+def test_leaf_grads_accumulate_and_zero_grad_forgets():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * 3.0).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 3.0 + 2 * x.data)
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_intermediate_grads_are_not_kept_unless_asked():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    h = x * 2.0
+    y = h.tanh()
+    loss = y.sum()
+    loss.backward()
+    assert h.grad is None and y.grad is None and loss.grad is None
+    assert x.grad is not None
+    x2 = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    h2 = x2 * 2.0
+    y2 = h2.tanh()
+    y2.sum().backward(retain_grad=True)
+    np.testing.assert_allclose(y2.grad, [1.0, 1.0])
+    np.testing.assert_allclose(h2.grad, 1 - np.tanh(h2.data) ** 2)  # backprop through tanh
+    np.testing.assert_allclose(x2.grad, 2 * h2.grad)
+
+
+def test_second_backward_raises_mentioning_retain_graph():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph") as e:
+        loss.backward()
+    assert "second time" in str(e.value)
+
+
+def test_retain_graph_allows_a_second_backward_and_grads_accumulate():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x * x).tanh().sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * first)
+
+
+class _SavesAFreshArray(Function):
+    """y = 2x, saving an array nothing else refers to (so its lifetime is the engine's)."""
+
+    def forward(ctx, a):
+        ctx.save_for_backward(np.full_like(a, 2.0))
+        return a * 2.0
+
+    def backward(ctx, g):
+        (two,) = ctx.saved
+        return (g * two,)
+
+
+def test_saved_arrays_are_released_after_backward():
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = _SavesAFreshArray.apply(x)
+    saved = weakref.ref(y._ctx.saved[0])
+    y.sum().backward()
+    gc.collect()
+    assert saved() is None
+    np.testing.assert_array_equal(x.grad, [2, 2, 2])
+    # max keeps an extra array (the keepdims maximum) that the output does not share
+    z = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True).max(axis=1)
+    kept = weakref.ref(z._ctx.saved[1])
+    z.sum().backward()
+    assert kept() is None
+
+
+def test_saved_arrays_survive_with_retain_graph():
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = _SavesAFreshArray.apply(x)
+    saved = weakref.ref(y._ctx.saved[0])
+    y.sum().backward(retain_graph=True)
+    gc.collect()
+    assert saved() is not None
+
+
+def test_non_scalar_root_needs_an_explicit_grad():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    y = x * 2.0
+    with pytest.raises(RuntimeError, match=r"grad must be given.*\(2, 3\)"):
+        y.backward()
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2, 3\)"):
+        y.backward(np.ones(3))
+    y.backward(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(x.grad, 2 * np.arange(6.0).reshape(2, 3))
+    x2 = Tensor(np.ones(2), requires_grad=True)
+    (x2 * 3.0).backward(Tensor([1.0, -1.0]))  # a Tensor works as the seed too
+    np.testing.assert_allclose(x2.grad, [3.0, -3.0])
+    one = Tensor(np.ones((1, 1)), requires_grad=True)
+    (one * 5.0).backward()  # a single element counts as a scalar
+    np.testing.assert_allclose(one.grad, [[5.0]])
+
+
+def test_backward_of_a_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (Tensor([1.0]) * 2.0).sum().backward()
+
+
+def test_backward_from_a_leaf():
+    x = Tensor(np.array(3.0), requires_grad=True)
+    x.backward()
+    assert x.grad == 1.0
+
+
+def test_leaf_grad_has_the_leaf_dtype_even_in_a_float64_graph():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    w = Tensor(np.full(3, 0.5))  # float64
+    y = (x * w).sum()
+    assert y.dtype == np.float64
+    y.backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, [0.5, 0.5, 0.5])
+
+
+def test_grad_is_an_independent_writable_array():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    x.sum().backward()  # sum's backward hands out a read-only broadcast view
+    x.grad[0, 0] = 7.0
+    assert x.grad.flags.writeable and x.grad[0, 1] == 1.0
+
+
+def test_unbroadcast_sums_back_to_the_input_shape():
+    g = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(tg.unbroadcast(g, (2, 3, 4)), g)
+    np.testing.assert_array_equal(tg.unbroadcast(g, (4,)), g.sum(axis=(0, 1)))
+    np.testing.assert_array_equal(tg.unbroadcast(g, (3, 1)), g.sum(axis=(0, 2))[:, None])
+    np.testing.assert_array_equal(tg.unbroadcast(g, (2, 1, 4)), g.sum(axis=1, keepdims=True))
+    assert tg.unbroadcast(g, ()) == g.sum()
+
+
+def test_a_100000_op_chain_backpropagates_and_is_freed():
+    # in a child process: if freeing the chain recursed, it would take the interpreter down
+    code = textwrap.dedent("""
+        import gc, sys
+        import numpy as np
+        from tinygrad_rnn import Tensor
+        x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        y = x
+        for _ in range(100_000):
+            y = y * 1.00001
+        y.sum().backward()
+        expected = 1.00001 ** 100_000
+        assert np.allclose(x.grad, expected, rtol=1e-9), x.grad
+        del y
+        gc.collect()
+        alive = sum(isinstance(o, Tensor) for o in gc.get_objects())
+        assert alive < 10, alive
+        print("ok", sys.getrecursionlimit())
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("ok")
+
+
+def test_live_tensors_do_not_grow_over_1000_iterations():
+    rng = np.random.default_rng(0)
+    W_xh = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    W_hh = Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
+    xs = [Tensor(rng.standard_normal((2, 3))) for _ in range(3)]
+
+    def step() -> None:
+        h = Tensor(np.zeros((2, 4)))
+        for x in xs:
+            h = (x @ W_xh + h @ W_hh).tanh()
+        (h * h).mean().backward()
+
+    def live_tensors() -> int:
+        return sum(isinstance(o, Tensor) for o in gc.get_objects())
+
+    gc.collect()
+    gc.disable()  # graphs must be freed by reference counting alone (no cycles)
+    try:
+        for _ in range(10):
+            step()
+        before = live_tensors()
+        for _ in range(1000):
+            step()
+        after = live_tensors()
+    finally:
+        gc.enable()
+    assert after == before
+
+
+# ----- no_grad and detach ----------------------------------------------------------------------
+def test_no_grad_records_nothing_and_restores():
+    x = Tensor(np.ones(2), requires_grad=True)
+    assert tg.is_grad_enabled()
+    with no_grad():
+        assert not tg.is_grad_enabled()
+        y = (x * 2.0).tanh()
+        with no_grad():
+            pass
+        assert not tg.is_grad_enabled()
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and y.op is None and y.parents == () and y._ctx is None
+    with pytest.raises(RuntimeError):
+        with no_grad():
+            raise RuntimeError("boom")
+    assert tg.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph_and_shares_data():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3.0
+    d = h.detach()
+    assert d.is_leaf and not d.requires_grad and d.data is h.data
+    y = (x * d).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad, d.data)  # no path through d
+
+
+# ----- anomaly mode --------------------------------------------------------------------------
+def test_detect_anomaly_raises_at_the_forward_op_that_makes_nan():
+    x = Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    h = x * 1.0
+    with tg.detect_anomaly():
+        with pytest.raises(FloatingPointError) as e, np.errstate(invalid="ignore"):
+            h.log()  # the line the error must point at
+    msg = str(e.value)
+    assert "forward" in msg and "'log'" in msg and "NaN" in msg
+    assert "test_engine.py" in msg and "h.log()" in msg
+
+
+def test_detect_anomaly_raises_at_the_backward_op_that_makes_inf():
+    x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with tg.detect_anomaly():
+        y = (x ** 0.5).sum()  # fine forward; d/dx at 0 is inf
+        with pytest.raises(FloatingPointError) as e, np.errstate(divide="ignore"):
+            y.backward()
+    msg = str(e.value)
+    assert "backward" in msg and "'pow'" in msg and "inf" in msg
+    assert "test_engine.py" in msg and "x ** 0.5" in msg
+
+
+def test_detect_anomaly_in_backward_of_a_graph_built_outside():
+    x = Tensor(np.array([0.0]), requires_grad=True)
+    y = (x ** 0.5).sum()
+    with tg.detect_anomaly(), pytest.raises(FloatingPointError, match="'pow'"):
+        with np.errstate(divide="ignore"):
+            y.backward()
+
+
+def test_without_anomaly_mode_nan_passes_silently():
+    x = Tensor(np.array([-1.0]), requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(x.log().data).all()
+    with tg.detect_anomaly():
+        pass
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(x.log().data).all()  # the mode was switched off again
+
+
+# ----- the Function protocol ---------------------------------------------------------------
+class _Cube(Function):
+    """y = x^3, a user-defined op written like the built-in ones."""
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a ** 3
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g * 3 * a ** 2,)  # d(x^3)/dx = 3x^2
+
+
+class _Scale(Function):
+    __slots__ = ("factor",)
+    op = "scale_by"
+
+    def forward(ctx, a, factor=1.0):
+        ctx.factor = factor
+        return a * factor
+
+    def backward(ctx, g):
+        return (g * ctx.factor,)
+
+
+def test_a_custom_function_records_and_differentiates():
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True, name="x")
+    y = _Cube.apply(x)
+    assert y.op == "_cube" and y.parents == (x,)
+    z = _Scale.apply(y, factor=0.5)
+    assert z.op == "scale_by"
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad, 1.5 * x.data ** 2)
+    assert tg.gradcheck(lambda t: _Scale.apply(_Cube.apply(t), factor=-2.0),
+                        [Tensor(np.array([0.3, -1.1]), requires_grad=True)])
+
+
+class _WrongShapeGrad(Function):
+    def forward(ctx, a):
+        return a.sum(axis=0)
+
+    def backward(ctx, g):
+        return (g,)  # wrong: should be broadcast back to the input's shape
+
+
+def test_engine_checks_gradient_shapes_and_names_the_op():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"_wrongshapegrad.*\(3,\).*\(2, 3\)"):
+        _WrongShapeGrad.apply(x).sum().backward()
+
+
+# ----- gradcheck -------------------------------------------------------------------------------
+class _BadSquare(Function):
+    """x^2 with a deliberately wrong backward (the factor 2 is missing)."""
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g * a,)
+
+
+def test_gradcheck_failure_names_input_worst_element_and_both_values():
+    good = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    bad = Tensor(np.array([[0.1, -3.0], [0.2, 0.3]]), requires_grad=True, name="h")
+    with pytest.raises(tg.GradcheckError) as e:
+        tg.gradcheck(lambda a, b: (a * 2.0).sum() + _BadSquare.apply(b).sum(), [good, bad])
+    msg = str(e.value)
+    assert "input 1" in msg and "'h'" in msg and "(2, 2)" in msg
+    assert "worst element (0, 1)" in msg  # the entry with the largest |x| is the worst
+    analytic, numeric = map(float, re.search(
+        r"analytic gradient (\S+) but finite difference (\S+)", msg).groups())
+    # the output is summed then multiplied by one random weight w: analytic w*x, true 2*w*x
+    assert analytic * 2 == pytest.approx(numeric, rel=1e-6)
+    assert abs(numeric) > 0
+
+
+def test_gradcheck_passes_float32_inputs_in_float64_and_leaves_them_alone():
+    x = Tensor(np.array([0.2, 0.4], dtype=np.float32), requires_grad=True)
+    assert tg.gradcheck(lambda t: (t * t).tanh(), [x])
+    assert x.grad is None and x.dtype == np.float32
+
+
+def test_gradcheck_needs_an_input_that_requires_grad():
+    with pytest.raises(ValueError, match="requires_grad"):
+        tg.gradcheck(lambda t: t * 2.0, [Tensor(np.ones(2))])
+
+
+def test_gradcheck_catches_a_subtly_wrong_gradient():
+    # a gradient 0.2% too large, well above rtol=1e-4
+    class Nearly(Function):
+        def forward(ctx, a):
+            return a * 3.0
+
+        def backward(ctx, g):
+            return (g * 3.0 * (1 + 2e-3),)
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(tg.GradcheckError):
+        tg.gradcheck(lambda t: Nearly.apply(t), [x], rtol=1e-4)
