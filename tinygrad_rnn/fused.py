@@ -1,0 +1,340 @@
+"""Fused primitives: several ops as one graph node with a hand-written backward.
+
+- `add_tanh(a, b)`, `add_sigmoid(a, b)`: act(a + b) in one pass (AddTanh, AddSigmoid).
+- `rnn_cell(x, h, W, b)`, `lstm_cell(x, h, c, W, b)`: one cell step in the `[x; h]` form,
+  z = [x; h] W^T + b, as one node (RNNCellStep, LSTMCellStep).
+- `rnn_layer(x, h0, W, b)`, `lstm_layer(x, h0, c0, W, b)`: a whole sequence of one layer as one
+  node (RNNLayer, LSTMLayer), as cuDNN does. Forward projects every input at once (one BLAS
+  product), runs the time loop in compiled code, and saves the states; backward runs BPTT and then
+  forms the weight gradients as two big products over all steps.
+
+The numbers equal those of the per-op path (`tg.cat`, `@`, `+`, `.tanh()` ... step by step) up to
+rounding; tests check float64 agreement to 1e-12. Shapes follow nn: W (G*H, I+H) with columns x
+first then h, b (G*H,), x (T, B, I), h0 and c0 (B, H); LSTM row blocks i, f, g, o.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_rnn import kernels
+from tinygrad_rnn.function import Function
+from tinygrad_rnn.tensor import Tensor
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """View a as 2-D (rows, last axis), C-contiguous (the layout the kernels are compiled for)."""
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-1]) if a.ndim != 2 else \
+        np.ascontiguousarray(a)
+
+
+# ----- add + activation --------------------------------------------------------------------------
+class _AddAct(Function):
+    """act(a + b) where b has a's shape or is broadcast along a's last axis (e.g. a bias)."""
+
+    __slots__ = ()
+    broadcasts = True
+    act = kernels.TANH
+
+    def forward(ctx, a, b):
+        if a.dtype == b.dtype and a.ndim >= 1 and a.size and (
+                b.shape == a.shape or b.shape == a.shape[-1:]):
+            y = kernels.ops().add_act(_rows(a), _rows(b), ctx.act).reshape(a.shape)
+        else:  # other broadcasts (or mixed dtypes): the NumPy twin handles them
+            y = kernels.add_act_np(a, b, ctx.act)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        if y.ndim >= 1 and y.size:
+            dz = kernels.ops().act_backward(_rows(y), _rows(g), ctx.act).reshape(y.shape)
+        else:
+            dz = kernels.act_backward_np(y, g, ctx.act)
+        return dz, dz  # d(a+b)/da = d(a+b)/db = 1; the engine unbroadcasts b's share
+
+
+class AddTanh(_AddAct):
+    """tanh(a + b) as one node."""
+
+    __slots__ = ()
+    op = "add_tanh"
+    act = kernels.TANH
+
+
+class AddSigmoid(_AddAct):
+    """sigmoid(a + b) as one node."""
+
+    __slots__ = ()
+    op = "add_sigmoid"
+    act = kernels.SIGMOID
+
+
+def add_tanh(a: Tensor, b: Tensor) -> Tensor:
+    """tanh(a + b) in one node and one pass (same numbers as `(a + b).tanh()`)."""
+    return AddTanh.apply(a, b)
+
+
+def add_sigmoid(a: Tensor, b: Tensor) -> Tensor:
+    """sigmoid(a + b) in one node and one pass (same numbers as `(a + b).sigmoid()`)."""
+    return AddSigmoid.apply(a, b)
+
+
+# ----- argument checks ---------------------------------------------------------------------------
+def _activation(nonlinearity: str, op: str) -> int:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{op}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    return kernels.ACTIVATIONS[nonlinearity]
+
+
+def _check(op: str, x: np.ndarray, states: tuple, W: np.ndarray, rest: tuple, gates: int,
+           seq: bool) -> tuple[int, int]:
+    """Check shapes and dtypes of a cell or layer call; return (input size I, hidden size H)."""
+    want_x = 3 if seq else 2
+    if x.ndim != want_x:
+        raise ValueError(f"{op}: x must be {'(T, B, I)' if seq else '(B, I)'}, got shape {x.shape}")
+    if W.ndim != 2 or W.shape[0] % gates:
+        raise ValueError(f"{op}: W must be ({gates}*H, I+H), got shape {W.shape}")
+    hidden = W.shape[0] // gates
+    n_in = x.shape[-1]
+    if W.shape[1] != n_in + hidden:
+        raise ValueError(f"{op}: W of shape {W.shape} does not fit input size {n_in} and hidden "
+                         f"size {hidden} (expected ({gates * hidden}, {n_in + hidden}))")
+    batch = x.shape[-2]
+    for s in states:
+        if s.shape != (batch, hidden):
+            raise ValueError(f"{op}: state of shape {s.shape}, expected ({batch}, {hidden})")
+    if len(rest) > 1 or (rest and rest[0].shape != (W.shape[0],)):
+        raise ValueError(f"{op}: b must be ({W.shape[0]},), got "
+                         f"{[r.shape for r in rest]}")
+    dtypes = {a.dtype for a in (x, W, *states, *rest)}
+    if len(dtypes) != 1 or x.dtype.kind != "f":
+        raise TypeError(f"{op}: all inputs must share one float dtype, got "
+                        f"{sorted(str(d) for d in dtypes)}")
+    return n_in, hidden
+
+
+def _project(x2: np.ndarray, W: np.ndarray, n_in: int, rest: tuple) -> np.ndarray:
+    """x W_x^T (+ b) for x2 (N, I): the input half of [x; h] W^T, for all rows at once."""
+    z = kernels.mm(x2, np.ascontiguousarray(W[:, :n_in].T))
+    if rest:
+        z += rest[0]
+    return z
+
+
+def _weight_grads(dz2: np.ndarray, x2: np.ndarray, h_prev2: np.ndarray, n_in: int,
+                  rest: tuple) -> tuple:
+    """dW = dz^T [x; h_prev] (filled in two column blocks) and db = sum of dz over rows."""
+    dW = np.empty((dz2.shape[1], n_in + h_prev2.shape[1]), dtype=dz2.dtype)
+    dz2_t = np.ascontiguousarray(dz2.T)
+    dW[:, :n_in] = kernels.mm(dz2_t, x2)
+    dW[:, n_in:] = kernels.mm(dz2_t, h_prev2)
+    return (dW, dz2.sum(axis=0)) if rest else (dW,)
+
+
+# ----- one cell step -----------------------------------------------------------------------------
+class RNNCellStep(Function):
+    """h' = act([x; h] W^T + b) as one node; x (B, I), h (B, H), W (H, I+H), b (H,)."""
+
+    __slots__ = ("act", "n_in")
+    op = "rnn_cell"
+
+    def forward(ctx, x, h, W, *rest, nonlinearity="tanh"):
+        ctx.act = _activation(nonlinearity, "rnn_cell")
+        ctx.n_in, _ = _check("rnn_cell", x, (h,), W, rest, 1, seq=False)
+        xh = np.concatenate([x, h], axis=1)
+        z = kernels.mm(xh, np.ascontiguousarray(W.T))
+        b = rest[0] if rest else np.zeros(W.shape[0], dtype=W.dtype)
+        h_new = kernels.ops().add_act(z, b.reshape(1, -1), ctx.act)
+        ctx.save_for_backward(xh, W, h_new)
+        return h_new
+
+    def backward(ctx, g):
+        xh, W, h_new = ctx.saved
+        dz = kernels.ops().act_backward(h_new, np.ascontiguousarray(g), ctx.act)
+        dxh = kernels.mm(dz, np.ascontiguousarray(W))  # z = xh W^T: dxh = dz W
+        dW = kernels.mm(np.ascontiguousarray(dz.T), xh)  # dW = dz^T xh
+        n = ctx.n_in
+        grads = (dxh[:, :n], dxh[:, n:], dW)
+        return grads + ((dz.sum(axis=0),) if len(ctx.parents) == 4 else ())
+
+
+class LSTMCellStep(Function):
+    """One LSTM step as one node; returns h' and c' stacked, shape (2, B, H).
+
+    z = [x; h] W^T + b with row blocks i, f, g, o; c' = f c + i g; h' = o tanh(c').
+    """
+
+    __slots__ = ("n_in",)
+    op = "lstm_cell"
+
+    def forward(ctx, x, h, c, W, *rest):
+        ctx.n_in, _ = _check("lstm_cell", x, (h, c), W, rest, 4, seq=False)
+        xh = np.concatenate([x, h], axis=1)
+        z = kernels.mm(xh, np.ascontiguousarray(W.T))
+        if rest:
+            z += rest[0]
+        gates, c_new, tanh_c, h_new = kernels.ops().lstm_gates(z, np.ascontiguousarray(c))
+        ctx.save_for_backward(xh, W, np.ascontiguousarray(c), gates, tanh_c)
+        return np.stack([h_new, c_new])
+
+    def backward(ctx, g):
+        xh, W, c, gates, tanh_c = ctx.saved
+        dz, dc = kernels.ops().lstm_gates_backward(np.ascontiguousarray(g[0]),
+                                                   np.ascontiguousarray(g[1]),
+                                                   gates, tanh_c, c)
+        dxh = kernels.mm(dz, np.ascontiguousarray(W))  # z = xh W^T: dxh = dz W
+        dW = kernels.mm(np.ascontiguousarray(dz.T), xh)  # dW = dz^T xh
+        n = ctx.n_in
+        grads = (dxh[:, :n], dxh[:, n:], dc, dW)
+        return grads + ((dz.sum(axis=0),) if len(ctx.parents) == 5 else ())
+
+
+def rnn_cell(x: Tensor, h: Tensor, W: Tensor, b: Tensor | None = None,
+             nonlinearity: str = "tanh") -> Tensor:
+    """One RNN step act([x; h] W^T + b) as a single graph node."""
+    args = (x, h, W) if b is None else (x, h, W, b)
+    return RNNCellStep.apply(*args, nonlinearity=nonlinearity)
+
+
+def lstm_cell(x: Tensor, h: Tensor, c: Tensor, W: Tensor,
+              b: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One LSTM step as a single graph node; returns (h', c')."""
+    hc = LSTMCellStep.apply(*((x, h, c, W) if b is None else (x, h, c, W, b)))
+    return hc[0], hc[1]
+
+
+# ----- a whole sequence of one layer -------------------------------------------------------------
+def _small(batch: int, n_out: int, hidden: int) -> bool:
+    """True when a step's hidden-to-hidden product is small enough to run inside the compiled
+    time loop (numba backend only; the NumPy backend always loops in Python over BLAS)."""
+    return batch * n_out * hidden < kernels.SEQUENCE_CROSSOVER
+
+
+class RNNLayer(Function):
+    """A whole sequence of one RNN layer as one node: returns hs (T, B, H), h_t for every t.
+
+    Inputs x (T, B, I), h0 (B, H), W (H, I+H), b (H,) (optional). Saves the states; backward
+    runs BPTT (through the compiled kernel or a loop over BLAS products for big layers).
+    """
+
+    __slots__ = ("act", "n_in")
+    op = "rnn_layer"
+
+    def forward(ctx, x, h0, W, *rest, nonlinearity="tanh"):
+        ctx.act = _activation(nonlinearity, "rnn_layer")
+        n_in, hidden = _check("rnn_layer", x, (h0,), W, rest, 1, seq=True)
+        ctx.n_in = n_in
+        steps, batch, _ = x.shape
+        x2 = np.ascontiguousarray(x).reshape(steps * batch, n_in)
+        p = _project(x2, W, n_in, rest).reshape(steps, batch, hidden)
+        h0 = np.ascontiguousarray(h0)
+        w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
+        k = kernels.ops()
+        if kernels.get_backend() == "numpy" or _small(batch, hidden, hidden):
+            hs = k.rnn_sequence(p, h0, w_hh_t, ctx.act)
+        else:  # big layer: BLAS for h W_hh^T, the compiled kernel for add + activation
+            hs = np.empty_like(p)
+            z = np.empty((batch, hidden), dtype=p.dtype)
+            h_prev = h0
+            for t in range(steps):
+                np.matmul(h_prev, w_hh_t, out=z)
+                hs[t] = h_prev = k.add_act(z, p[t], ctx.act)
+        ctx.save_for_backward(x2, h0, W, hs)
+        return hs
+
+    def backward(ctx, g):
+        x2, h0, W, hs = ctx.saved
+        steps, batch, hidden = hs.shape
+        n_in = ctx.n_in
+        w_hh = np.ascontiguousarray(W[:, n_in:])
+        g = np.ascontiguousarray(g)
+        k = kernels.ops()
+        if kernels.get_backend() == "numpy" or _small(batch, hidden, hidden):
+            dz, dh0 = k.rnn_sequence_backward(g, hs, w_hh, ctx.act)
+        else:
+            dz = np.empty_like(g)
+            dh_next = np.zeros_like(h0)
+            for t in range(steps - 1, -1, -1):
+                dz[t] = k.act_backward(hs[t], g[t] + dh_next, ctx.act)
+                dh_next = dz[t] @ w_hh  # h_{t-1} fed z_t through W_hh
+            dh0 = dh_next
+        dz2 = dz.reshape(steps * batch, hidden)
+        h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
+        dx = kernels.mm(dz2, np.ascontiguousarray(W[:, :n_in])).reshape(steps, batch, n_in)
+        rest = (None,) if len(ctx.parents) == 4 else ()
+        return (dx, dh0) + _weight_grads(dz2, x2, h_prev2, n_in, rest)
+
+
+class LSTMLayer(Function):
+    """A whole sequence of one LSTM layer as one node.
+
+    Inputs x (T, B, I), h0, c0 (B, H), W (4H, I+H), b (4H,) (optional). Returns one array of
+    shape (T+1, B, H): rows 0..T-1 are h_1..h_T (the layer's output), row T is c_T.
+    """
+
+    __slots__ = ("n_in",)
+    op = "lstm_layer"
+
+    def forward(ctx, x, h0, c0, W, *rest):
+        n_in, hidden = _check("lstm_layer", x, (h0, c0), W, rest, 4, seq=True)
+        ctx.n_in = n_in
+        steps, batch, _ = x.shape
+        x2 = np.ascontiguousarray(x).reshape(steps * batch, n_in)
+        p = _project(x2, W, n_in, rest).reshape(steps, batch, 4 * hidden)
+        h0, c0 = np.ascontiguousarray(h0), np.ascontiguousarray(c0)
+        w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
+        k = kernels.ops()
+        if kernels.get_backend() == "numpy" or _small(batch, 4 * hidden, hidden):
+            hs, cs, tanh_cs, gates = k.lstm_sequence(p, h0, c0, w_hh_t)
+        else:  # big layer: BLAS for h W_hh^T, the compiled kernel for the gates
+            hs = np.empty((steps, batch, hidden), dtype=p.dtype)
+            cs, tanh_cs, gates = np.empty_like(hs), np.empty_like(hs), np.empty_like(p)
+            z = np.empty((batch, 4 * hidden), dtype=p.dtype)
+            h_prev, c_prev = h0, c0
+            for t in range(steps):
+                np.matmul(h_prev, w_hh_t, out=z)
+                z += p[t]
+                gates[t], cs[t], tanh_cs[t], hs[t] = k.lstm_gates(z, c_prev)
+                h_prev, c_prev = hs[t], cs[t]
+        ctx.save_for_backward(x2, h0, c0, W, hs, cs, tanh_cs, gates)
+        return np.concatenate([hs, cs[-1:]])
+
+    def backward(ctx, g):
+        x2, h0, c0, W, hs, cs, tanh_cs, gates = ctx.saved
+        steps, batch, hidden = hs.shape
+        n_in = ctx.n_in
+        w_hh = np.ascontiguousarray(W[:, n_in:])
+        g_h, g_c = np.ascontiguousarray(g[:steps]), np.ascontiguousarray(g[steps])
+        k = kernels.ops()
+        if kernels.get_backend() == "numpy" or _small(batch, 4 * hidden, hidden):
+            dz, dh0, dc0 = k.lstm_sequence_backward(g_h, g_c, cs, tanh_cs, gates, c0, w_hh)
+        else:
+            dz = np.empty_like(gates)
+            dh_next, dc = np.zeros_like(h0), g_c
+            for t in range(steps - 1, -1, -1):
+                c_prev = cs[t - 1] if t > 0 else c0
+                dz[t], dc = k.lstm_gates_backward(g_h[t] + dh_next, dc, gates[t], tanh_cs[t],
+                                                  c_prev)
+                dh_next = dz[t] @ w_hh  # h_{t-1} fed z_t through W_hh
+            dh0, dc0 = dh_next, dc
+        dz2 = dz.reshape(steps * batch, 4 * hidden)
+        h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
+        dx = kernels.mm(dz2, np.ascontiguousarray(W[:, :n_in])).reshape(steps, batch, n_in)
+        rest = (None,) if len(ctx.parents) == 5 else ()
+        return (dx, dh0, dc0) + _weight_grads(dz2, x2, h_prev2, n_in, rest)
+
+
+def rnn_layer(x: Tensor, h0: Tensor, W: Tensor, b: Tensor | None = None,
+              nonlinearity: str = "tanh") -> Tensor:
+    """A whole sequence of one RNN layer as one graph node; returns hs (T, B, H)."""
+    args = (x, h0, W) if b is None else (x, h0, W, b)
+    return RNNLayer.apply(*args, nonlinearity=nonlinearity)
+
+
+def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, W: Tensor,
+               b: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """A whole sequence of one LSTM layer as one graph node; returns (hs (T, B, H), h_T, c_T)."""
+    out = LSTMLayer.apply(*((x, h0, c0, W) if b is None else (x, h0, c0, W, b)))
+    steps = x.shape[0]
+    return out[:steps], out[steps - 1], out[steps]

@@ -1,0 +1,457 @@
+"""Numba kernels for the hot paths of recurrent networks, each with a NumPy twin; backend switch.
+
+Every kernel is a plain function over ndarrays and scalars, compiled with `@njit(cache=True)`, and
+every kernel has a NumPy twin (`name_np`) computing the same thing; the tests compare the two in
+float32 and float64. The kernels are:
+
+- `add_act`, `act_backward`: y = act(a + b) with b broadcast over rows, and its backward
+  (act is TANH, SIGMOID or RELU), so an add and a nonlinearity are one pass over memory;
+- `lstm_gates`, `lstm_gates_backward`: the LSTM cell step after the matmul (gates, cell state,
+  output) and its backward;
+- `matmul`: a small matrix product written as loops, faster than a BLAS call below
+  `MATMUL_CROSSOVER` multiply-adds because it skips the call overhead;
+- `rnn_sequence`, `rnn_sequence_backward`, `lstm_sequence`, `lstm_sequence_backward`: a whole
+  sequence of one layer, the time loop and the hidden-to-hidden products compiled together.
+
+This module imports nothing of the project. Numba itself is imported on the first kernel call, not
+at import, so `import tinygrad_rnn` stays fast; compiled code is cached on disk (`cache=True`).
+
+The backend is chosen once here: `TINYGRAD_RNN_BACKEND=numba|numpy` in the environment, or
+`set_backend("numpy")` in code. `ops()` returns the namespace of the active backend's kernels,
+so callers write `kernels.ops().add_act(a, b, kernels.TANH)` and never branch themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from typing import Any, Callable
+
+import numpy as np
+
+TANH, SIGMOID, RELU = 0, 1, 2  # activation codes the kernels take (ints compile well)
+ACTIVATIONS = {"tanh": TANH, "sigmoid": SIGMOID, "relu": RELU}
+
+# Below MATMUL_CROSSOVER multiply-adds (M*K*N) the loop kernel `matmul` beats `a @ b` called from
+# Python (BLAS call overhead dominates); above it `mm` calls BLAS. Below SEQUENCE_CROSSOVER
+# multiply-adds per step of the hidden-to-hidden product (B * gates*H * H), a whole layer runs with
+# that product inside the compiled time loop; above it the time loop is Python around BLAS products
+# with compiled elementwise kernels. Measured on the project machine (2-core AMD EPYC, OpenBLAS
+# 0.3.31, Haswell kernels, one thread, float32 and float64) with
+#   .venv/bin/python benchmarks/bench_crossover.py
+# single products: the loop kernel wins only for one-row products of up to ~1e4-6e4 multiply-adds
+# (float64) and is 1.5-3x slower than BLAS from 1e5 up; whole layers: the compiled loop is ~2x
+# faster at 1e4-4e4 multiply-adds per step, even at ~1.5e5, and slower from ~5e5.
+MATMUL_CROSSOVER = 20_000
+SEQUENCE_CROSSOVER = 150_000
+
+_BACKENDS = ("numba", "numpy")
+
+
+# ----- lazy numba --------------------------------------------------------------------------------
+class _LazyJit:
+    """`@njit(cache=True)` that defers importing numba and compiling until the first call.
+
+    On the first call of any kernel every kernel of this module is handed to `numba.njit`, and the
+    module's globals are pointed at the compiled dispatchers, so kernels that call each other are
+    compiled together. `py_func` is the plain Python function (what NUMBA_DISABLE_JIT=1 runs).
+    """
+
+    __slots__ = ("py_func", "options")
+
+    def __init__(self, py_func: Callable, options: dict) -> None:
+        self.py_func, self.options = py_func, options
+
+    def __call__(self, *args: Any) -> Any:
+        return _compile_all()[self.py_func.__name__](*args)
+
+
+def njit(**options: Any) -> Callable[[Callable], _LazyJit]:
+    """Mark a function as a numba kernel: `numba.njit(**options)` applied at the first call."""
+    return lambda fn: _LazyJit(fn, options)
+
+
+_compiled: dict[str, Callable] | None = None
+
+
+def _compile_all() -> dict[str, Callable]:
+    """Import numba and turn every `_LazyJit` of this module into a numba dispatcher (once)."""
+    global _compiled
+    if _compiled is None:
+        import numba
+
+        module = globals()
+        lazy = {name: f for name, f in module.items() if isinstance(f, _LazyJit)}
+        compiled = {name: numba.njit(**f.options)(f.py_func) for name, f in lazy.items()}
+        module.update(compiled)  # kernels calling kernels now find dispatchers
+        _compiled = compiled
+    return _compiled
+
+
+# ----- add + activation --------------------------------------------------------------------------
+@njit(cache=True)
+def _act(z: float, act: int) -> float:
+    """One activation value; sigmoid from exp(-|z|) so it never overflows."""
+    if act == 0:
+        return np.tanh(z)
+    if act == 1:
+        e = np.exp(-abs(z))
+        return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
+    return z if z > 0 else z * 0.0
+
+
+@njit(cache=True)
+def _act_grad(y: float, act: int) -> float:
+    """d act / d z written with the output y: 1 - y^2, y (1 - y), or [y > 0]."""
+    if act == 0:
+        return 1.0 - y * y  # backprop through tanh
+    if act == 1:
+        return y * (1.0 - y)  # backprop through sigmoid
+    return 1.0 if y > 0 else 0.0  # relu passes where it was positive
+
+
+@njit(cache=True)
+def add_act(a: np.ndarray, b: np.ndarray, act: int) -> np.ndarray:
+    """act(a + b) for a (N, H) and b (N, H) or (1, H) (then added to every row)."""
+    n, h = a.shape
+    out = np.empty_like(a)
+    rows_b = b.shape[0]
+    for i in range(n):
+        r = i if rows_b > 1 else 0
+        for j in range(h):
+            out[i, j] = _act(a[i, j] + b[r, j], act)
+    return out
+
+
+def _act_np(z: np.ndarray, act: int) -> np.ndarray:
+    if act == TANH:
+        return np.tanh(z)
+    if act == SIGMOID:
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+    return z * (z > 0)
+
+
+def add_act_np(a: np.ndarray, b: np.ndarray, act: int) -> np.ndarray:
+    """NumPy twin of `add_act`."""
+    return _act_np(a + b, act)
+
+
+@njit(cache=True)
+def act_backward(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
+    """Gradient at the pre-activation: g * act'(z), from the output y = act(z); y, g (N, H)."""
+    n, h = y.shape
+    out = np.empty_like(g)
+    for i in range(n):
+        for j in range(h):
+            out[i, j] = g[i, j] * _act_grad(y[i, j], act)
+    return out
+
+
+def act_backward_np(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
+    """NumPy twin of `act_backward`."""
+    if act == TANH:
+        return g * (1 - y * y)  # backprop through tanh
+    if act == SIGMOID:
+        return g * y * (1 - y)  # backprop through sigmoid
+    return g * (y > 0)
+
+
+# ----- small matmul ------------------------------------------------------------------------------
+@njit(cache=True)
+def _matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a @ b with loops ordered i, k, j so the inner loop runs along rows of b and out."""
+    m, kk = a.shape
+    n = b.shape[1]
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = 0.0
+        for k in range(kk):
+            a_ik = a[i, k]
+            for j in range(n):
+                out[i, j] += a_ik * b[k, j]
+
+
+@njit(cache=True)
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 2-D a (M, K), b (K, N), as loops (for sizes below MATMUL_CROSSOVER)."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+    _matmul_into(a, b, out)
+    return out
+
+
+def matmul_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """NumPy twin of `matmul` (BLAS)."""
+    return a @ b
+
+
+def mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 2-D operands: the loop kernel below MATMUL_CROSSOVER multiply-adds on the numba
+    backend, else NumPy's BLAS."""
+    if (_backend == "numba" and a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype
+            and a.dtype.kind == "f"
+            and a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_CROSSOVER):
+        return ops().matmul(a, b)
+    return a @ b
+
+
+# ----- LSTM cell step (after the matmul) ---------------------------------------------------------
+@njit(cache=True)
+def _lstm_gates_into(z: np.ndarray, c_prev: np.ndarray, gates: np.ndarray, c: np.ndarray,
+                     tanh_c: np.ndarray, h: np.ndarray) -> None:
+    """z (B, 4H) pre-activations, row blocks i, f, g, o -> gates (B, 4H), c, tanh(c), h (B, H)."""
+    n, h4 = z.shape
+    hh = h4 // 4
+    for b in range(n):
+        for j in range(hh):
+            i_g = _act(z[b, j], 1)
+            f_g = _act(z[b, hh + j], 1)
+            g_g = np.tanh(z[b, 2 * hh + j])
+            o_g = _act(z[b, 3 * hh + j], 1)
+            gates[b, j], gates[b, hh + j], gates[b, 2 * hh + j], gates[b, 3 * hh + j] = \
+                i_g, f_g, g_g, o_g
+            c_t = f_g * c_prev[b, j] + i_g * g_g
+            tc = np.tanh(c_t)
+            c[b, j], tanh_c[b, j] = c_t, tc
+            h[b, j] = o_g * tc
+
+
+@njit(cache=True)
+def lstm_gates(z: np.ndarray, c_prev: np.ndarray) -> tuple:
+    """The LSTM step after the matmul: from pre-activations z (B, 4H) (blocks i, f, g, o) and
+    c_prev (B, H) return (gates (B, 4H) after their nonlinearities, c, tanh(c), h)."""
+    n, h4 = z.shape
+    gates = np.empty_like(z)
+    c = np.empty((n, h4 // 4), dtype=z.dtype)
+    tanh_c = np.empty_like(c)
+    h = np.empty_like(c)
+    _lstm_gates_into(z, c_prev, gates, c, tanh_c, h)
+    return gates, c, tanh_c, h
+
+
+def lstm_gates_np(z: np.ndarray, c_prev: np.ndarray) -> tuple:
+    """NumPy twin of `lstm_gates`."""
+    hh = z.shape[1] // 4
+    gates = np.empty_like(z)
+    gates[:, :2 * hh] = _act_np(z[:, :2 * hh], SIGMOID)
+    gates[:, 2 * hh:3 * hh] = np.tanh(z[:, 2 * hh:3 * hh])
+    gates[:, 3 * hh:] = _act_np(z[:, 3 * hh:], SIGMOID)
+    i_g, f_g, g_g, o_g = (gates[:, k * hh:(k + 1) * hh] for k in range(4))
+    c = f_g * c_prev + i_g * g_g
+    tanh_c = np.tanh(c)
+    return gates, c, tanh_c, o_g * tanh_c
+
+
+@njit(cache=True)
+def _lstm_gates_backward_into(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
+                              tanh_c: np.ndarray, c_prev: np.ndarray, dz: np.ndarray,
+                              dc_prev: np.ndarray) -> None:
+    """Backward of one LSTM step to its pre-activations dz (B, 4H) and to c_prev (dc_prev)."""
+    n, hh = dh.shape
+    for b in range(n):
+        for j in range(hh):
+            i_g, f_g = gates[b, j], gates[b, hh + j]
+            g_g, o_g = gates[b, 2 * hh + j], gates[b, 3 * hh + j]
+            tc = tanh_c[b, j]
+            d_h = dh[b, j]
+            d_c = dc[b, j] + d_h * o_g * (1.0 - tc * tc)  # h = o tanh(c): through tanh
+            d_o = d_h * tc
+            dz[b, j] = d_c * g_g * i_g * (1.0 - i_g)  # c = f c_prev + i g; i = sigmoid
+            dz[b, hh + j] = d_c * c_prev[b, j] * f_g * (1.0 - f_g)
+            dz[b, 2 * hh + j] = d_c * i_g * (1.0 - g_g * g_g)  # g = tanh
+            dz[b, 3 * hh + j] = d_o * o_g * (1.0 - o_g)
+            dc_prev[b, j] = d_c * f_g  # the cell-state highway: dc_prev = dc f
+
+
+@njit(cache=True)
+def lstm_gates_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, tanh_c: np.ndarray,
+                        c_prev: np.ndarray) -> tuple:
+    """Backward of `lstm_gates`: from dL/dh and dL/dc (B, H) of the step's outputs return
+    (dL/dz (B, 4H), dL/dc_prev (B, H))."""
+    dz = np.empty_like(gates)
+    dc_prev = np.empty_like(dh)
+    _lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev)
+    return dz, dc_prev
+
+
+def lstm_gates_backward_np(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
+                           tanh_c: np.ndarray, c_prev: np.ndarray) -> tuple:
+    """NumPy twin of `lstm_gates_backward`."""
+    hh = dh.shape[1]
+    i_g, f_g, g_g, o_g = (gates[:, k * hh:(k + 1) * hh] for k in range(4))
+    d_c = dc + dh * o_g * (1 - tanh_c * tanh_c)  # h = o tanh(c): through tanh
+    dz = np.empty_like(gates)
+    dz[:, :hh] = d_c * g_g * i_g * (1 - i_g)
+    dz[:, hh:2 * hh] = d_c * c_prev * f_g * (1 - f_g)
+    dz[:, 2 * hh:3 * hh] = d_c * i_g * (1 - g_g * g_g)
+    dz[:, 3 * hh:] = dh * tanh_c * o_g * (1 - o_g)
+    return dz, d_c * f_g
+
+
+# ----- whole sequences: the time loop compiled ---------------------------------------------------
+@njit(cache=True)
+def rnn_sequence(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int) -> np.ndarray:
+    """Run h_t = act(p_t + h_{t-1} @ w_hh_t) for t = 0..T-1. p (T, B, H) holds the input
+    projections x_t W_xh^T + b; h0 (B, H); w_hh_t (H, H) is W_hh transposed.
+    Returns hs (T, B, H)."""
+    steps, n, hh = p.shape
+    hs = np.empty_like(p)
+    z = np.empty((n, hh), dtype=p.dtype)
+    h_prev = h0
+    for t in range(steps):
+        _matmul_into(h_prev, w_hh_t, z)
+        for b in range(n):
+            for j in range(hh):
+                hs[t, b, j] = _act(z[b, j] + p[t, b, j], act)
+        h_prev = hs[t]
+    return hs
+
+
+def rnn_sequence_np(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int) -> np.ndarray:
+    """NumPy twin of `rnn_sequence` (one BLAS product per step)."""
+    hs = np.empty_like(p)
+    h_prev = h0
+    for t in range(p.shape[0]):
+        hs[t] = _act_np(p[t] + h_prev @ w_hh_t, act)
+        h_prev = hs[t]
+    return hs
+
+
+@njit(cache=True)
+def rnn_sequence_backward(g: np.ndarray, hs: np.ndarray, w_hh: np.ndarray,
+                          act: int) -> tuple:
+    """BPTT through `rnn_sequence`. g (T, B, H) is dL/dh_t from outside the recurrence; returns
+    (dz (T, B, H) gradients at the pre-activations, dh0 (B, H)). The weight gradients are then
+    two big products over all steps (done by the caller)."""
+    steps, n, hh = g.shape
+    dz = np.empty_like(g)
+    dh_next = np.zeros((n, hh), dtype=g.dtype)
+    for t in range(steps - 1, -1, -1):
+        for b in range(n):
+            for j in range(hh):
+                # dL/dh_t: from outside plus from step t+1; then back through the activation
+                dz[t, b, j] = (g[t, b, j] + dh_next[b, j]) * _act_grad(hs[t, b, j], act)
+        _matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
+    return dz, dh_next
+
+
+def rnn_sequence_backward_np(g: np.ndarray, hs: np.ndarray, w_hh: np.ndarray,
+                             act: int) -> tuple:
+    """NumPy twin of `rnn_sequence_backward`."""
+    dz = np.empty_like(g)
+    dh_next = np.zeros_like(g[0])
+    for t in range(g.shape[0] - 1, -1, -1):
+        dz[t] = act_backward_np(hs[t], g[t] + dh_next, act)
+        dh_next = dz[t] @ w_hh  # h_{t-1} fed z_t through W_hh
+    return dz, dh_next
+
+
+@njit(cache=True)
+def lstm_sequence(p: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh_t: np.ndarray) -> tuple:
+    """Run an LSTM layer over a sequence. p (T, B, 4H) input projections x_t W_x^T + b; h0, c0
+    (B, H); w_hh_t (H, 4H). Returns (hs, cs, tanh_cs (T, B, H), gates (T, B, 4H))."""
+    steps, n, h4 = p.shape
+    hh = h4 // 4
+    hs = np.empty((steps, n, hh), dtype=p.dtype)
+    cs = np.empty_like(hs)
+    tanh_cs = np.empty_like(hs)
+    gates = np.empty_like(p)
+    z = np.empty((n, h4), dtype=p.dtype)
+    h_prev, c_prev = h0, c0
+    for t in range(steps):
+        _matmul_into(h_prev, w_hh_t, z)
+        z += p[t]
+        _lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t])
+        h_prev, c_prev = hs[t], cs[t]
+    return hs, cs, tanh_cs, gates
+
+
+def lstm_sequence_np(p: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh_t: np.ndarray) -> tuple:
+    """NumPy twin of `lstm_sequence`."""
+    steps, n, h4 = p.shape
+    hs = np.empty((steps, n, h4 // 4), dtype=p.dtype)
+    cs, tanh_cs, gates = np.empty_like(hs), np.empty_like(hs), np.empty_like(p)
+    h_prev, c_prev = h0, c0
+    for t in range(steps):
+        gates[t], cs[t], tanh_cs[t], hs[t] = lstm_gates_np(p[t] + h_prev @ w_hh_t, c_prev)
+        h_prev, c_prev = hs[t], cs[t]
+    return hs, cs, tanh_cs, gates
+
+
+@njit(cache=True)
+def lstm_sequence_backward(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndarray,
+                           tanh_cs: np.ndarray, gates: np.ndarray, c0: np.ndarray,
+                           w_hh: np.ndarray) -> tuple:
+    """BPTT through `lstm_sequence`. g_h (T, B, H): dL/dh_t from outside; g_c_last (B, H):
+    dL/dc_T. Returns (dz (T, B, 4H), dh0, dc0)."""
+    steps, n, hh = g_h.shape
+    dz = np.empty_like(gates)
+    dh_next = np.zeros((n, hh), dtype=g_h.dtype)
+    dc = g_c_last.copy()
+    dc_prev = np.empty_like(dc)
+    dh = np.empty_like(dc)
+    for t in range(steps - 1, -1, -1):
+        for b in range(n):
+            for j in range(hh):
+                dh[b, j] = g_h[t, b, j] + dh_next[b, j]
+        c_prev = cs[t - 1] if t > 0 else c0
+        _lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
+        dc[:] = dc_prev
+        _matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
+    return dz, dh_next, dc
+
+
+def lstm_sequence_backward_np(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndarray,
+                              tanh_cs: np.ndarray, gates: np.ndarray, c0: np.ndarray,
+                              w_hh: np.ndarray) -> tuple:
+    """NumPy twin of `lstm_sequence_backward`."""
+    dz = np.empty_like(gates)
+    dh_next = np.zeros_like(g_h[0])
+    dc = g_c_last
+    for t in range(g_h.shape[0] - 1, -1, -1):
+        c_prev = cs[t - 1] if t > 0 else c0
+        dz[t], dc = lstm_gates_backward_np(g_h[t] + dh_next, dc, gates[t], tanh_cs[t], c_prev)
+        dh_next = dz[t] @ w_hh  # h_{t-1} fed z_t through W_hh
+    return dz, dh_next, dc
+
+
+# ----- the backend switch ------------------------------------------------------------------------
+KERNEL_NAMES = ("add_act", "act_backward", "matmul", "lstm_gates", "lstm_gates_backward",
+                "rnn_sequence", "rnn_sequence_backward", "lstm_sequence",
+                "lstm_sequence_backward")
+
+_numpy_ops = types.SimpleNamespace(**{name: globals()[name + "_np"] for name in KERNEL_NAMES})
+_numba_ops: types.SimpleNamespace | None = None
+
+
+def _check_backend(name: str) -> str:
+    if name not in _BACKENDS:
+        raise ValueError(f"set_backend / TINYGRAD_RNN_BACKEND: backend must be one of "
+                         f"{_BACKENDS}, got {name!r}")
+    return name
+
+
+_backend = _check_backend(os.environ.get("TINYGRAD_RNN_BACKEND", "numba").strip().lower()
+                          or "numba")
+
+
+def set_backend(name: str) -> None:
+    """Choose the kernels: "numba" (compiled, the default) or "numpy" (the NumPy twins)."""
+    global _backend
+    _backend = _check_backend(name)
+
+
+def get_backend() -> str:
+    """The active backend: "numba" or "numpy"."""
+    return _backend
+
+
+def ops() -> types.SimpleNamespace:
+    """The kernels of the active backend, by the names in KERNEL_NAMES."""
+    global _numba_ops
+    if _backend == "numpy":
+        return _numpy_ops
+    if _numba_ops is None:
+        compiled = _compile_all()
+        _numba_ops = types.SimpleNamespace(**{name: compiled[name] for name in KERNEL_NAMES})
+    return _numba_ops
