@@ -321,8 +321,18 @@ class GetItem(Function):
 
     def backward(ctx, g):
         grad = np.zeros(ctx.in_shape, dtype=g.dtype)
-        np.add.at(grad, ctx.index, g)  # scatter-add: an element picked twice gets both
+        if _is_basic(ctx.index):
+            grad[ctx.index] = g  # slices and ints pick each element at most once (and fast)
+        else:
+            np.add.at(grad, ctx.index, g)  # scatter-add: an element picked twice gets both
         return (grad,)
+
+
+def _is_basic(index: Any) -> bool:
+    """True for an index of ints, slices, Ellipsis and None only (no arrays, no repeats)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts)
 
 
 class Cat(Function):
