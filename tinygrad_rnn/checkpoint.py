@@ -140,16 +140,19 @@ def load(path: str | os.PathLike, module: Any, optimizer: Any = None) -> dict[st
     arrays = _read(path)
     meta = _json_entry(arrays, "__meta__", path)
     saved = {k[len(_MODULE):]: v for k, v in arrays.items() if k.startswith(_MODULE)}
-    before = optimizer.state_dict() if optimizer is not None else None
-    if optimizer is not None:
-        _load_optimizer(path, arrays, optimizer)  # changes nothing when it fails
+    before = {name: p.data for name, p in module.named_parameters()}  # the arrays themselves
     try:
         module.load_state_dict(saved)  # strict; lists every problem; changes nothing on error
     except (KeyError, ValueError) as err:
-        if before is not None:
-            optimizer.load_state_dict(before)  # put the optimizer back as it was
         message = err.args[0] if err.args else str(err)
         raise CheckpointError(f"load: {path!r} does not fit the module: {message}") from None
+    if optimizer is not None:
+        try:
+            _load_optimizer(path, arrays, optimizer)  # changes nothing when it fails
+        except BaseException:
+            for name, p in module.named_parameters():
+                p.data = before[name]  # put the module back: the very same arrays
+            raise
     return meta
 
 
