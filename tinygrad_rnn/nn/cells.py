@@ -23,6 +23,14 @@ from tinygrad_rnn.tensor import Tensor, annotate, cat
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
 
 
+def _concat(x: Tensor, h: Tensor, name: str = "xh") -> Tensor:
+    """[x; h] along the last axis, named (it is a nameless leaf in the graph when neither x nor
+    h needs a gradient, e.g. at the first step)."""
+    xh = cat([x, h], axis=-1)
+    xh.name = name
+    return xh
+
+
 class CellBase(Module):
     """Shared by the cells: sizes, the `.linear` over [x; h], input and state checks."""
 
@@ -91,7 +99,7 @@ class RNNCell(CellBase):
         x = self._input(x)
         h = self._state(h, x, "h")
         with annotate(cell=type(self).__name__):
-            z = self.linear(cat([x, h], axis=-1))  # pre-activation W [x; h] + b
+            z = self.linear(_concat(x, h))  # pre-activation W [x; h] + b
             return z.tanh() if self.nonlinearity == "tanh" else z.relu()
 
     def extra_repr(self) -> str:
@@ -128,7 +136,7 @@ class LSTMCell(CellBase):
                             f"{type(state).__name__}")
         h, c = self._state(state[0], x, "h"), self._state(state[1], x, "c")
         with annotate(cell=type(self).__name__):
-            z = self.linear(cat([x, h], axis=-1))
+            z = self.linear(_concat(x, h))
             z_i, z_f, z_g, z_o = z.split(4, axis=-1)
             i, f, g, o = z_i.sigmoid(), z_f.sigmoid(), z_g.tanh(), z_o.sigmoid()
             i.name, f.name, g.name, o.name = "i", "f", "g", "o"
@@ -163,13 +171,13 @@ class GRUCell(CellBase):
         H = self.hidden_size
         W, b = self.linear.weight, self.linear.bias
         with annotate(cell=type(self).__name__):
-            a_rz = cat([x, h], axis=-1) @ W[:2 * H].T
+            a_rz = _concat(x, h) @ W[:2 * H].T
             if b is not None:
                 a_rz = a_rz + b[:2 * H]
             a_r, a_z = a_rz.split(2, axis=-1)
             r, z = a_r.sigmoid(), a_z.sigmoid()
             r.name, z.name = "r", "z"
-            a_n = cat([x, r * h], axis=-1) @ W[2 * H:].T
+            a_n = _concat(x, r * h, name="x_rh") @ W[2 * H:].T
             if b is not None:
                 a_n = a_n + b[2 * H:]
             n = a_n.tanh()
