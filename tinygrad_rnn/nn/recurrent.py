@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn import functional as F
+from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor, annotate, stack
@@ -89,10 +90,39 @@ class RecurrentBase(Module):
         return outputs, state
 
     def _run_layer_fused(self, layer: int, cell: CellBase, x_seq: Steps,
-                         state: Any) -> tuple[Tensor, Any]:
-        """The whole-sequence path (one graph node per layer); not available in this module."""
-        raise NotImplementedError(f"{type(self).__name__}: no fused whole-sequence path is "
-                                  "available; use fused=False")
+                         state: Any) -> tuple[Any, Any]:
+        """The whole sequence of one layer as ONE graph node (`tinygrad_rnn.fused`): the time
+        loop and BPTT run in compiled kernels; the numbers equal `_run_layer`'s. Falls back to
+        `_run_layer` for cells without a fused kernel (GRUCell) or mixed dtypes."""
+        x = x_seq if isinstance(x_seq, Tensor) else stack(list(x_seq), axis=0)
+        W, b = cell.linear.weight, cell.linear.bias
+        lstm = isinstance(cell, LSTMCell)
+        pieces = (state if lstm else (state,)) if state is not None else ()
+        if (not isinstance(cell, (RNNCell, LSTMCell)) or x.dtype != W.dtype
+                or any(s is not None and s.dtype != W.dtype for s in pieces)):
+            return self._run_layer(layer, cell, x_seq, state)
+        steps, unbatched = x.shape[0], x.ndim == 2
+        with annotate(layer=layer):
+            if unbatched:  # (T, I) -> (T, 1, I); states (H,) -> (1, H)
+                x = x.reshape(steps, 1, x.shape[1])
+            h_shape = (x.shape[1], self.hidden_size)
+            h0, c0 = (s if s is None or s.shape == h_shape else s.reshape(h_shape)
+                      for s in (pieces + (None, None))[:2])
+            h0 = Tensor(np.zeros(h_shape, W.dtype), name="h_0") if h0 is None else h0
+            if lstm:
+                c0 = Tensor(np.zeros(h_shape, W.dtype), name="c_0") if c0 is None else c0
+                hs, h_last, c_last = fused_ops.lstm_layer(x, h0, c0, W, b)
+            else:
+                hs = fused_ops.rnn_layer(x, h0, W, b, nonlinearity=cell.nonlinearity)
+                h_last = hs[steps - 1]
+            if unbatched:
+                hs = hs.reshape(steps, self.hidden_size)
+                h_last = h_last.reshape(self.hidden_size)
+                if lstm:
+                    c_last = c_last.reshape(self.hidden_size)
+        final = (h_last, c_last) if lstm else h_last
+        self._name_state(final, steps)
+        return hs, final
 
     def _between_layers(self, steps: Steps, layer: int) -> Steps:
         """Dropout on the outputs of layer-1 before layer reads them (training mode only)."""
@@ -186,6 +216,9 @@ class RecurrentBase(Module):
 class RNN(RecurrentBase):
     """Stacked vanilla RNN: `.cells` are RNNCell layers (nonlinearity "tanh" or "relu").
 
+    By default each layer runs as one fused graph node (`fused=True`); `fused=False` (or
+    `m(x, fused=False)`) unrolls the per-op graph that `viz` draws. Both give the same numbers.
+
     >>> rnn = RNN(3, 5, num_layers=2)
     >>> output, h_n = rnn(Tensor(np.zeros((7, 2, 3))))
     >>> output.shape, h_n.shape
@@ -196,7 +229,7 @@ class RNN(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, fused: bool = False, dtype: Any = np.float32) -> None:
+                 dropout: float = 0.0, fused: bool = True, dtype: Any = np.float32) -> None:
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
                          dtype, nonlinearity=nonlinearity)
@@ -208,13 +241,17 @@ class RNN(RecurrentBase):
 
 
 class LSTM(RecurrentBase):
-    """Stacked LSTM: `.cells` are LSTMCell layers. m(x, (h_0, c_0)) -> (output, (h_n, c_n))."""
+    """Stacked LSTM: `.cells` are LSTMCell layers. m(x, (h_0, c_0)) -> (output, (h_n, c_n)).
+
+    By default each layer runs as one fused graph node (`fused=True`); `fused=False` (or
+    `m(x, fused=False)`) unrolls the per-op graph that `viz` draws. Both give the same numbers.
+    """
 
     cell_class = LSTMCell
     has_cell_state = True
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, fused: bool = False,
+                 batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
                  dtype: Any = np.float32, forget_bias: float | None = None) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
                          dtype, forget_bias=forget_bias)
