@@ -93,11 +93,12 @@ def torch_weights(d: dict, layers: int) -> dict[str, np.ndarray]:
             for kind in ("weight", "bias") for m in ("ih", "hh")}
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["unrolled", "fused"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_two_layer_rnn_matches_pytorch(dtype: str) -> None:
+def test_two_layer_rnn_matches_pytorch(dtype: str, fused: bool) -> None:
     case = "rnn2"
     d = inputs(case)
-    rnn = nn.RNN(3, 4, num_layers=2, dtype=dtype)
+    rnn = nn.RNN(3, 4, num_layers=2, dtype=dtype, fused=fused)
     nn.load_torch_weights(rnn, torch_weights(d, 2))
     x, h0 = leaf(d, "x", dtype), leaf(d, "h0", dtype)
     output, h_n = rnn(x, h0)
@@ -110,11 +111,12 @@ def test_two_layer_rnn_matches_pytorch(dtype: str) -> None:
     check_params(rnn.cells, d, case, dtype, ["_l0", "_l1"])
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["unrolled", "fused"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_two_layer_lstm_matches_pytorch(dtype: str) -> None:
+def test_two_layer_lstm_matches_pytorch(dtype: str, fused: bool) -> None:
     case = "lstm2"
     d = inputs(case)
-    lstm = nn.LSTM(3, 4, num_layers=2, dtype=dtype)
+    lstm = nn.LSTM(3, 4, num_layers=2, dtype=dtype, fused=fused)
     nn.load_torch_weights(lstm, torch_weights(d, 2))
     x, h0, c0 = leaf(d, "x", dtype), leaf(d, "h0", dtype), leaf(d, "c0", dtype)
     output, (h_n, c_n) = lstm(x, (h0, c0))

@@ -186,9 +186,10 @@ def manual_unroll(m: nn.Module, x: Tensor, h0: Tensor, c0: Tensor | None):
     return output, tg.stack(finals)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["unrolled", "fused"])
 @pytest.mark.parametrize("kind,cls", SEQ_KINDS, ids=[k for k, _ in SEQ_KINDS])
-def test_stepping_the_cells_equals_the_sequence_module(kind, cls, rng) -> None:
-    m = cls(3, 4, num_layers=2, dtype=np.float64)
+def test_stepping_the_cells_equals_the_sequence_module(kind, cls, fused, rng) -> None:
+    m = cls(3, 4, num_layers=2, dtype=np.float64, fused=fused)
     lstm = kind == "lstm"
     xd, hd, cd = (rng.standard_normal(s) for s in ((6, 2, 3), (2, 2, 4), (2, 2, 4)))
     w_out, w_h = rng.standard_normal((6, 2, 4)), rng.standard_normal((2, 2, 4))
@@ -209,9 +210,10 @@ def test_stepping_the_cells_equals_the_sequence_module(kind, cls, rng) -> None:
         np.testing.assert_allclose(module_value, manual_value, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["unrolled", "fused"])
 @pytest.mark.parametrize("kind,cls", SEQ_KINDS, ids=[k for k, _ in SEQ_KINDS])
-def test_sequence_module_gradcheck(kind, cls, rng) -> None:
-    m = cls(2, 3, num_layers=2, dtype=np.float64)
+def test_sequence_module_gradcheck(kind, cls, fused, rng) -> None:
+    m = cls(2, 3, num_layers=2, dtype=np.float64, fused=fused)
     lstm = kind == "lstm"
 
     def fn(x, h0, c0):
@@ -294,8 +296,9 @@ def test_sequence_errors_name_the_module_and_shapes() -> None:
 
 
 def test_step_layer_annotations_and_tensor_names(rng) -> None:
-    m = nn.LSTM(2, 3, num_layers=2)
-    output, (h_n, c_n) = m(Tensor(rng.standard_normal((4, 1, 2)), requires_grad=True))
+    m = nn.LSTM(2, 3, num_layers=2, fused=False)  # the unrolled per-op graph viz draws
+    x = rng.standard_normal((4, 1, 2)).astype(np.float32)
+    output, (h_n, c_n) = m(Tensor(x, requires_grad=True))
     assert (output.name, h_n.name, c_n.name) == ("output", "h_n", "c_n")
     hs = output.parents  # the last layer's h_1 .. h_4, stacked
     assert [h.name for h in hs] == ["h_1", "h_2", "h_3", "h_4"]
@@ -305,7 +308,8 @@ def test_step_layer_annotations_and_tensor_names(rng) -> None:
     assert c_names == ["c_4", "c_4"]  # each layer's last cell state
     names = {t.name for t in _ancestors(output)}
     assert {"x_1", "x_4", "h_0", "c_0", "xh", "i", "f", "g", "o"} <= names
-    first = nn.RNN(2, 3)(Tensor(np.ones((2, 1, 2))))[0].parents[0]  # h_1 from constant inputs
+    constant_input = Tensor(np.ones((2, 1, 2)))  # at step 1 nothing before xh needs a grad
+    first = nn.RNN(2, 3, fused=False)(constant_input)[0].parents[0]
     assert first.name == "h_1" and "xh" in {t.name for t in _ancestors(first)}
     assert [p.name for p in m.parameters()] == [n for n, _ in m.named_parameters()]
     assert m.parameters()[0].name == "cells.0.linear.weight"
@@ -323,11 +327,13 @@ def _ancestors(root: Tensor) -> list[Tensor]:
     return out
 
 
-def test_fused_option_is_accepted_and_dispatches(rng) -> None:
-    m = nn.RNN(2, 3, fused=False)
-    assert m.fused is False
+@pytest.mark.parametrize("kind,cls", SEQ_KINDS, ids=[k for k, _ in SEQ_KINDS])
+def test_fused_forward_argument_overrides_the_constructor(kind, cls, rng) -> None:
+    m = cls(2, 3, num_layers=2, fused=False, dtype=np.float64)
     x = Tensor(rng.standard_normal((3, 1, 2)))
-    np.testing.assert_array_equal(m(x, fused=False)[0].data, m(x)[0].data)
+    unrolled = m(x)[0]
+    assert unrolled.parents[0].name == "h_1"  # one tensor per step, stacked
+    np.testing.assert_allclose(m(x, fused=True)[0].data, unrolled.data, rtol=1e-12)
 
 
 # ----- Module: parameters, state dicts, dtype ----------------------------------------------------
