@@ -95,39 +95,23 @@ def torch_weights(d: dict, layers: int) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("fused", [False, True], ids=["unrolled", "fused"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_two_layer_rnn_matches_pytorch(dtype: str, fused: bool) -> None:
-    case = "rnn2"
+@pytest.mark.parametrize("case", ["rnn2", "lstm2"])
+def test_two_layer_sequence_module_matches_pytorch(case: str, dtype: str, fused: bool) -> None:
     d = inputs(case)
-    rnn = nn.RNN(3, 4, num_layers=2, dtype=dtype, fused=fused)
-    nn.load_torch_weights(rnn, torch_weights(d, 2))
-    x, h0 = leaf(d, "x", dtype), leaf(d, "h0", dtype)
-    output, h_n = rnn(x, h0)
-    ((output * d["w_output"].astype(dtype)).sum()
-     + (h_n * d["w_h_n"].astype(dtype)).sum()).backward()
-    assert_close(output.data, expected(case, dtype, "output"), dtype, "output")
-    assert_close(h_n.data, expected(case, dtype, "h_n"), dtype, "h_n")
-    assert_close(x.grad, expected(case, dtype, "grad_x"), dtype, "grad x")
-    assert_close(h0.grad, expected(case, dtype, "grad_h0"), dtype, "grad h0")
-    check_params(rnn.cells, d, case, dtype, ["_l0", "_l1"])
-
-
-@pytest.mark.parametrize("fused", [False, True], ids=["unrolled", "fused"])
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_two_layer_lstm_matches_pytorch(dtype: str, fused: bool) -> None:
-    case = "lstm2"
-    d = inputs(case)
-    lstm = nn.LSTM(3, 4, num_layers=2, dtype=dtype, fused=fused)
-    nn.load_torch_weights(lstm, torch_weights(d, 2))
-    x, h0, c0 = leaf(d, "x", dtype), leaf(d, "h0", dtype), leaf(d, "c0", dtype)
-    output, (h_n, c_n) = lstm(x, (h0, c0))
-    loss = ((output * d["w_output"].astype(dtype)).sum() + (h_n * d["w_h_n"].astype(dtype)).sum()
-            + (c_n * d["w_c_n"].astype(dtype)).sum())
-    loss.backward()
-    for name, t in (("output", output), ("h_n", h_n), ("c_n", c_n)):
+    lstm = case == "lstm2"
+    m = (nn.LSTM if lstm else nn.RNN)(3, 4, num_layers=2, dtype=dtype, fused=fused)
+    nn.load_torch_weights(m, torch_weights(d, 2))
+    starts = {name: leaf(d, name, dtype) for name in (("h0", "c0") if lstm else ("h0",))}
+    x = leaf(d, "x", dtype)
+    output, state = m(x, (starts["h0"], starts["c0"]) if lstm else starts["h0"])
+    results = {"output": output, **({"h_n": state[0], "c_n": state[1]} if lstm
+                                    else {"h_n": state})}
+    sum((t * d[f"w_{name}"].astype(dtype)).sum() for name, t in results.items()).backward()
+    for name, t in results.items():
         assert_close(t.data, expected(case, dtype, name), dtype, name)
-    for name, t in (("x", x), ("h0", h0), ("c0", c0)):
+    for name, t in {"x": x, **starts}.items():
         assert_close(t.grad, expected(case, dtype, f"grad_{name}"), dtype, f"grad {name}")
-    check_params(lstm.cells, d, case, dtype, ["_l0", "_l1"])
+    check_params(m.cells, d, case, dtype, ["_l0", "_l1"])
 
 
 def test_batch_first_gives_the_transposed_result() -> None:
