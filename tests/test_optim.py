@@ -264,3 +264,15 @@ def test_live_pytorch(kind: str, kwargs: dict, dtype: str) -> None:
         topt.step()
     for p, tp in zip(ours, theirs):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), **TOL[dtype])
+
+
+def test_load_state_dict_rejects_malformed_entries() -> None:
+    p = nn.Parameter(np.zeros(2))
+    opt = optim.Adagrad([p])
+    with pytest.raises(ValueError, match="step must be a whole number"):
+        opt.load_state_dict({"type": "Adagrad", "state": {0: {"step": 1.5, "sum": np.zeros(2)}}})
+    with pytest.raises(ValueError, match="not a dict"):
+        opt.load_state_dict({"type": "Adagrad", "state": {0: [1, 2]}})
+    with pytest.raises(ValueError, match="not a parameter index"):
+        opt.load_state_dict({"type": "Adagrad", "state": {"first": {}}})
+    assert opt.state == [{}]

@@ -131,11 +131,19 @@ class Optimizer:
                 problems.append(f"state for parameter {i}, but there are {len(self.params)}")
                 continue
             p = self.params[i]
+            if not isinstance(entry, dict):
+                problems.append(f"parameter {i}: state is a {type(entry).__name__}, not a dict")
+                continue
             for buf, value in entry.items():
                 if buf not in self.buffer_names() and buf != "step":
                     problems.append(f"parameter {i}: unknown buffer {buf!r} for {name}")
                 elif buf == "step":
-                    new_state[i]["step"] = int(np.asarray(value))
+                    step = np.asarray(value)
+                    if step.shape != () or step.dtype.kind not in "iuf" or step != int(step):
+                        problems.append(f"parameter {i}: step must be a whole number, got "
+                                        f"{value!r}")
+                    else:
+                        new_state[i]["step"] = int(step)
                 else:
                     arr = np.asarray(value)
                     if arr.shape != p.shape:
