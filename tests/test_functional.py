@@ -28,6 +28,7 @@ GOLDEN = _golden()
 
 # ----- softmax / log_softmax -------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.filterwarnings("error")
 def test_softmax_and_log_softmax_are_stable_at_1e4(dtype):
     x = Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], dtype=dtype),
                requires_grad=True)
@@ -55,6 +56,7 @@ def test_softmax_rows_sum_to_one_and_match_the_log(rng):
 
 # ----- sigmoid ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.filterwarnings("error")
 def test_sigmoid_at_plus_minus_1000_without_warnings(dtype):
     x = Tensor(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=dtype), requires_grad=True)
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
@@ -112,6 +114,7 @@ def test_cross_entropy_is_hand_derived_nll_of_softmax(rng):
     np.testing.assert_allclose(F.nll_loss(Tensor(logp), target, "sum").data, expected.sum())
 
 
+@pytest.mark.filterwarnings("error")
 def test_cross_entropy_is_finite_for_huge_logits():
     logits = Tensor(np.array([[1e4, -1e4, 0.0], [0.0, 1e4, -1e4]], dtype=np.float32),
                     requires_grad=True)
