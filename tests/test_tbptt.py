@@ -234,8 +234,10 @@ def test_training_with_tbptt_lowers_the_loss() -> None:
 def test_detach_state() -> None:
     h = Tensor(np.ones((2, 3)), requires_grad=True) * 2.0
     c = Tensor(np.ones((2, 3)), requires_grad=True) * 3.0
+    h.name = "h_4"
     d = detach_state(h)
     assert d.is_leaf and not d.requires_grad and np.array_equal(d.data, h.data)
+    assert d.name == "h_4" and d.meta == {"detached": True}  # what viz draws as a cut
     pair = detach_state((h, c))
     assert isinstance(pair, tuple) and all(t.is_leaf for t in pair)
     layers = detach_state([(h, c), (h, c)])

@@ -96,12 +96,15 @@ def detach_state(state: Any) -> Any:
     """Cut a recurrent state from the graph: the same values, as leaves with no history.
 
     Accepts None, a Tensor (RNN/GRU: h), or a tuple/list of states such as LSTM's (h, c)
-    or one state per layer; the container type is kept.
+    or one state per layer; the container type is kept. Each new leaf keeps the tensor's name
+    and carries `meta = {"detached": True}`, which `viz` draws as a truncated-BPTT cut.
     """
     if state is None:
         return None
     if isinstance(state, Tensor):
-        return state.detach()  # keeps the value, drops the gradient path to the past
+        cut = state.detach()  # keeps the value, drops the gradient path to the past
+        cut.meta = {"detached": True}  # lets viz draw the truncated-BPTT boundary
+        return cut
     if isinstance(state, (tuple, list)):
         return type(state)(detach_state(s) for s in state)
     raise TypeError(f"detach_state: expected None, a Tensor or a tuple/list of them, "
