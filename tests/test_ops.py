@@ -149,6 +149,14 @@ def test_max_ties_share_the_gradient():
     np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [0, 0, 0]])
 
 
+def test_pow_zero_has_zero_gradient_even_at_zero():
+    x = Tensor(np.array([0.0, 2.0]), requires_grad=True)
+    y = x ** 0
+    np.testing.assert_array_equal(y.data, [1.0, 1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
 def test_sum_and_mean_with_axis_lists():
     x = Tensor(np.ones((2, 3, 4)), requires_grad=True)
     y = x.mean(axis=[0, 2])
@@ -268,6 +276,10 @@ def test_shape_op_errors():
         x.split(4, axis=1)
     with pytest.raises(ValueError, match="do not add up to 6"):
         x.split([2, 2], axis=1)
+    with pytest.raises(ValueError, match=r"split: axis 2 is out of range for shape \(2, 6\)"):
+        x.split(2, axis=2)
+    with pytest.raises(ValueError, match="sum.*axis 2"):
+        x.sum(axis=2)
     with pytest.raises(IndexError, match="getitem"):
         x[5]
     with pytest.raises(ValueError, match="cat"):

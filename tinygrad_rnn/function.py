@@ -124,6 +124,8 @@ class Pow(Function):
     def backward(ctx, g):
         (a,) = ctx.saved
         p = ctx.exponent
+        if p == 0:  # x^0 is constant; p x^(p-1) would give 0 * inf = NaN at x = 0
+            return (np.zeros_like(a),)
         return (g * (p * a ** (p - 1)),)  # d(x^p)/dx = p x^(p-1)
 
 

@@ -315,6 +315,8 @@ class Tensor:
     def split(self, sizes_or_n: int | Sequence[int], axis: int = 0) -> tuple["Tensor", ...]:
         """Split along `axis`: an int n gives n equal parts (NumPy's meaning, not PyTorch's
         chunk size); a list gives parts of those sizes."""
+        if not -self.ndim <= axis < self.ndim:
+            raise ValueError(f"split: axis {axis} is out of range for shape {self.shape}")
         length = self.shape[axis]
         if isinstance(sizes_or_n, (int, np.integer)):
             n = int(sizes_or_n)
