@@ -40,7 +40,8 @@ def best_time(fn, repeat: int = 7) -> float:
 
 def matmul_table() -> None:
     print("single product a (M, K) @ b (K, N): loop kernel vs BLAS, microseconds")
-    print(f"{'dtype':8} {'M':>4} {'K':>4} {'N':>4} {'MACs':>9} {'loop':>8} {'blas':>8} {'loop/blas':>9}")
+    print(f"{'dtype':8} {'M':>4} {'K':>4} {'N':>4} {'MACs':>9} {'loop':>8} "
+          f"{'blas':>8} {'loop/blas':>9}")
     rng = np.random.default_rng(0)
     nb = kernels.ops()
     for dtype in (np.float32, np.float64):

@@ -132,6 +132,15 @@ def _weight_grads(dz2: np.ndarray, x2: np.ndarray, h_prev2: np.ndarray, n_in: in
     return (dW, dz2.sum(axis=0)) if rest else (dW,)
 
 
+def _input_grad(ctx: Function, dz2: np.ndarray, W: np.ndarray, n_in: int, steps: int,
+                batch: int) -> np.ndarray | None:
+    """dx = dz W_x for every step at once, or None when the input needs no gradient (the
+    first layer of a model fed data): that product is skipped."""
+    if not ctx.parents[0].requires_grad:
+        return None
+    return kernels.mm(dz2, np.ascontiguousarray(W[:, :n_in])).reshape(steps, batch, n_in)
+
+
 # ----- one cell step -----------------------------------------------------------------------------
 class RNNCellStep(Function):
     """h' = act([x; h] W^T + b) as one node; x (B, I), h (B, H), W (H, I+H), b (H,)."""
@@ -261,7 +270,7 @@ class RNNLayer(Function):
             dh0 = dh_next
         dz2 = dz.reshape(steps * batch, hidden)
         h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
-        dx = kernels.mm(dz2, np.ascontiguousarray(W[:, :n_in])).reshape(steps, batch, n_in)
+        dx = _input_grad(ctx, dz2, W, n_in, steps, batch)
         rest = (None,) if len(ctx.parents) == 4 else ()
         return (dx, dh0) + _weight_grads(dz2, x2, h_prev2, n_in, rest)
 
@@ -320,7 +329,7 @@ class LSTMLayer(Function):
             dh0, dc0 = dh_next, dc
         dz2 = dz.reshape(steps * batch, 4 * hidden)
         h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
-        dx = kernels.mm(dz2, np.ascontiguousarray(W[:, :n_in])).reshape(steps, batch, n_in)
+        dx = _input_grad(ctx, dz2, W, n_in, steps, batch)
         rest = (None,) if len(ctx.parents) == 5 else ()
         return (dx, dh0, dc0) + _weight_grads(dz2, x2, h_prev2, n_in, rest)
 

@@ -1,0 +1,291 @@
+"""Fused Functions against the per-op engine path (float64, 1e-12) and finite differences.
+
+The references are written here with the engine's ordinary ops (`tg.cat`, `@`, `+`, `.tanh()`,
+`.sigmoid()`, ...), step by step, exactly as the cells in the [x; h] form compute. Every check runs
+on both backends, and the whole-sequence nodes on both of their inner paths (the compiled time
+loop and the Python loop over BLAS products).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import fused, kernels, nn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def backend(request):
+    previous = kernels.get_backend()
+    kernels.set_backend(request.param)
+    yield request.param
+    kernels.set_backend(previous)
+
+
+@pytest.fixture(params=["compiled-loop", "blas-loop"])
+def inner_path(request, monkeypatch):
+    """Force the whole-sequence nodes onto one of their two inner paths."""
+    monkeypatch.setattr(kernels, "SEQUENCE_CROSSOVER",
+                        10**12 if request.param == "compiled-loop" else 0)
+    return request.param
+
+
+def _leaf(rng, shape, scale=1.0):
+    return tg.Tensor(rng.standard_normal(shape) * scale, requires_grad=True)
+
+
+# ----- per-op references
+def rnn_per_op(x, h, W, b, nonlinearity="tanh"):
+    hs = []
+    for t in range(x.shape[0]):
+        z = tg.cat([x[t], h], axis=1) @ W.T
+        if b is not None:
+            z = z + b
+        h = z.tanh() if nonlinearity == "tanh" else z.relu()
+        hs.append(h)
+    return tg.stack(hs)
+
+
+def lstm_step_per_op(x_t, h, c, W, b):
+    z = tg.cat([x_t, h], axis=1) @ W.T
+    if b is not None:
+        z = z + b
+    z_i, z_f, z_g, z_o = z.split(4, axis=1)
+    i, f, g, o = z_i.sigmoid(), z_f.sigmoid(), z_g.tanh(), z_o.sigmoid()
+    c = f * c + i * g
+    return o * c.tanh(), c
+
+
+def lstm_per_op(x, h, c, W, b):
+    hs = []
+    for t in range(x.shape[0]):
+        h, c = lstm_step_per_op(x[t], h, c, W, b)
+        hs.append(h)
+    return tg.stack(hs), h, c
+
+
+def _grads_equal(fn_a, fn_b, inputs, rng, tol=1e-12):
+    """Forward values and the gradient of every input agree between two implementations."""
+    results = []
+    for fn in (fn_a, fn_b):
+        for x in inputs:
+            x.grad = None
+        outs = fn(*inputs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        seed = np.random.default_rng(7)
+        loss = sum((o * seed.standard_normal(o.shape)).sum() for o in outs)
+        loss.backward()
+        results.append([o.data for o in outs] + [x.grad for x in inputs if x.requires_grad])
+    for a, b in zip(*results):
+        assert a is not None and b is not None
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+# ----- add + activation
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("b_shape", [(4, 5), (5,), (1, 5)])
+def test_add_act_equals_per_op_and_gradchecks(backend, rng, name, b_shape):
+    a, b = _leaf(rng, (4, 5), 2.0), _leaf(rng, b_shape)
+    fused_fn = fused.add_tanh if name == "tanh" else fused.add_sigmoid
+    _grads_equal(fused_fn, lambda a, b: getattr(a + b, name)(), [a, b], rng)
+    assert tg.gradcheck(fused_fn, [a, b])
+    assert fused_fn(a, b).op == f"add_{name}"
+
+
+def test_add_act_keeps_float32(backend, rng):
+    a = tg.Tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    b = tg.Tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+    y = fused.add_tanh(a, b)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert a.grad.dtype == b.grad.dtype == np.float32
+    np.testing.assert_allclose(y.data, np.tanh(a.data + b.data), rtol=1e-6)
+
+
+# ----- one cell step
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_rnn_cell_step_equals_per_op(backend, rng, nonlinearity, bias):
+    x, h, W = _leaf(rng, (3, 2)), _leaf(rng, (3, 4)), _leaf(rng, (4, 6), 0.5)
+    b = _leaf(rng, (4,)) if bias else None
+    inputs = [x, h, W] + ([b] if bias else [])
+
+    def step_fused(x, h, W, *b):
+        return fused.rnn_cell(x, h, W, *b, nonlinearity=nonlinearity)
+
+    def step_per_op(x, h, W, *b):
+        return rnn_per_op(x.reshape(1, 3, 2), h, W, b[0] if b else None, nonlinearity)[0]
+
+    _grads_equal(step_fused, step_per_op, inputs, rng)
+    assert tg.gradcheck(step_fused, inputs)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_cell_step_equals_per_op(backend, rng, bias):
+    x, h, c = _leaf(rng, (3, 2)), _leaf(rng, (3, 4)), _leaf(rng, (3, 4))
+    W = _leaf(rng, (16, 6), 0.5)
+    b = _leaf(rng, (16,)) if bias else None
+    inputs = [x, h, c, W] + ([b] if bias else [])
+    _grads_equal(lambda x, h, c, W, *b: fused.lstm_cell(x, h, c, W, *b),
+                 lambda x, h, c, W, *b: lstm_step_per_op(x, h, c, W, b[0] if b else None),
+                 inputs, rng)
+    assert tg.gradcheck(lambda *args: fused.LSTMCellStep.apply(*args), inputs)
+
+
+# ----- whole sequences
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_rnn_layer_equals_per_op(backend, inner_path, rng, nonlinearity, bias):
+    x, h0, W = _leaf(rng, (6, 3, 2)), _leaf(rng, (3, 4)), _leaf(rng, (4, 6), 0.6)
+    b = _leaf(rng, (4,)) if bias else None
+    inputs = [x, h0, W] + ([b] if bias else [])
+    _grads_equal(lambda x, h0, W, *b: fused.rnn_layer(x, h0, W, *b, nonlinearity=nonlinearity),
+                 lambda x, h0, W, *b: rnn_per_op(x, h0, W, b[0] if b else None, nonlinearity),
+                 inputs, rng)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_layer_equals_per_op(backend, inner_path, rng, bias):
+    x, h0, c0 = _leaf(rng, (6, 3, 2)), _leaf(rng, (3, 4)), _leaf(rng, (3, 4))
+    W = _leaf(rng, (16, 6), 0.6)
+    b = _leaf(rng, (16,)) if bias else None
+    inputs = [x, h0, c0, W] + ([b] if bias else [])
+    _grads_equal(lambda x, h0, c0, W, *b: fused.lstm_layer(x, h0, c0, W, *b),
+                 lambda x, h0, c0, W, *b: lstm_per_op(x, h0, c0, W, b[0] if b else None),
+                 inputs, rng)
+
+
+def test_layers_gradcheck(backend, inner_path, rng):
+    x, h0, c0 = _leaf(rng, (4, 2, 3)), _leaf(rng, (2, 3)), _leaf(rng, (2, 3))
+    W, W4 = _leaf(rng, (3, 6), 0.6), _leaf(rng, (12, 6), 0.6)
+    b, b4 = _leaf(rng, (3,)), _leaf(rng, (12,))
+    assert tg.gradcheck(fused.rnn_layer, [x, h0, W, b])
+    assert tg.gradcheck(lambda *a: fused.LSTMLayer.apply(*a), [x, h0, c0, W4, b4])
+
+
+def test_layer_is_one_node_with_ordered_parents(rng):
+    x, h0, W, b = _leaf(rng, (5, 2, 3)), _leaf(rng, (2, 4)), _leaf(rng, (4, 7)), _leaf(rng, (4,))
+    hs = fused.rnn_layer(x, h0, W, b)
+    assert hs.op == "rnn_layer" and hs.parents == (x, h0, W, b)
+    out = fused.LSTMLayer.apply(x, h0, h0, _leaf(rng, (16, 7)))
+    assert out.op == "lstm_layer" and out.shape == (6, 2, 4)  # h_1..h_5, then c_5
+
+
+def test_float32_layers_stay_float32_and_match_float64(rng):
+    x, h0, W, b = (rng.standard_normal(s) * 0.5 for s in [(8, 4, 3), (4, 5), (5, 8), (5,)])
+    out64 = fused.rnn_layer(*(tg.Tensor(a) for a in (x, h0, W, b))).data
+    out32 = fused.rnn_layer(*(tg.Tensor(a.astype(np.float32)) for a in (x, h0, W, b))).data
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_inputs_name_the_op_and_shapes(rng):
+    x, h0 = tg.Tensor(rng.standard_normal((5, 2, 3))), tg.Tensor(rng.standard_normal((2, 4)))
+    with pytest.raises(ValueError, match=r"rnn_layer.*\(4, 7\)"):
+        fused.rnn_layer(x, h0, tg.Tensor(rng.standard_normal((4, 6))))
+    with pytest.raises(ValueError, match="rnn_layer: state of shape"):
+        fused.rnn_layer(x, tg.Tensor(np.zeros((3, 4))), tg.Tensor(np.zeros((4, 7))))
+    with pytest.raises(ValueError, match=r"rnn_layer: x must be \(T, B, I\)"):
+        fused.rnn_layer(x[0], h0, tg.Tensor(np.zeros((4, 7))))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        fused.rnn_layer(x, h0, tg.Tensor(np.zeros((4, 7))), nonlinearity="gelu")
+    with pytest.raises(TypeError, match="one float dtype"):
+        fused.rnn_layer(x, h0, tg.Tensor(np.zeros((4, 7), np.float32)))
+    with pytest.raises(ValueError, match=r"lstm_layer: W must be \(4\*H, I\+H\)"):
+        fused.lstm_layer(x, h0, h0, tg.Tensor(np.zeros((6, 7))))
+
+
+# ----- the sequence modules: fused default vs fused=False
+@pytest.mark.parametrize("module, options", [(nn.RNN, {}), (nn.RNN, {"nonlinearity": "relu"}),
+                                             (nn.LSTM, {})], ids=["rnn", "rnn-relu", "lstm"])
+@pytest.mark.parametrize("x_shape", [(5, 3, 4), (5, 4)], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("given_state", [False, True])
+def test_modules_fused_equals_per_op(backend, rng, module, options, x_shape, given_state):
+    m = module(4, 6, num_layers=2, dtype=np.float64, **options)
+    assert m.fused  # the default
+    x = _leaf(rng, x_shape)
+    state_shape = (2,) + x_shape[1:-1] + (6,)
+    state = None
+    inputs = [x]
+    if given_state:
+        if module is nn.LSTM:
+            state = (_leaf(rng, state_shape), _leaf(rng, state_shape))
+            inputs += list(state)
+        else:
+            state = _leaf(rng, state_shape)
+            inputs.append(state)
+    params = list(m.parameters())
+
+    def run(fused_flag):
+        def fn(*_):
+            out, final = m(x, state, fused=fused_flag)
+            return (out,) + (final if isinstance(final, tuple) else (final,))
+        return fn
+
+    for p in params:
+        p.grad = None
+    results = []
+    for flag in (True, False):
+        for p in params + inputs:
+            p.grad = None
+        outs = run(flag)()
+        seed = np.random.default_rng(3)
+        sum((o * seed.standard_normal(o.shape)).sum() for o in outs).backward()
+        results.append([o.data for o in outs] + [t.grad for t in params + inputs])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_module_graphs_fused_is_one_node_per_layer_per_op_is_unrolled(rng):
+    m = nn.LSTM(3, 4, num_layers=2, dtype=np.float64)
+    x = tg.Tensor(rng.standard_normal((5, 2, 3)))
+    out, _ = m(x)
+    ops = _graph_ops(out)
+    assert ops.count("lstm_layer") == 2 and "sigmoid" not in ops
+    assert {t.meta["layer"] for t in _graph_tensors(out) if t.op == "lstm_layer"} == {0, 1}
+    out_per_op, _ = m(x, fused=False)
+    assert _graph_ops(out_per_op).count("sigmoid") == 2 * 5 * 3  # i, f, o per step per layer
+
+
+def test_gru_falls_back_to_the_per_op_path(rng):
+    m = nn.GRU(3, 4, dtype=np.float64, fused=True)
+    x = tg.Tensor(rng.standard_normal((4, 2, 3)))
+    out, h_n = m(x)
+    out_ref, h_n_ref = m(x, fused=False)
+    assert "sigmoid" in _graph_ops(out)
+    np.testing.assert_array_equal(out.data, out_ref.data)
+    np.testing.assert_array_equal(h_n.data, h_n_ref.data)
+
+
+def _graph_tensors(root):
+    seen, stack, found = {id(root)}, [root], []
+    while stack:
+        t = stack.pop()
+        found.append(t)
+        for p in t.parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return found
+
+
+def _graph_ops(root):
+    return [t.op for t in _graph_tensors(root) if t.op]
+
+
+# ----- the benchmark smoke run
+def test_benchmark_quick_runs():
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("the benchmark's compiled path is too slow without the JIT")
+    done = subprocess.run([sys.executable, "benchmarks/bench_rnn.py", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "fused" in done.stdout and "numpy" in done.stdout

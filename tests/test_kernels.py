@@ -1,0 +1,189 @@
+"""Numba kernels against their NumPy twins (float32 and float64), the backend switch, lazy import.
+
+The twins are the readable NumPy formulas; the fused Functions built on both are checked against
+the per-op engine path and finite differences in test_fused.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import kernels
+
+ROOT = Path(__file__).resolve().parent.parent
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+@pytest.fixture
+def nb():
+    """The compiled kernels (or their Python bodies when NUMBA_DISABLE_JIT=1)."""
+    previous = kernels.get_backend()
+    kernels.set_backend("numba")
+    yield kernels.ops()
+    kernels.set_backend(previous)
+
+
+def _close(got, want, dtype) -> None:
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype == dtype
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", [kernels.TANH, kernels.SIGMOID, kernels.RELU])
+@pytest.mark.parametrize("rows_b", [1, 5])
+def test_add_act_and_backward_match_numpy(nb, rng, dtype, act, rows_b):
+    a = (rng.standard_normal((5, 7)) * 3).astype(dtype)
+    b = rng.standard_normal((rows_b, 7)).astype(dtype)
+    y = nb.add_act(a, b, act)
+    _close(y, kernels.add_act_np(a, b, act), dtype)
+    g = rng.standard_normal((5, 7)).astype(dtype)
+    _close(nb.act_backward(y, g, act), kernels.act_backward_np(y, g, act), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_kernel_does_not_overflow(nb, dtype):
+    a = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]], dtype=dtype)
+    y = nb.add_act(a, np.zeros((1, 5), dtype), kernels.SIGMOID)
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y[0, [0, 2, 4]], [0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m, k, n", [(1, 5, 3), (4, 7, 6), (3, 1, 2)])
+def test_matmul_matches_numpy(nb, rng, dtype, m, k, n):
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    _close(nb.matmul(a, b), kernels.matmul_np(a, b), dtype)
+
+
+def test_mm_uses_both_sides_of_the_crossover(rng, monkeypatch):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    for crossover in (0, 10**9):  # BLAS, then the loop kernel
+        monkeypatch.setattr(kernels, "MATMUL_CROSSOVER", crossover)
+        np.testing.assert_allclose(kernels.mm(a, b), a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_gates_match_numpy(nb, rng, dtype):
+    z = (rng.standard_normal((3, 16)) * 2).astype(dtype)
+    c_prev = rng.standard_normal((3, 4)).astype(dtype)
+    out = nb.lstm_gates(z, c_prev)
+    _close(out, kernels.lstm_gates_np(z, c_prev), dtype)
+    gates, c, tanh_c, h = out
+    dh, dc = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
+    _close(nb.lstm_gates_backward(dh, dc, gates, tanh_c, c_prev),
+           kernels.lstm_gates_backward_np(dh, dc, gates, tanh_c, c_prev), dtype)
+
+
+def test_lstm_gates_twin_follows_the_formulas(rng):
+    """The NumPy twin itself against the LSTM equations written out here."""
+    z = rng.standard_normal((2, 12))
+    c_prev = rng.standard_normal((2, 3))
+    gates, c, tanh_c, h = kernels.lstm_gates_np(z, c_prev)
+
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
+    i, f, g, o = sig(z[:, :3]), sig(z[:, 3:6]), np.tanh(z[:, 6:9]), sig(z[:, 9:])
+    np.testing.assert_allclose(gates, np.concatenate([i, f, g, o], axis=1), rtol=1e-12)
+    np.testing.assert_allclose(c, f * c_prev + i * g, rtol=1e-12)
+    np.testing.assert_allclose(h, o * np.tanh(f * c_prev + i * g), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", [kernels.TANH, kernels.RELU])
+def test_rnn_sequence_and_backward_match_numpy(nb, rng, dtype, act):
+    steps, batch, hidden = 6, 3, 5
+    p = rng.standard_normal((steps, batch, hidden)).astype(dtype)
+    h0 = rng.standard_normal((batch, hidden)).astype(dtype)
+    w_hh = (rng.standard_normal((hidden, hidden)) * 0.5).astype(dtype)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    hs = nb.rnn_sequence(p, h0, w_hh_t, act)
+    _close(hs, kernels.rnn_sequence_np(p, h0, w_hh_t, act), dtype)
+    g = rng.standard_normal(hs.shape).astype(dtype)
+    _close(nb.rnn_sequence_backward(g, hs, w_hh, act),
+           kernels.rnn_sequence_backward_np(g, hs, w_hh, act), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_sequence_and_backward_match_numpy(nb, rng, dtype):
+    steps, batch, hidden = 5, 2, 4
+    p = rng.standard_normal((steps, batch, 4 * hidden)).astype(dtype)
+    h0, c0 = (rng.standard_normal((batch, hidden)).astype(dtype) for _ in range(2))
+    w_hh = (rng.standard_normal((4 * hidden, hidden)) * 0.5).astype(dtype)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    out = nb.lstm_sequence(p, h0, c0, w_hh_t)
+    _close(out, kernels.lstm_sequence_np(p, h0, c0, w_hh_t), dtype)
+    hs, cs, tanh_cs, gates = out
+    g_h = rng.standard_normal(hs.shape).astype(dtype)
+    g_c = rng.standard_normal(h0.shape).astype(dtype)
+    _close(nb.lstm_sequence_backward(g_h, g_c, cs, tanh_cs, gates, c0, w_hh),
+           kernels.lstm_sequence_backward_np(g_h, g_c, cs, tanh_cs, gates, c0, w_hh), dtype)
+
+
+def test_every_kernel_has_a_numpy_twin():
+    for name in kernels.KERNEL_NAMES:
+        assert callable(getattr(kernels, name + "_np")), name
+        assert hasattr(kernels.ops(), name)
+
+
+def test_set_backend_switches_and_rejects_unknown_names():
+    previous = tg.get_backend()
+    try:
+        tg.set_backend("numpy")
+        assert tg.get_backend() == "numpy"
+        assert kernels.ops().add_act is kernels.add_act_np
+        tg.set_backend("numba")
+        assert tg.get_backend() == "numba"
+        with pytest.raises(ValueError, match="backend must be one of"):
+            tg.set_backend("cuda")
+        assert tg.get_backend() == "numba"
+    finally:
+        tg.set_backend(previous)
+
+
+def _run(code: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+def test_environment_variable_chooses_the_backend():
+    done = _run("import tinygrad_rnn as tg; print(tg.get_backend())",
+                TINYGRAD_RNN_BACKEND="numpy")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "numpy"
+    bad = _run("import tinygrad_rnn", TINYGRAD_RNN_BACKEND="fortran")
+    assert bad.returncode != 0 and "TINYGRAD_RNN_BACKEND" in bad.stderr
+
+
+def test_import_does_not_import_numba():
+    done = _run("import sys, tinygrad_rnn; print('numba' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("env", [{"NUMBA_DISABLE_JIT": "1"}, {"TINYGRAD_RNN_BACKEND": "numpy"}],
+                         ids=["numba-disable-jit", "numpy-backend"])
+def test_kernel_and_fused_tests_pass_in_other_modes(env):
+    """The kernel and fused tests again, in a subprocess, with the JIT off / the NumPy backend."""
+    if os.environ.get("TINYGRAD_RNN_NESTED"):
+        pytest.skip("already inside the subprocess run")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         "tests/test_kernels.py", "tests/test_fused.py"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **env, "TINYGRAD_RNN_NESTED": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
