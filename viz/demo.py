@@ -1,0 +1,79 @@
+"""Small random models, run forward and backward, and drawn: the pictures in the README.
+
+`render_random_model` backs the `tinygrad-rnn render` command; `render_comparison` draws a
+tanh RNN and an LSTM over the same steps on one colour scale, to show the vanishing gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor, nn
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def _check(cell: str, steps: int, layers: int, input_size: int, hidden_size: int) -> None:
+    if cell not in CELLS:
+        raise ValueError(f"render_random_model: cell must be one of {sorted(CELLS)}, "
+                         f"got {cell!r}")
+    for name, value in (("steps", steps), ("layers", layers), ("input_size", input_size),
+                        ("hidden_size", hidden_size)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"render_random_model: {name} must be a positive int, got {value!r}")
+
+
+def random_model_loss(cell: str = "rnn", steps: int = 8, layers: int = 1, seed: int = 0,
+                      input_size: int = 3, hidden_size: int = 4,
+                      **model_options: Any) -> tuple[Tensor, nn.Module]:
+    """A random `nn.RNN` / `nn.LSTM` / `nn.GRU`, unrolled (fused=False) over `steps` random
+    inputs (batch 1), with loss = sum of the last step's output squared; backward has run with
+    retain_grad=True so every tensor holds its gradient. Returns (loss, model).
+
+    The loss reads only the last step, so the gradient reaching step t has travelled back
+    through steps - t cells: how it shrinks is the vanishing gradient.
+    """
+    _check(cell, steps, layers, input_size, hidden_size)
+    tg.manual_seed(seed)
+    model = CELLS[cell](input_size, hidden_size, num_layers=layers, **model_options)
+    x = Tensor(tg.get_rng().standard_normal((steps, 1, input_size)).astype(np.float32))
+    output, _ = model(x, fused=False)  # the per-op graph: one cell call per step and layer
+    loss = (output[steps - 1] ** 2).sum()
+    loss.name = "loss"
+    loss.backward(retain_grad=True)
+    return loss, model
+
+
+def render_random_model(cell: str = "rnn", steps: int = 8, layers: int = 1,
+                        detail: str = "ops", grads: bool = True, out: str = "out.png",
+                        seed: int = 0, input_size: int = 3, hidden_size: int = 4,
+                        max_steps: int | None = None, **draw_options: Any) -> str:
+    """Build a small random model (see `random_model_loss`), run forward and backward, and
+    render its unrolled graph to `out` (format from the suffix). Returns the path written."""
+    import viz  # the package imports this module lazily; avoid the cycle at import time
+
+    loss, model = random_model_loss(cell, steps, layers, seed, input_size, hidden_size)
+    return viz.render(loss, out, detail=detail, grads=grads, max_steps=max_steps, params=model,
+                      **draw_options)
+
+
+def render_comparison(steps: int = 20, out: str = "rnn_vs_lstm.png", seed: int = 0,
+                      input_size: int = 3, hidden_size: int = 16, forget_bias: float = 1.0,
+                      detail: str = "cells", **draw_options: Any) -> str:
+    """A tanh RNN and an LSTM (forget-gate bias `forget_bias`) of the same size on the same
+    random inputs, each with loss = sum of its last output squared, drawn together at cell
+    detail on ONE colour scale: each step's column holds both cells, so the fast fade of the
+    RNN's gradient and the slower one of the LSTM's can be compared directly."""
+    import viz
+
+    loss_rnn, rnn = random_model_loss("rnn", steps, 1, seed, input_size, hidden_size)
+    loss_lstm, lstm = random_model_loss("lstm", steps, 1, seed, input_size, hidden_size,
+                                        forget_bias=forget_bias)
+    loss_rnn.name, loss_lstm.name = "loss (RNN)", "loss (LSTM)"
+    names = {**{f"rnn.{k}": p for k, p in rnn.named_parameters()},
+             **{f"lstm.{k}": p for k, p in lstm.named_parameters()}}
+    return viz.render([loss_rnn, loss_lstm], out, detail=detail, grads=True, params=names,
+                      **draw_options)
