@@ -11,10 +11,12 @@ The picture is built in four passes over one list of tensors (parents before chi
    all share one, else outside.
 3. representatives: with `detail="cells"` every tensor made inside `annotate(cell=...)` is
    folded into one box per (step, layer, cell), with the unnamed constants only it uses;
-   members used outside the box are drawn next to it as its outputs. With `max_steps`, every tensor of a step left out is folded into one
-   "... n steps ..." node.
-4. emission: one `subgraph cluster_t<step>` per step drawn (time runs left to right), nested
-   layer clusters when there are several layers, then the edges.
+   members used outside the box are drawn next to it as its outputs. With `max_steps`, every
+   tensor of a step left out is folded into one "... n steps ..." node.
+4. emission: one `subgraph cluster_t<step>` per step drawn, nested layer clusters when there
+   are several layers, then the edges. Time runs left to right (the clusters side by side, in
+   step order); inside a step the computation runs top to bottom, so stacked layers sit one
+   below the other; parameters sit on the top row, the loss at the bottom.
 
 Conventions: op results are drawn as one node showing the op and the tensor's name and shape;
 a detached hidden state (a leaf with `meta["detached"]`, as `nn.utils.detach_state` leaves it,
@@ -45,7 +47,7 @@ _PARAM_FILL = "#d6e6f7"
 _LEAF_FILL = "#f0f0f0"
 _PARAM_EDGE = "#5b8fc7"
 _STATE_NAME = re.compile(r"^[hc](_\S+)?$")  # h, h_3, c_3, h_3_l0: names of recurrent states
-_SUBSCRIPT = re.compile(r"^([A-Za-z]+)_(\w+)$")
+_SUBSCRIPT = re.compile(r"^([A-Za-z]+)_(\d+|[a-z])$")  # h_3 -> h with subscript 3, h_n
 
 
 def walk(roots: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -384,22 +386,24 @@ class _Builder:
                 below.append((anchor, SKIP_KEY))
                 continue
             cname = f"t{_ident(step)}"
-            with g.subgraph(name=f"cluster_{cname}") as c:
-                c.attr(label=f"t={step}", style="rounded,filled", fillcolor="#fbfbfb",
-                       color="#b0b0b0", fontsize="13", labeljust="l")
-                c.node(anchor, style="invis", shape="point", width="0", height="0")
-                layers = by_place[step]
-                for layer in sorted(layers, key=lambda v: _sort_key(-1 if v is None else v)):
-                    if layered and layer is not None:
-                        with c.subgraph(name=f"cluster_{cname}_l{_ident(layer)}") as lc:
-                            lc.attr(label=f"layer {layer}", style="rounded,dashed",
-                                    color="#c8c8c8", fontsize="10", fillcolor="#fbfbfb")
-                            for key in layers[layer]:
-                                self._node(lc, key, nodes[key], scale)
-                    else:
-                        for key in layers[layer]:
-                            self._node(c, key, nodes[key], scale)
-                    below.extend((anchor, key) for key in layers[layer])
+            c = graphviz.Digraph(name=f"cluster_{cname}")  # added with g.subgraph(c) below:
+            c.attr(label=f"t={step}", style="rounded,filled", fillcolor="#fbfbfb",  # cheaper
+                   color="#b0b0b0", fontsize="13", labeljust="l")  # than the `with` form
+            c.node(anchor, style="invis", shape="point", width="0", height="0")
+            layers = by_place[step]
+            for layer in sorted(layers, key=lambda v: _sort_key(-1 if v is None else v)):
+                if layered and layer is not None:
+                    lc = graphviz.Digraph(name=f"cluster_{cname}_l{_ident(layer)}")
+                    lc.attr(label=f"layer {layer}", style="rounded,dashed",
+                            color="#c8c8c8", fontsize="10", fillcolor="#fbfbfb")
+                    for key in layers[layer]:
+                        self._node(lc, key, nodes[key], scale)
+                    c.subgraph(lc)
+                else:
+                    for key in layers[layer]:
+                        self._node(c, key, nodes[key], scale)
+                below.extend((anchor, key) for key in layers[layer])
+            g.subgraph(c)
         for key in top:
             if key != SKIP_KEY:
                 self._node(g, key, nodes[key], scale)

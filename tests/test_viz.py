@@ -1,0 +1,360 @@
+"""viz: tests on the DOT text only (no Graphviz program needed)."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+import viz
+from tinygrad_rnn import Tensor, nn
+from tinygrad_rnn.nn.utils import detach_state
+from viz.colors import SCALE, LogScale, interpolate, text_color
+
+NODE = re.compile(r"^\s*(n\d+|cell\d+|skip) \[")
+EDGE = re.compile(r"^\s*(\S+) -> (\S+)(?: \[(.*)\])?$")
+CLUSTER_STEP = re.compile(r"subgraph cluster_t(\d+) \{")
+
+
+def visible_nodes(src: str) -> list[str]:
+    """Lines that define a drawn node (not the invisible layout helpers or the legend)."""
+    return [line for line in src.splitlines() if NODE.match(line)]
+
+
+def visible_edges(src: str) -> list[tuple[str, str, str]]:
+    """(tail, head, attributes) of every edge that is drawn (not style=invis)."""
+    out = []
+    for line in src.splitlines():
+        m = EDGE.match(line)
+        if m and "invis" not in (m.group(3) or ""):
+            out.append((m.group(1), m.group(2), m.group(3) or ""))
+    return out
+
+
+def node_key(src: str, text: str) -> str:
+    """The id of the one drawn node whose label contains `text`."""
+    keys = [NODE.match(line).group(1) for line in visible_nodes(src) if text in line]
+    assert len(keys) == 1, f"{len(keys)} nodes contain {text!r}"
+    return keys[0]
+
+
+def top_level_keys(src: str) -> list[str]:
+    """Ids of drawn nodes defined outside every cluster."""
+    depth, keys = 0, []
+    for line in src.splitlines():
+        if line.rstrip().endswith("{"):
+            depth += 1
+        elif line.strip() == "}":
+            depth -= 1
+        elif NODE.match(line) and depth == 1:
+            keys.append(NODE.match(line).group(1))
+    return keys
+
+
+def rnn_loss(T: int = 3, layers: int = 1, cls=nn.RNN, seed: int = 0, backward: bool = True,
+             **options):
+    """A random unrolled model over T steps with loss = output.sum()."""
+    tg.manual_seed(seed)
+    model = cls(2, 3, num_layers=layers, **options)
+    x = Tensor(np.random.default_rng(seed).normal(size=(T, 1, 2)).astype(np.float32))
+    output, _ = model(x, fused=False)
+    loss = output.sum()
+    if backward:
+        loss.backward(retain_grad=True)
+    return loss, model
+
+
+def test_three_step_rnn_ops_counts_match_hand_count():
+    loss, _ = rnn_loss(T=3)
+    src = viz.draw(loss).source
+    # Hand count of nn.RNN unrolled 3 steps, loss = output.sum(), x and h_0 not requiring grad.
+    # Step 1: cat([x_1, h_0]) has no input that requires grad, so it is a leaf (x_1, h_0 are
+    #   not in the graph): cat-leaf, transpose(W), matmul, add(b), tanh            = 5 nodes
+    # Steps 2, 3: x_2 leaf, cat, transpose, matmul, add, tanh                    = 6 nodes each
+    # Parameters W, b (once each); stack (output) and sum (loss)                 = 2 + 2
+    assert len(visible_nodes(src)) == 5 + 2 * 6 + 2 + 2
+    # Edges, step 1: W->transpose, cat->matmul, transpose->matmul, matmul->add, b->add,
+    #   add->tanh                                                                = 6
+    # Steps 2, 3: the same 6 plus x_t->cat and h_{t-1}->cat                      = 8 each
+    # h_1, h_2, h_3 -> stack, stack -> sum                                       = 3 + 1
+    assert len(visible_edges(src)) == 6 + 2 * 8 + 3 + 1
+
+
+def test_three_step_rnn_cells_counts_match_hand_count():
+    loss, _ = rnn_loss(T=3)
+    src = viz.draw(loss, detail="cells").source
+    # Step 1: one RNNCell box (the leaf cat is inside it) and its output h_1        = 2
+    # Steps 2, 3: x_t, the RNNCell box, h_t                                        = 3 each
+    # W, b, stack, sum                                                             = 4
+    assert len(visible_nodes(src)) == 2 + 2 * 3 + 4
+    # Step 1: W->cell, b->cell, cell->h_1                                          = 3
+    # Steps 2, 3: x_t->cell, h_{t-1}->cell, W->cell, b->cell, cell->h_t            = 5 each
+    # h_t -> stack (3), stack -> sum (1)                                           = 4
+    assert len(visible_edges(src)) == 3 + 2 * 5 + 4
+    assert src.count("RNNCell</B>") == 3
+
+
+@pytest.mark.parametrize("cls,T", [(nn.RNN, 5), (nn.LSTM, 4), (nn.GRU, 3)])
+def test_one_cluster_per_step_in_time_order(cls, T):
+    loss, _ = rnn_loss(T=T, cls=cls)
+    src = viz.draw(loss).source
+    steps = [int(s) for s in CLUSTER_STEP.findall(src)]
+    assert steps == list(range(1, T + 1))
+    for t in range(1, T + 1):
+        assert f'label="t={t}"' in src
+
+
+@pytest.mark.parametrize("cls,uses_per_step", [(nn.RNN, 1), (nn.LSTM, 1), (nn.GRU, 2)])
+def test_each_parameter_drawn_once_with_an_edge_into_every_step(cls, uses_per_step):
+    T = 4
+    loss, model = rnn_loss(T=T, cls=cls)
+    src = viz.draw(loss).source
+    top = top_level_keys(src)
+    for name, _ in model.named_parameters():
+        key = node_key(src, f"{name}<BR/>")
+        assert key in top  # outside every step cluster
+        out = [e for e in visible_edges(src) if e[0] == key]
+        # GRU slices W and b twice per step (the [x; h] and [x; r*h] blocks)
+        assert len(out) == T * uses_per_step
+
+
+def test_same_computation_gives_byte_identical_dot():
+    a, _ = rnn_loss(T=4, cls=nn.LSTM)
+    b, _ = rnn_loss(T=4, cls=nn.LSTM)
+    for options in ({}, {"grads": True}, {"detail": "cells", "grads": True}, {"max_steps": 2}):
+        assert viz.draw(a, **options).source == viz.draw(b, **options).source
+    assert viz.draw(a).source == viz.draw(a).source
+
+
+def test_node_ids_follow_traversal_order_not_memory():
+    loss, _ = rnn_loss(T=2)
+    order = viz.walk(loss)
+    seen: set[int] = set()
+    for t in order:  # parents always come first
+        assert all(id(p) in seen for p in t.parents)
+        seen.add(id(t))
+    assert order[-1] is loss
+    ids = [NODE.match(line).group(1) for line in visible_nodes(viz.draw(loss).source)]
+    assert all(re.fullmatch(r"n\d+", k) for k in ids)
+    assert sorted(int(k[1:]) for k in ids) == list(range(len(order)))
+
+
+def chain(T: int):
+    """h_t = tanh(w * h_{t-1} + x_t), annotated by step, loss = h_T."""
+    w = nn.Parameter(np.array([0.5], dtype=np.float64), name="w")
+    h = Tensor(np.zeros(1), name="h_0")
+    for t in range(1, T + 1):
+        with tg.annotate(step=t, layer=0):
+            h = (w * h + float(t % 3)).tanh()
+            h.name = f"h_{t}"
+    return h, w
+
+
+def test_ten_thousand_step_chain_is_walked_without_recursion():
+    T = 10_000
+    h, w = chain(T)
+    limit = sys.getrecursionlimit()
+    order = viz.walk(h)
+    # per step: the constant x_t, mul, add, tanh; plus w and h_0
+    assert len(order) == 4 * T + 2
+    src = viz.draw(h, max_steps=4).source
+    assert [int(s) for s in CLUSTER_STEP.findall(src)] == [1, 2, T - 1, T]
+    assert f"\u2026 {T - 4} steps \u2026" in src
+    assert sys.getrecursionlimit() == limit
+
+
+@pytest.mark.slow
+def test_ten_thousand_step_chain_is_drawn_in_full():
+    T = 10_000
+    h, _ = chain(T)
+    full = viz.draw(h).source
+    assert len(CLUSTER_STEP.findall(full)) == T
+    assert len(visible_nodes(full)) == 4 * T + 2
+
+
+def test_max_steps_collapses_the_middle_into_one_node():
+    T = 10
+    loss, _ = rnn_loss(T=T)
+    src = viz.draw(loss, max_steps=4).source
+    assert [int(s) for s in CLUSTER_STEP.findall(src)] == [1, 2, 9, 10]
+    assert src.count("\u2026 6 steps \u2026") == 1
+    edges = visible_edges(src)
+    h2, h9_cat = node_key(src, "h<SUB>2</SUB>"), None
+    assert (h2, "skip", "constraint=false") in edges  # h_2 feeds the hidden step 3
+    into_skip = [e for e in edges if e[1] == "skip"]
+    assert len(into_skip) == len({(a, b) for a, b, _ in into_skip})  # no duplicates
+    out_of_skip = {b for a, b, _ in edges if a == "skip"}
+    assert len(out_of_skip) >= 2  # the cat of step 9 and the stack
+    h9_cat = [b for b in out_of_skip if b != node_key(src, "stack</B>")]
+    assert len(h9_cat) == 1
+    # odd budgets keep one more step at the start; no budget or a large one draws everything
+    assert [int(s) for s in CLUSTER_STEP.findall(viz.draw(loss, max_steps=3).source)] == \
+        [1, 2, 10]
+    assert len(CLUSTER_STEP.findall(viz.draw(loss, max_steps=10).source)) == 10
+
+
+def test_layers_are_nested_clusters():
+    loss, _ = rnn_loss(T=3, layers=2, cls=nn.LSTM)
+    src = viz.draw(loss, detail="cells").source
+    for t in (1, 2, 3):
+        for layer in (0, 1):
+            assert f"subgraph cluster_t{t}_l{layer} {{" in src
+    assert src.count("LSTMCell</B>") == 3 * 2
+
+
+def test_gradient_colours_run_from_one_end_of_the_scale_to_the_other():
+    loss, _ = rnn_loss(T=6)
+    src = viz.draw(loss, grads=True).source
+    assert "legend [label=<<TABLE" in src
+    fills = re.findall(r'fillcolor="(#[0-9a-f]{6})"', src)
+    assert SCALE[0] in fills and SCALE[-1] in fills  # smallest and largest norm drawn
+    # the norms themselves are printed, and the legend names the two ends
+    h1 = [line for line in visible_nodes(src) if "h<SUB>1</SUB>" in line][0]
+    h = [t for t in viz.walk(loss) if t.name == "h_1"][0]
+    assert f"|g| {np.linalg.norm(h.grad):.1e}" in h1
+
+
+def test_tanh_rnn_gradient_fades_back_in_time():
+    loss, _ = rnn_loss(T=8)
+    hs = {t.name: t for t in viz.walk(loss) if t.name and t.name.startswith("h_")}
+    src = viz.draw(loss, grads=True, show_norms=False).source
+
+    def lightness(name: str) -> int:
+        line = [x for x in visible_nodes(src) if f"h<SUB>{name[2:]}</SUB>" in x][0]
+        r, g, b = (int(c, 16) for c in re.findall(
+            r'fillcolor="#(..)(..)(..)"', line)[0])
+        return r + g + b
+
+    norms = [np.linalg.norm(hs[f"h_{t}"].grad) for t in range(1, 9)]
+    # output.sum() sends gradient into every h_t: later states get more, and paler = smaller
+    order_by_norm = np.argsort(norms)
+    light = [lightness(f"h_{t + 1}") for t in order_by_norm]
+    assert light == sorted(light, reverse=True)
+
+
+def test_grads_without_retained_gradients_is_a_clear_error():
+    loss, _ = rnn_loss(T=2, backward=False)
+    with pytest.raises(ValueError, match="retain_grad=True"):
+        viz.draw(loss, grads=True)
+    loss.backward()  # leaves only
+    with pytest.raises(ValueError, match="retain_grad=True"):
+        viz.draw(loss, grads=True)
+
+
+def test_truncated_bptt_cut_is_dashed():
+    tg.manual_seed(0)
+    cell = nn.LSTMCell(2, 3)
+    xs = np.ones((4, 1, 2), dtype=np.float32)
+    state = None
+    for t in (1, 2):  # the first chunk
+        with tg.annotate(step=t, layer=0):
+            state = cell(Tensor(xs[t - 1], name=f"x_{t}"), state)
+    state = detach_state(state)  # the boundary between two chunks: meta {"detached": True}
+    for t in (3, 4):
+        with tg.annotate(step=t, layer=0):
+            state = cell(Tensor(xs[t - 1], name=f"x_{t}"), state)
+    loss = state[0].sum()
+    src = viz.draw(loss).source
+    # h_2 (cut) meets only the input x_3 (no grad) in cat, so only c_2 enters the graph: f * c_2
+    cut = [line for line in visible_nodes(src) if "TBPTT cut" in line]
+    assert len(cut) == 1 and "dashed" in cut[0]
+    key = NODE.match(cut[0]).group(1)
+    out = [attrs for a, _, attrs in visible_edges(src) if a == key]
+    assert len(out) == 1 and "dashed" in out[0]
+    assert all("dashed" not in attrs for a, _, attrs in visible_edges(src) if a != key)
+    assert [int(s) for s in CLUSTER_STEP.findall(src)] == [3, 4]
+
+
+def test_a_plain_detach_of_a_named_state_is_a_cut_but_h0_is_not():
+    w = nn.Parameter(np.array([0.5]), name="w")
+    h0 = Tensor(np.ones(1), name="h_0")
+    with tg.annotate(step=1):
+        h = (w * h0).tanh()
+        h.name = "h_1"
+    cut = h.detach()  # keeps the name h_1, drops the step tag
+    with tg.annotate(step=2):
+        h2 = (w * cut).tanh()
+    src = viz.draw(h2).source
+    assert sum("TBPTT cut" in line for line in visible_nodes(src)) == 1
+    src0 = viz.draw(h).source
+    assert "TBPTT cut" not in src0
+
+
+def test_parameter_names_from_a_module_or_mapping():
+    loss, model = rnn_loss(T=2)
+    W = model.cells[0].linear.weight
+    src = viz.draw(loss, params={"my_W": W}).source
+    assert "my_W<BR/>" in src and "cells.0.linear.weight" not in src
+    assert "cells.0.linear.weight<BR/>" in viz.draw(loss, params=model).source
+
+
+def test_several_roots_and_unannotated_graphs():
+    a = Tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = (a * a).sum()
+    c = (a + 1.0).sum()
+    src = viz.draw([b, c]).source
+    assert "cluster" not in src.replace("cluster_", "") and not CLUSTER_STEP.findall(src)
+    assert len([k for k in visible_nodes(src) if "a<BR/>" in k]) == 1
+    mul = node_key(src, "mul</B>")
+    assert [e for e in visible_edges(src) if e[1] == mul].__len__() == 2  # a * a: two edges
+
+
+def test_bad_arguments_name_the_problem():
+    loss, _ = rnn_loss(T=2, backward=False)
+    with pytest.raises(ValueError, match="detail"):
+        viz.draw(loss, detail="gates")
+    with pytest.raises(ValueError, match="max_steps"):
+        viz.draw(loss, max_steps=0)
+    with pytest.raises(TypeError, match="Tensor"):
+        viz.draw(3.0)
+    with pytest.raises(TypeError, match=r"root\[1\]"):
+        viz.draw([loss, "x"])
+    with pytest.raises(ValueError, match="format"):
+        viz.render(loss, "picture.jpg")
+
+
+def test_render_dot_format_writes_the_source(tmp_path):
+    loss, _ = rnn_loss(T=2)
+    path = viz.render(loss, tmp_path / "g.dot", grads=True)
+    assert open(path, encoding="utf-8").read() == viz.draw(loss, grads=True).source
+
+
+def test_missing_graphviz_program_raises_with_install_hint_and_writes_dot(tmp_path,
+                                                                          monkeypatch):
+    loss, _ = rnn_loss(T=2)
+    empty = tmp_path / "empty_bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no `dot` anywhere on PATH
+    with pytest.raises(viz.GraphvizNotFoundError) as err:
+        viz.render(loss, tmp_path / "out" / "graph.png")
+    assert isinstance(err.value, RuntimeError)
+    message = str(err.value)
+    for hint in ("apt-get install graphviz", "brew install graphviz",
+                 "conda install -c conda-forge graphviz"):
+        assert hint in message
+    dot_path = tmp_path / "out" / "graph.dot"
+    assert str(dot_path) in message
+    assert dot_path.read_text(encoding="utf-8") == viz.draw(loss).source
+    assert not (tmp_path / "out" / "graph.png").exists()
+
+
+def test_colour_helpers():
+    assert interpolate(0.0) == SCALE[0] and interpolate(1.0) == SCALE[-1]
+    assert interpolate(-3) == SCALE[0] and interpolate(7) == SCALE[-1]
+    assert interpolate(0.5) == SCALE[len(SCALE) // 2]  # 9 anchors: the middle one
+    assert text_color("#ffffff") == "#000000" and text_color("#000000") == "#ffffff"
+    scale = LogScale([1e-6, 1e-3, 1.0, 0.0])
+    assert (scale.lo, scale.hi) == (-6.0, 0.0)
+    assert scale.color(1e-6) == SCALE[0] and scale.color(1.0) == SCALE[-1]
+    assert scale.color(1e-3) == SCALE[4]  # half way in log10
+    assert scale.color(0.0) != scale.color(1e-6) and scale.color(None) == "#ffffff"
+    assert "1e-6" in scale.legend_label() and "1e0" in scale.legend_label()
+
+
+def test_jupyter_display_hook_is_available():
+    loss, _ = rnn_loss(T=2)
+    g = viz.draw(loss)
+    assert hasattr(g, "_repr_mimebundle_")
