@@ -1,0 +1,58 @@
+"""viz: real renders with the Graphviz program (skipped when `dot` is not installed)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import viz
+from viz.demo import random_model_loss, render_random_model
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None,
+                                reason="the Graphviz `dot` program is not installed")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("cell,detail", [("rnn", "ops"), ("lstm", "cells"), ("gru", "ops")])
+def test_render_png_from_a_random_model(tmp_path, cell, detail):
+    path = render_random_model(cell, steps=4, detail=detail, out=str(tmp_path / "g.png"))
+    data = open(path, "rb").read()
+    assert data[:8] == PNG_SIGNATURE
+    assert len(data) > 20_000  # a real picture of a few dozen nodes, not an empty canvas
+
+
+def test_render_svg_and_pdf(tmp_path):
+    loss, model = random_model_loss("rnn", steps=3)
+    svg = open(viz.render(loss, tmp_path / "g.svg", grads=True, params=model), "rb").read()
+    assert b"<svg" in svg and b"t=3" in svg and b"cells.0.linear.weight" in svg
+    pdf = open(viz.render(loss, tmp_path / "g.pdf"), "rb").read()
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 5_000
+
+
+def test_render_a_digraph_already_drawn(tmp_path):
+    loss, _ = random_model_loss("lstm", steps=2)
+    g = viz.draw(loss, detail="cells")
+    data = open(viz.render(g, tmp_path / "g.png"), "rb").read()
+    assert data[:8] == PNG_SIGNATURE
+    with pytest.raises(TypeError, match="already drawn"):
+        viz.render(g, tmp_path / "h.png", grads=True)
+
+
+@pytest.mark.parametrize("cell,layers,detail,max_steps", [
+    ("rnn", 1, "ops", None), ("lstm", 2, "cells", None), ("gru", 1, "ops", None),
+    ("rnn", 1, "ops", 4)])
+def test_layout_puts_time_left_to_right(cell, layers, detail, max_steps):
+    loss, _ = random_model_loss(cell, steps=9, layers=layers)
+    plain = viz.draw(loss, detail=detail, grads=True, max_steps=max_steps).pipe(
+        format="plain").decode()
+    x = {}
+    for line in plain.splitlines():  # "node <name> <x> <y> ..."
+        parts = line.split()
+        if parts[0] == "node" and parts[1].endswith("_anchor"):
+            x[parts[1]] = float(parts[2])
+    expected = [f"t{t}_anchor" for t in range(1, 10)]
+    if max_steps:
+        expected = ["t1_anchor", "t2_anchor", "gap_anchor", "t8_anchor", "t9_anchor"]
+    assert sorted(x, key=x.get) == expected
