@@ -75,7 +75,7 @@ class LogScale:
                          f'<FONT POINT-SIZE="8" COLOR="{text_color(fill)}">'
                          f"{_decade(exponent)}</FONT></TD>")
         span = self.hi - self.lo
-        title = "gradient norm ||dL/dt||, log scale"
+        title = "gradient norm \u2016\u2202loss/\u2202tensor\u2016 (log scale)"
         rows = [
             f'<TR><TD COLSPAN="{cells}"><B>{html.escape(title)}</B></TD></TR>',
             "<TR>" + "".join(ticks) + "</TR>",
@@ -94,5 +94,6 @@ def _sci(x: float) -> str:
 
 
 def _decade(exponent: float) -> str:
-    """A tick label: the power of ten as 1e-3 style text."""
-    return f"1e{exponent:.1f}" if abs(exponent - round(exponent)) > 0.05 else f"1e{round(exponent)}"
+    """A tick label: 10**exponent to one significant digit, as 3e-4 (1e0 for one)."""
+    mantissa, power = f"{10.0 ** exponent:.0e}".split("e")
+    return f"{mantissa}e{int(power)}"

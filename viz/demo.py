@@ -56,6 +56,12 @@ def render_random_model(cell: str = "rnn", steps: int = 8, layers: int = 1,
     import viz  # the package imports this module lazily; avoid the cycle at import time
 
     loss, model = random_model_loss(cell, steps, layers, seed, input_size, hidden_size)
+    if "title" not in draw_options:
+        layers_text = f", {layers} layers" if layers > 1 else ""
+        draw_options["title"] = (f"nn.{type(model).__name__}({input_size}, {hidden_size}"
+                                 f"{layers_text}) unrolled over {steps} steps, "
+                                 f"loss = sum(h_{steps}\u00b2)"
+                                 + (": each tensor filled by its gradient norm" if grads else ""))
     return viz.render(loss, out, detail=detail, grads=grads, max_steps=max_steps, params=model,
                       **draw_options)
 

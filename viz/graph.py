@@ -42,6 +42,7 @@ DETAILS = ("ops", "cells")
 SKIP_KEY = "skip"
 LEGEND_KEY = "legend"
 TIME_KEY = "time"
+ORTHO_MAX_NODES = 100  # splines="auto" routes edges at right angles up to this many nodes
 _FONT = "Helvetica"
 _PARAM_FILL = "#d6e6f7"
 _LEAF_FILL = "#f0f0f0"
@@ -78,7 +79,7 @@ def walk(roots: Tensor | Iterable[Tensor]) -> list[Tensor]:
 
 def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = False,
          max_steps: int | None = None, params: Any = None, show_norms: bool = True,
-         title: str | None = None, splines: str = "line") -> graphviz.Digraph:
+         title: str | None = None, splines: str = "auto") -> graphviz.Digraph:
     """Build (never render) the Graphviz picture of the graph that made `root`.
 
     root: the tensor to draw back from (usually the loss), or a sequence of tensors.
@@ -93,8 +94,9 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
         their shape only.
     show_norms: with grads, also print each gradient norm in its node.
     title: a caption drawn above the picture.
-    splines: Graphviz edge routing: "line" (straight, fast; the default), "ortho" (right
-        angles, tidy for small graphs but slow beyond a few hundred nodes), "spline", ...
+    splines: Graphviz edge routing: "auto" (the default: "ortho" up to ORTHO_MAX_NODES drawn
+        nodes, "line" above, as right-angle routing gets slow), "ortho" (right angles, tidy),
+        "line" (straight, fast), "spline", ...
     Returns a `graphviz.Digraph`; in Jupyter it displays inline, `viz.render` writes a file.
     """
     if detail not in DETAILS:
@@ -340,9 +342,11 @@ class _Builder:
 
     def _emit(self, nodes: dict, edges: dict, scale: LogScale | None,
               title: str | None, splines: str) -> graphviz.Digraph:
+        if splines == "auto":
+            splines = "ortho" if len(nodes) <= ORTHO_MAX_NODES else "line"
         g = graphviz.Digraph("unrolled")
         g.attr(rankdir="TB", nodesep="0.18", ranksep="0.3", fontname=_FONT, fontsize="12",
-               newrank="true", splines=splines)
+               newrank="true", splines=splines, ordering="out")
         if title:
             g.attr(label=title, labelloc="t", fontsize="16")
         g.attr("node", fontname=_FONT, fontsize="10", margin="0.06,0.03", height="0.3")
