@@ -180,7 +180,7 @@ def load_checkpoint(path: str) -> tuple[CharModel, CharVocab, dict[str, Any]]:
 
 
 def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
-          num_layers: int = 1, bptt: int = 32, batch_size: int = 32, epochs: int = 2,
+          num_layers: int = 1, bptt: int = 32, batch_size: int = 32, epochs: int = 3,
           lr: float = 3e-3, clip: float = 5.0, dropout: float = 0.0, max_chars: int = 300_000,
           max_steps: int | None = None, seed: int = 0, save: str | None = None,
           resume: str | None = None, prompt: str = "The ", sample_length: int = 200,
@@ -289,7 +289,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: 32)")
     p.add_argument("--batch-size", type=_positive, default=32, help="parallel streams "
                    "(default: 32)")
-    p.add_argument("--epochs", type=_positive, default=2, help="total epochs (default: 2)")
+    p.add_argument("--epochs", type=_positive, default=3, help="total epochs (default: 3)")
     p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
     p.add_argument("--clip", type=float, default=5.0, help="max global gradient norm "
                    "(default: 5)")
@@ -321,6 +321,7 @@ def train_from_args(args: argparse.Namespace) -> dict[str, Any]:
                    temperature=args.temperature, bar=not args.no_bar)
     if args.quick:  # small enough to finish in a few seconds, large enough to beat unigram
         options.update(hidden_size=min(args.hidden, 64), batch_size=16, bptt=min(args.bptt, 24),
+                       epochs=min(args.epochs, 2),
                        max_chars=min(args.max_chars, 40_000), lr=max(args.lr, 1e-2),
                        max_steps=args.max_steps or 80, sample_length=min(args.length, 60))
     return train(**options)

@@ -1,0 +1,187 @@
+"""Every example runs with --quick and reports what it should: losses fall, the char LM beats
+the unigram baseline, seq2seq reaches its stated accuracy, the gradient study shows vanishing
+and exploding gradients, and the pictures are written."""
+
+import collections
+import math
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn.cli import load_example
+from tinygrad_rnn.data import stdlib_docstrings
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def fell(losses, margin):
+    """The mean of the last 10 losses is below the mean of the first 10 by `margin`."""
+    return np.mean(losses[-10:]) < np.mean(losses[:10]) - margin
+
+
+@pytest.mark.parametrize("name", ["char_lm", "many_to_one", "one_to_many", "seq2seq",
+                                  "vanishing_gradients"])
+def test_every_example_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        load_example(name).main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "--quick" in out and "--seed" in out
+
+
+# ----- char_lm ----------------------------------------------------------------------------------
+
+def unigram_perplexity_of(text):
+    """exp(entropy) of the character frequencies of `text`: the best any model that ignores
+    context can do on this very text (fitted and scored on the same characters)."""
+    counts = np.array(list(collections.Counter(text).values()), dtype=np.float64)
+    p = counts / counts.sum()
+    return math.exp(-(p * np.log(p)).sum())
+
+
+def test_char_lm_quick_beats_the_unigram_baseline_and_samples(tmp_path):
+    char_lm = load_example("char_lm")
+    args = char_lm.build_parser().parse_args(
+        ["--quick", "--max-chars", "40000", "--no-bar", "--save", str(tmp_path / "lm.npz"),
+         "--prompt", "Return "])
+    result = char_lm.train_from_args(args)
+    baseline = unigram_perplexity_of(stdlib_docstrings(40_000))
+    assert fell(result["step_losses"], 0.4)
+    assert len(result["epochs"]) == 2
+    assert result["val_perplexity"] < baseline  # uses context, so beats any unigram model
+    assert result["epochs"][1]["val_perplexity"] < result["epochs"][0]["val_perplexity"]
+    for text in result["samples"].values():
+        assert text.startswith("Return ") and len(text) == len("Return ") + 60
+    assert (tmp_path / "lm.npz").is_file()
+
+
+def test_char_lm_resume_continues_exactly(tmp_path):
+    """Two epochs in one go equal one epoch, a checkpoint, and a resumed second epoch."""
+    char_lm = load_example("char_lm")
+    common = dict(max_chars=20_000, hidden_size=32, batch_size=8, bptt=16, max_steps=15,
+                  lr=1e-2, sample_length=5, bar=False, cell="gru")
+    whole = char_lm.train(epochs=2, save=None, **common)
+    path = str(tmp_path / "half.npz")
+    char_lm.train(epochs=1, save=path, **common)
+    resumed = char_lm.train(epochs=2, save=path, resume=path, **common)
+    assert [e["epoch"] for e in resumed["epochs"]] == [1, 2]
+    np.testing.assert_allclose(resumed["step_losses"], whole["step_losses"][15:], rtol=1e-5)
+    assert resumed["val_perplexity"] == pytest.approx(whole["val_perplexity"], rel=1e-5)
+    assert resumed["samples"] == whole["samples"]
+
+
+def test_char_lm_on_a_file_and_its_errors(tmp_path, capsys):
+    char_lm = load_example("char_lm")
+    data = tmp_path / "abc.txt"
+    data.write_text("abcabcabc " * 300, encoding="utf-8")
+    result = char_lm.train(data=str(data), hidden_size=16, batch_size=4, bptt=10, epochs=1,
+                           max_steps=40, lr=2e-2, sample_length=9, prompt="abc", bar=False)
+    assert result["vocab_size"] == 4
+    assert result["samples"]["greedy"] == "abcabcabcabc"  # the pattern is learned
+    assert char_lm.main(["--data", str(tmp_path / "missing.txt"), "--no-save"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    resume_bad = tmp_path / "not_a_checkpoint.npz"
+    resume_bad.write_text("hello")
+    assert char_lm.main(["--data", str(data), "--resume", str(resume_bad), "--no-save"]) == 2
+    assert "not a tinygrad_rnn checkpoint" in capsys.readouterr().err
+
+
+def test_char_lm_plain_progress_fallback(capsys):
+    char_lm = load_example("char_lm")
+    bar = char_lm.progress(range(20), 20, "epoch 1", bar=False)
+    assert list(bar) == list(range(20))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("epoch 1: 20/20")
+
+
+# ----- the sequence shapes ----------------------------------------------------------------------
+
+def test_many_to_one_quick_learns_sine_frequencies():
+    m2o = load_example("many_to_one")
+    result = m2o.run(task="sine", steps=120, length=20, seed=0, log_every=1000)
+    assert fell(result["losses"], 0.5)
+    assert result["accuracy"] >= 0.9 and result["chance"] == 0.25
+
+
+def test_many_to_one_count_task_beats_chance():
+    m2o = load_example("many_to_one")
+    result = m2o.run(task="count", length=8, steps=120, seed=0, log_every=1000)
+    assert result["chance"] == pytest.approx(70 / 256)  # C(8, 4) / 2^8
+    assert fell(result["losses"], 0.3) and result["accuracy"] > 2 * result["chance"]
+
+
+def test_one_to_many_quick_spells_the_numbers_it_learned():
+    o2m = load_example("one_to_many")
+    assert o2m.number_name(42) == "forty two" and o2m.number_name(13) == "thirteen"
+    result = o2m.run(steps=120, seed=0, log_every=1000)
+    assert fell(result["losses"], 10.0)
+    assert result["train_accuracy"] >= 0.9
+    assert len(result["test_words"]) == 12
+
+
+def test_seq2seq_quick_reverses_fresh_strings():
+    """Stated accuracy: at least 90% exact match on fresh strings of 3-4 letters."""
+    s2s = load_example("seq2seq")
+    result = s2s.run(task="reverse", min_len=3, max_len=4, steps=200, hidden_size=64, lr=1e-2,
+                     seed=0, log_every=1000)
+    assert fell(result["losses"], 1.0)
+    assert result["accuracy"] >= 0.9
+    for source, decoded, expected in result["examples"]:
+        assert expected == source[::-1]
+
+
+def test_seq2seq_main_quick(capsys):
+    assert load_example("seq2seq").main(["--quick", "--task", "sort", "--steps", "30"]) == 0
+    assert "exact match" in capsys.readouterr().out
+
+
+# ----- the gradient study -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    vg = load_example("vanishing_gradients")
+    graphs = shutil.which("dot") is not None
+    out = tmp_path_factory.mktemp("study")
+    return vg.run(steps=30, train_steps=120, graph_steps=4, out=str(out), graphs=graphs)
+
+
+def test_vanishing_tanh_rnn_gradient_is_orders_of_magnitude_below_lstm(study):
+    norms = study["norms"]
+    assert norms["tanh RNN"][0] * 1e3 < norms["LSTM, forget bias 1"][0]
+    # the tanh RNN's signal at t=1 is a vanishing fraction of the one at T
+    assert norms["tanh RNN"][0] < 1e-5 * norms["tanh RNN"][-1]
+    # identity-initialised ReLU RNN keeps it within a factor of 10
+    assert norms["ReLU RNN, W_hh = I"][0] > 0.1 * norms["ReLU RNN, W_hh = I"][-1]
+    # spectral radius 3: exploding
+    assert norms["tanh RNN, radius 3"][0] > 1e3 * norms["tanh RNN, radius 3"][-1]
+
+
+def test_clipping_keeps_training_stable(study):
+    clipped, unclipped = study["clipping"]["clipped to 1"], study["clipping"]["not clipped"]
+    assert fell(clipped["losses"], 0.5)
+    assert np.mean(clipped["losses"][-10:]) < np.mean(unclipped["losses"][-10:])
+    assert max(clipped["losses"][10:]) < max(unclipped["losses"][10:])  # no spikes
+
+
+def test_study_writes_pngs(study):
+    names = sorted(f.rsplit("/", 1)[-1] for f in study["files"])
+    expected = ["clipping.png", "gradient_flow.png"]
+    if shutil.which("dot"):
+        expected += ["unrolled_lstm.png", "unrolled_tanh_rnn.png"]
+    assert names == sorted(expected)
+    for f in study["files"]:
+        with open(f, "rb") as fh:
+            head = fh.read(8)
+        assert head == PNG_SIGNATURE
+
+
+def test_study_without_matplotlib_says_so(monkeypatch, tmp_path, capsys):
+    vg = load_example("vanishing_gradients")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    code = vg.main(["--quick", "--train-steps", "2", "--steps", "4", "--no-graphs",
+                    "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "matplotlib" in err and "--no-plots" in err
+    assert len(err.strip().splitlines()) == 1

@@ -1,0 +1,223 @@
+"""The `tinygrad-rnn` command.
+
+    tinygrad-rnn hello [--epochs 15 --cell rnn --render hello.png ...]   the classic hello task
+    tinygrad-rnn train [--data FILE --cell lstm --layers 2 --bptt 32 ...] a character LM
+    tinygrad-rnn sample CHECKPOINT [--prompt "The " --temperature 0.8]   text from a trained LM
+    tinygrad-rnn render [--cell lstm --steps 8 --detail cells -o out.png] an unrolled graph
+
+`hello`, `train` and `sample` run the scripts in the project's `examples/` folder
+(`hello.py`, `char_lm.py`), so the command and the scripts can never disagree; `render` calls
+`viz.demo.render_random_model`. Every problem a user can cause (a bad option, a missing or
+unreadable file, a checkpoint that is not one) ends the command with one line on stderr and
+exit status 2, never a traceback; set TINYGRAD_RNN_TRACEBACK=1 to see the traceback anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Sequence
+
+PROG = "tinygrad-rnn"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+class UsageError(Exception):
+    """A command-line mistake, already worded for the user."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (raised, so `main` decides the exit)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def load_example(name: str) -> ModuleType:
+    """Import `examples/<name>.py` of the source tree this package lives in."""
+    path = EXAMPLES / f"{name}.py"
+    if not path.is_file():
+        raise UsageError(f"{PROG}: error: {path} is missing; this command runs the project's "
+                         "examples/ folder, so it needs a source checkout installed with "
+                         "`pip install -e .`")
+    module_name = f"tinygrad_rnn_examples.{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[module_name] = module  # before exec: dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _delegate(name: str, argv: Sequence[str]) -> int:
+    """Run examples/<name>.py's main(argv), turning its argparse errors into one line."""
+    main_fn = load_example(name).main
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            status = main_fn(list(argv))
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        lines = [line for line in captured.getvalue().splitlines() if line.strip()]
+        if exit_.code not in (0, None) and lines:
+            message = lines[-1].split("error:", 1)[-1].strip()
+            raise UsageError(f"{PROG} {name}: error: {message} (see {PROG} {name} --help)")
+        sys.stderr.write(captured.getvalue())
+        return int(exit_.code or 0)
+    sys.stderr.write(captured.getvalue())
+    return int(status or 0)
+
+
+# ----- sub-commands -----------------------------------------------------------------------------
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a character LM (examples/char_lm.py) and save a checkpoint."""
+    load_example("char_lm").train_from_args(args)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Print text sampled from a checkpoint written by `train`."""
+    char_lm = load_example("char_lm")
+    model, vocab, _ = char_lm.load_checkpoint(args.checkpoint)
+    print(char_lm.sample(model, vocab, args.prompt, args.length, args.temperature, args.seed))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Draw the unrolled graph of a small random model (viz.demo.render_random_model)."""
+    from viz.demo import render_random_model
+
+    path = render_random_model(args.cell, args.steps, args.layers, args.detail, args.grads,
+                               args.out, seed=args.seed, max_steps=args.max_steps)
+    print(f"wrote {path}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `tinygrad-rnn` parser with its sub-commands."""
+    p = _Parser(prog=PROG, description="tinygrad_rnn: recurrent networks on a small autodiff "
+                "engine. Run `tinygrad-rnn COMMAND --help` for a command's options.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser("hello", help="train the classic 'hello' -> 'ohlol' task "
+                   "(examples/hello.py; its options follow the command)", add_help=False)
+
+    sub.add_parser("train", help="train a character language model and save a checkpoint "
+                   "(examples/char_lm.py)", add_help=False)
+
+    sample = sub.add_parser("sample", help="write text with a trained checkpoint",
+                            description="Continue a prompt with a model saved by "
+                            "`tinygrad-rnn train`.")
+    sample.add_argument("checkpoint", metavar="CHECKPOINT", help="file written by train")
+    sample.add_argument("--prompt", default="The ", help="text to continue (default: 'The ')")
+    sample.add_argument("--temperature", type=_non_negative, default=0.8,
+                        help="0 is greedy; higher is more varied (default: 0.8)")
+    sample.add_argument("--length", type=_positive, default=300,
+                        help="characters to write (default: 300)")
+    sample.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    sample.set_defaults(run=cmd_sample)
+
+    render = sub.add_parser("render", help="draw the unrolled graph of a small random model",
+                            description="Build a small random RNN / LSTM / GRU, run forward "
+                            "and backward, and render its unrolled BPTT graph (Graphviz).")
+    render.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
+    render.add_argument("--steps", type=_positive, default=8, help="time steps (default: 8)")
+    render.add_argument("--layers", type=_positive, default=1, help="stacked layers")
+    render.add_argument("--detail", choices=["ops", "cells"], default="ops",
+                        help="every primitive op, or one box per cell per step")
+    render.add_argument("--grads", action=argparse.BooleanOptionalAction, default=True,
+                        help="colour tensors by gradient norm (default: on)")
+    render.add_argument("--max-steps", type=_positive, default=None,
+                        help="draw at most this many steps (first and last)")
+    render.add_argument("-o", "--out", default="unrolled.png",
+                        help="output file; format from the suffix: png, svg, pdf, dot")
+    render.add_argument("--seed", type=int, default=0)
+    render.set_defaults(run=cmd_render)
+    return p
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """The parser of `tinygrad-rnn train`: the options of examples/char_lm.py."""
+    p = _Parser(prog=f"{PROG} train", description="Train a character language model (RNN / "
+                "LSTM / GRU) with truncated BPTT on --data FILE or on the standard library's "
+                "docstrings; saves a checkpoint after every epoch, then prints samples.")
+    load_example("char_lm").add_train_arguments(p)
+    return p
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    if argv and argv[0] == "train":  # its options are defined by examples/char_lm.py
+        args = train_parser().parse_args(argv[1:])
+        args.run = cmd_train
+        return args
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        raise UsageError(f"{PROG}: error: a command is needed: hello, train, sample or render "
+                         f"(see {PROG} --help)")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `tinygrad-rnn`; returns the exit status (0 on success, 2 on error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else ""
+    try:
+        if command == "hello":
+            return _delegate("hello", argv[1:])
+        args = _parse(argv)
+        return args.run(args)
+    except UsageError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the user gets one line, never a traceback
+        if os.environ.get("TINYGRAD_RNN_TRACEBACK"):
+            raise
+        where = f"{PROG} {command}".strip()
+        print(f"{where}: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception as one line: its message, or its type when the message is empty."""
+    text = " ".join(str(e).split())
+    if isinstance(e, (ValueError, OSError, KeyError, RuntimeError)) and text:
+        return text.strip("'\"") if isinstance(e, KeyError) else text
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
