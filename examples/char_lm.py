@@ -265,6 +265,11 @@ def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
             checkpoint.save(save, model, opt, **meta)
             print(f"saved {save}")
 
+    unknown = sorted(set(prompt) - set(vocab.chars))
+    if unknown:  # e.g. the default "The " on a lower-case text: start from its first character
+        print(f"the prompt {prompt!r} has characters the text lacks ({''.join(unknown)!r}); "
+              f"sampling from {text[0]!r} instead")
+        prompt = text[0]
     samples = {"greedy": sample(model, vocab, prompt, sample_length, 0.0, seed),
                "temperature": sample(model, vocab, prompt, sample_length, temperature, seed)}
     print(f"--- greedy sample ---\n{samples['greedy']}")

@@ -1,0 +1,120 @@
+"""The `tinygrad-rnn` command: help for every sub-command, working runs, and one-line errors
+(never a traceback) for bad arguments and unreadable files."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tinygrad_rnn import cli
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_cli(*args, cwd=None):
+    """Run the command in a fresh process, as a user would; returns the CompletedProcess."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("TINYGRAD_RNN_TRACEBACK", None)
+    return subprocess.run([sys.executable, "-m", "tinygrad_rnn.cli", *args], capture_output=True,
+                          text=True, timeout=120, cwd=cwd, env=env)
+
+
+def assert_one_line_error(proc, *words):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize("command", ["hello", "train", "sample", "render"])
+def test_help_for_each_command(command, capsys):
+    try:
+        code = cli.main([command, "--help"])
+    except SystemExit as exit_:  # argparse's own exit after printing the help
+        code = exit_.code
+    assert code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_top_level_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("hello", "train", "sample", "render"):
+        assert command in out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny checkpoint made by `tinygrad-rnn train` (in-process, to keep the suite fast)."""
+    folder = tmp_path_factory.mktemp("cli")
+    data = folder / "text.txt"
+    data.write_text("the cat sat on the mat. " * 100, encoding="utf-8")
+    ckpt = folder / "lm.npz"
+    code = cli.main(["train", "--data", str(data), "--cell", "gru", "--hidden", "16",
+                     "--epochs", "1", "--max-steps", "10", "--batch-size", "4", "--bptt", "8",
+                     "--length", "5", "--save", str(ckpt), "--no-bar"])
+    assert code == 0
+    return folder, data, ckpt
+
+
+def test_train_then_sample(trained):
+    folder, _, ckpt = trained
+    assert ckpt.is_file()
+    proc = run_cli("sample", str(ckpt), "--prompt", "the ", "--length", "20",
+                   "--temperature", "0")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.rstrip("\n")
+    assert text.startswith("the ") and len(text) == 24
+
+
+def test_sample_errors_are_one_line(trained, tmp_path):
+    folder, data, ckpt = trained
+    assert_one_line_error(run_cli("sample", str(tmp_path / "nope.npz")), "no such file")
+    assert_one_line_error(run_cli("sample", str(data)), "not a tinygrad_rnn checkpoint")
+    assert_one_line_error(run_cli("sample", str(tmp_path)), "directory")
+    assert_one_line_error(run_cli("sample", str(ckpt), "--prompt", "XYZ"),
+                          "not in the vocabulary")
+    assert_one_line_error(run_cli("sample", str(ckpt), "--temperature", "-1"), "--temperature")
+    assert_one_line_error(run_cli("sample"), "CHECKPOINT")
+
+
+def test_train_errors_are_one_line(tmp_path):
+    assert_one_line_error(run_cli("train", "--data", str(tmp_path / "missing.txt")),
+                          "no such file")
+    binary = tmp_path / "bin.dat"
+    binary.write_bytes(b"\x00\xff\xfe\x81" * 10)
+    assert_one_line_error(run_cli("train", "--data", str(binary)), "not UTF-8")
+    assert_one_line_error(run_cli("train", "--cell", "transformer"), "invalid choice")
+    assert_one_line_error(run_cli("train", "--hidden", "-3"), "--hidden")
+    assert_one_line_error(run_cli("train", "--bogus"), "unrecognized arguments")
+
+
+def test_usage_errors_are_one_line():
+    assert_one_line_error(run_cli(), "a command is needed")
+    assert_one_line_error(run_cli("frobnicate"), "invalid choice")
+    assert_one_line_error(run_cli("render", "--cell", "foo"), "invalid choice")
+    assert_one_line_error(run_cli("render", "--steps", "0"), "--steps")
+    assert_one_line_error(run_cli("hello", "--epochs", "x"), "--epochs")
+
+
+def test_hello_runs(capsys):
+    assert cli.main(["hello", "--quick"]) == 0
+    assert "epoch" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
+def test_render_writes_a_png(tmp_path, capsys):
+    out = tmp_path / "graph.png"
+    assert cli.main(["render", "--cell", "lstm", "--steps", "3", "--detail", "cells",
+                     "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == PNG_SIGNATURE
+    assert str(out) in capsys.readouterr().out
+
+
+def test_render_bad_output_format_is_one_line(tmp_path):
+    assert_one_line_error(run_cli("render", "-o", str(tmp_path / "graph.xyz")), "format")
