@@ -358,3 +358,23 @@ def test_jupyter_display_hook_is_available():
     loss, _ = rnn_loss(T=2)
     g = viz.draw(loss)
     assert hasattr(g, "_repr_mimebundle_")
+
+
+def test_show_params_false_leaves_parameters_out():
+    loss, model = rnn_loss(T=3)
+    full, bare = viz.draw(loss).source, viz.draw(loss, show_params=False).source
+    # two parameter nodes fewer; W and b each had one edge into each of the 3 steps
+    assert len(visible_nodes(bare)) == len(visible_nodes(full)) - 2
+    assert len(visible_edges(bare)) == len(visible_edges(full)) - 2 * 3
+    assert "cells.0.linear" not in bare
+
+
+def test_grad_range_fixes_the_scale_across_pictures():
+    loss, _ = rnn_loss(T=4)
+    src = viz.draw(loss, grads=True, grad_range=(1e-12, 1e12)).source
+    fills = set(re.findall(r'fillcolor="(#[0-9a-f]{6})"', src))
+    # every norm here is far inside 24 decades: neither end of the scale is used
+    assert SCALE[0] not in fills and SCALE[-1] not in fills
+    assert "min 1.0e-12" in src and "max 1.0e+12" in src
+    with pytest.raises(ValueError, match="span"):
+        viz.draw(loss, grads=True, grad_range=(1.0, 0.5))

@@ -56,3 +56,11 @@ def test_layout_puts_time_left_to_right(cell, layers, detail, max_steps):
     if max_steps:
         expected = ["t1_anchor", "t2_anchor", "gap_anchor", "t8_anchor", "t9_anchor"]
     assert sorted(x, key=x.get) == expected
+
+
+def test_rnn_and_lstm_comparison_pictures_share_one_scale(tmp_path):
+    from viz.demo import render_comparison
+
+    a, b = render_comparison(str(tmp_path / "rnn.png"), str(tmp_path / "lstm.png"), steps=4)
+    for path in (a, b):
+        assert open(path, "rb").read()[:8] == PNG_SIGNATURE

@@ -41,7 +41,16 @@ def text_color(fill: str) -> str:
 class LogScale:
     """Maps gradient norms to colours by log10(norm), between the smallest and largest norm."""
 
-    def __init__(self, norms: Sequence[float]) -> None:
+    def __init__(self, norms: Sequence[float],
+                 span: tuple[float, float] | None = None) -> None:
+        """norms: the gradient norms drawn; span: a fixed (smallest, largest) norm instead of
+        theirs, so that several pictures share one scale (norms outside it are clamped)."""
+        if span is not None:
+            lo, hi = (float(v) for v in span)
+            if not (0 < lo < hi and math.isfinite(hi)):
+                raise ValueError(f"LogScale: span must be two norms 0 < min < max, got {span}")
+            self.lo, self.hi = math.log10(lo), math.log10(hi)
+            return
         positive = [n for n in norms if n > 0 and math.isfinite(n)]
         if not positive:
             self.lo = self.hi = None

@@ -66,20 +66,28 @@ def render_random_model(cell: str = "rnn", steps: int = 8, layers: int = 1,
                       **draw_options)
 
 
-def render_comparison(steps: int = 20, out: str = "rnn_vs_lstm.png", seed: int = 0,
-                      input_size: int = 3, hidden_size: int = 16, forget_bias: float = 1.0,
-                      detail: str = "cells", **draw_options: Any) -> str:
+def render_comparison(out_rnn: str = "rnn_20_steps.png", out_lstm: str = "lstm_20_steps.png",
+                      steps: int = 20, seed: int = 0, input_size: int = 3,
+                      hidden_size: int = 16, forget_bias: float = 1.0, detail: str = "cells",
+                      **draw_options: Any) -> tuple[str, str]:
     """A tanh RNN and an LSTM (forget-gate bias `forget_bias`) of the same size on the same
-    random inputs, each with loss = sum of its last output squared, drawn together at cell
-    detail on ONE colour scale: each step's column holds both cells, so the fast fade of the
-    RNN's gradient and the slower one of the LSTM's can be compared directly."""
+    random inputs, each with loss = sum of its last output squared, rendered as two pictures
+    on ONE colour scale (the smallest and largest gradient norm of both), so the fast fade of
+    the RNN's gradient and the slower one of the LSTM's compare at a glance. Parameters are
+    left out (they would fan out to every step). Returns the two paths."""
     import viz
 
-    loss_rnn, rnn = random_model_loss("rnn", steps, 1, seed, input_size, hidden_size)
-    loss_lstm, lstm = random_model_loss("lstm", steps, 1, seed, input_size, hidden_size,
-                                        forget_bias=forget_bias)
-    loss_rnn.name, loss_lstm.name = "loss (RNN)", "loss (LSTM)"
-    names = {**{f"rnn.{k}": p for k, p in rnn.named_parameters()},
-             **{f"lstm.{k}": p for k, p in lstm.named_parameters()}}
-    return viz.render([loss_rnn, loss_lstm], out, detail=detail, grads=True, params=names,
-                      **draw_options)
+    loss_rnn, _ = random_model_loss("rnn", steps, 1, seed, input_size, hidden_size)
+    loss_lstm, _ = random_model_loss("lstm", steps, 1, seed, input_size, hidden_size,
+                                     forget_bias=forget_bias)
+    norms = [float(np.linalg.norm(t.grad)) for loss in (loss_rnn, loss_lstm)
+             for t in viz.walk(loss) if t.grad is not None and not t.is_leaf]
+    span = (min(n for n in norms if n > 0), max(norms))
+    options = {"detail": detail, "grads": True, "show_params": False, "grad_range": span,
+               **draw_options}
+    sizes = f"({input_size}, {hidden_size})"
+    path_rnn = viz.render(loss_rnn, out_rnn, title=f"nn.RNN{sizes}, tanh, {steps} steps",
+                          **options)
+    path_lstm = viz.render(loss_lstm, out_lstm, title=f"nn.LSTM{sizes}, forget-gate bias "
+                           f"{forget_bias:g}, {steps} steps (same colour scale)", **options)
+    return path_rnn, path_lstm

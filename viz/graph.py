@@ -79,7 +79,8 @@ def walk(roots: Tensor | Iterable[Tensor]) -> list[Tensor]:
 
 def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = False,
          max_steps: int | None = None, params: Any = None, show_norms: bool = True,
-         title: str | None = None, splines: str = "auto") -> graphviz.Digraph:
+         title: str | None = None, splines: str = "auto", show_params: bool = True,
+         grad_range: tuple[float, float] | None = None) -> graphviz.Digraph:
     """Build (never render) the Graphviz picture of the graph that made `root`.
 
     root: the tensor to draw back from (usually the loss), or a sequence of tensors.
@@ -94,6 +95,10 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
         their shape only.
     show_norms: with grads, also print each gradient norm in its node.
     title: a caption drawn above the picture.
+    show_params: draw the parameters and their edges (turn off for long sequences, where
+        their fan-out hides the rest).
+    grad_range: a fixed (smallest, largest) gradient norm for the colour scale, so several
+        pictures share one scale; by default the smallest and largest norm drawn.
     splines: Graphviz edge routing: "auto" (the default: "ortho" up to ORTHO_MAX_NODES drawn
         nodes, "line" above, as right-angle routing gets slow), "ortho" (right angles, tidy),
         "line" (straight, fast), "spline", ...
@@ -106,7 +111,8 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
         raise ValueError(f"draw: max_steps must be a positive int or None, got {max_steps!r}")
     order = walk(root)
     roots = _as_roots(root)
-    builder = _Builder(order, roots, detail, grads, max_steps, _param_names(params), show_norms)
+    builder = _Builder(order, roots, detail, grads, max_steps, _param_names(params), show_norms,
+                       show_params, grad_range)
     return builder.build(title, splines)
 
 
@@ -193,9 +199,12 @@ class _Builder:
     """One drawing: the passes described in the module docstring, in order."""
 
     def __init__(self, order: list[Tensor], roots: list[Tensor], detail: str, grads: bool,
-                 max_steps: int | None, names: dict[int, str], show_norms: bool) -> None:
+                 max_steps: int | None, names: dict[int, str], show_norms: bool,
+                 show_params: bool = True,
+                 grad_range: tuple[float, float] | None = None) -> None:
         self.order, self.detail, self.grads = order, detail, grads
         self.names, self.show_norms, self.max_steps = names, show_norms, max_steps
+        self.show_params, self.grad_range = show_params, grad_range
         self.index = {id(t): i for i, t in enumerate(order)}
         self.root_ids = {id(t) for t in roots}
         self.consumers: list[list[int]] = [[] for _ in order]
@@ -281,7 +290,7 @@ class _Builder:
                     gnode["outputs"].append(i)
                     nodes[out[i]] = {"place": self.place[i], "kind": "tensor", "i": i}
                     self._add_edge(edges, into[i], out[i], {})
-            else:
+            elif not _is_param(t) or self.show_params:
                 nodes[out[i]] = {"place": None if _is_param(t) else self.place[i],
                                  "kind": "tensor", "i": i}
             for p in t.parents:
@@ -289,7 +298,7 @@ class _Builder:
                 if self.group[j] is not None and self.group[j] == self.group[i]:
                     continue  # an edge inside one cell box
                 src, dst = out[j], into[i]
-                if src == dst:
+                if src == dst or (_is_param(p) and not self.show_params):
                     continue
                 attrs = {}
                 if self._recurrent(j, i):  # across time: not allowed to push ranks down
@@ -338,7 +347,7 @@ class _Builder:
         if not norms:
             raise ValueError("draw(grads=True): no tensor in the graph has a gradient stored; "
                              "call loss.backward(retain_grad=True) before drawing")
-        return LogScale(norms)
+        return LogScale(norms, span=self.grad_range)
 
     def _emit(self, nodes: dict, edges: dict, scale: LogScale | None,
               title: str | None, splines: str) -> graphviz.Digraph:
