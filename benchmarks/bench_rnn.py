@@ -325,7 +325,7 @@ def blas_kernel() -> str:
 
 
 def run_table(configs: list[tuple[int, int, int]], rounds: int, budget: float,
-              threads: str) -> None:
+              threads: str, cells: list[str]) -> None:
     """Print one markdown table for this process's thread setting."""
     use_torch = torch_available()
     if use_torch:
@@ -343,7 +343,7 @@ def run_table(configs: list[tuple[int, int, int]], rounds: int, budget: float,
     head += " bound/fused |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
-    for cell in ("rnn", "lstm"):
+    for cell in cells:
         for batch, steps, hidden in configs:
             params = init_params(cell, hidden)
             x, y = make_batch(batch, steps)
@@ -424,16 +424,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=float, default=20.0,
                    help="seconds per configuration before stopping early (>= 3 rounds)")
     p.add_argument("--coldstart", action="store_true", help="only the cold-start table")
+    p.add_argument("--config", action="append", metavar="B,T,H",
+                   help="run only this (B, T, H) configuration (may be repeated)")
+    p.add_argument("--cell", choices=["rnn", "lstm"], action="append",
+                   help="run only this cell (may be repeated)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.coldstart:
         coldstart()
         return 0
     configs = QUICK_CONFIGS if args.quick else CONFIGS
+    if args.config:
+        configs = [tuple(int(v) for v in c.split(",")) for c in args.config]
+    cells = args.cell or ["rnn", "lstm"]
     rounds = 3 if args.quick else args.rounds
     if args.child or args.quick:
         threads = "1" if args.quick else args.threads
-        run_table(configs, rounds, args.budget, threads)
+        run_table(configs, rounds, args.budget, threads, cells)
         return 0
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, machine: "
           f"{os.cpu_count()} CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, "
@@ -448,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
                 env[var] = threads
         cmd = [sys.executable, __file__, "--child", "--threads", threads,
                "--rounds", str(args.rounds), "--budget", str(args.budget)]
+        cmd += [f"--config={c}" for c in args.config or []]
+        cmd += [f"--cell={c}" for c in cells]
         subprocess.run(cmd, env=env, check=True)
     return 0
 

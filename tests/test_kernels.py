@@ -20,6 +20,7 @@ from tinygrad_rnn import kernels
 ROOT = Path(__file__).resolve().parent.parent
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+FAST_TOL = dict(rtol=1e-6, atol=1e-6)  # the call-free tanh/sigmoid against the library ones
 
 
 @pytest.fixture
@@ -31,34 +32,47 @@ def nb():
     kernels.set_backend(previous)
 
 
-def _close(got, want, dtype) -> None:
+def _close(got, want, dtype, tol=None) -> None:
     got = got if isinstance(got, tuple) else (got,)
     want = want if isinstance(want, tuple) else (want,)
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert g.dtype == w.dtype == dtype
         assert g.shape == w.shape
-        np.testing.assert_allclose(g, w, **TOL[dtype])
+        np.testing.assert_allclose(g, w, **(tol or TOL[dtype]))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", [kernels.TANH, kernels.SIGMOID, kernels.RELU])
 @pytest.mark.parametrize("rows_b", [1, 5])
-def test_add_act_and_backward_match_numpy(nb, rng, dtype, act, rows_b):
+@pytest.mark.parametrize("fast", [False, True])
+def test_add_act_and_backward_match_numpy(nb, rng, dtype, act, rows_b, fast):
     a = (rng.standard_normal((5, 7)) * 3).astype(dtype)
     b = rng.standard_normal((rows_b, 7)).astype(dtype)
-    y = nb.add_act(a, b, act)
-    _close(y, kernels.add_act_np(a, b, act), dtype)
+    y = nb.add_act(a, b, act, fast)
+    _close(y, kernels.add_act_np(a, b, act), dtype, FAST_TOL if fast else None)
     g = rng.standard_normal((5, 7)).astype(dtype)
     _close(nb.act_backward(y, g, act), kernels.act_backward_np(y, g, act), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_kernel_does_not_overflow(nb, dtype):
+@pytest.mark.parametrize("fast", [False, True])
+def test_sigmoid_kernel_does_not_overflow(nb, dtype, fast):
     a = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]], dtype=dtype)
-    y = nb.add_act(a, np.zeros((1, 5), dtype), kernels.SIGMOID)
+    y = nb.add_act(a, np.zeros((1, 5), dtype), kernels.SIGMOID, fast)
     assert np.all(np.isfinite(y))
-    np.testing.assert_allclose(y[0, [0, 2, 4]], [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(y[0, [0, 2, 4]], [0.0, 0.5, 1.0], atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_tanh_error_is_float32_rounding(nb, dtype):
+    """The call-free tanh over a dense grid, including the clamped tails, within 5e-8."""
+    x = np.linspace(-30, 30, 200_001).astype(dtype).reshape(1, -1)
+    zero = np.zeros((1, x.shape[1]), dtype)
+    exact = np.tanh(x.astype(np.float64))
+    got = nb.add_act(x, zero, kernels.TANH, True).astype(np.float64)
+    assert np.abs(got - exact).max() < (5e-8 if dtype == np.float64 else 1.2e-7)
+    assert kernels.use_fast(np.dtype(np.float32)) and not kernels.use_fast(np.dtype(np.float64))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -80,8 +94,9 @@ def test_mm_uses_both_sides_of_the_crossover(rng, monkeypatch):
 def test_lstm_gates_match_numpy(nb, rng, dtype):
     z = (rng.standard_normal((3, 16)) * 2).astype(dtype)
     c_prev = rng.standard_normal((3, 4)).astype(dtype)
-    out = nb.lstm_gates(z, c_prev)
+    out = nb.lstm_gates(z, c_prev, False)
     _close(out, kernels.lstm_gates_np(z, c_prev), dtype)
+    _close(nb.lstm_gates(z, c_prev, True), out, dtype, FAST_TOL)
     gates, c, tanh_c, h = out
     dh, dc = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
     _close(nb.lstm_gates_backward(dh, dc, gates, tanh_c, c_prev),
@@ -111,8 +126,9 @@ def test_rnn_sequence_and_backward_match_numpy(nb, rng, dtype, act):
     h0 = rng.standard_normal((batch, hidden)).astype(dtype)
     w_hh = (rng.standard_normal((hidden, hidden)) * 0.5).astype(dtype)
     w_hh_t = np.ascontiguousarray(w_hh.T)
-    hs = nb.rnn_sequence(p, h0, w_hh_t, act)
+    hs = nb.rnn_sequence(p, h0, w_hh_t, act, False)
     _close(hs, kernels.rnn_sequence_np(p, h0, w_hh_t, act), dtype)
+    _close(nb.rnn_sequence(p, h0, w_hh_t, act, True), hs, dtype, FAST_TOL)
     g = rng.standard_normal(hs.shape).astype(dtype)
     _close(nb.rnn_sequence_backward(g, hs, w_hh, act),
            kernels.rnn_sequence_backward_np(g, hs, w_hh, act), dtype)
@@ -125,8 +141,9 @@ def test_lstm_sequence_and_backward_match_numpy(nb, rng, dtype):
     h0, c0 = (rng.standard_normal((batch, hidden)).astype(dtype) for _ in range(2))
     w_hh = (rng.standard_normal((4 * hidden, hidden)) * 0.5).astype(dtype)
     w_hh_t = np.ascontiguousarray(w_hh.T)
-    out = nb.lstm_sequence(p, h0, c0, w_hh_t)
+    out = nb.lstm_sequence(p, h0, c0, w_hh_t, False)
     _close(out, kernels.lstm_sequence_np(p, h0, c0, w_hh_t), dtype)
+    _close(nb.lstm_sequence(p, h0, c0, w_hh_t, True), out, dtype, FAST_TOL)
     hs, cs, tanh_cs, gates = out
     g_h = rng.standard_normal(hs.shape).astype(dtype)
     g_c = rng.standard_normal(h0.shape).astype(dtype)

@@ -39,7 +39,8 @@ class _AddAct(Function):
     def forward(ctx, a, b):
         if a.dtype == b.dtype and a.ndim >= 1 and a.size and (
                 b.shape == a.shape or b.shape == a.shape[-1:]):
-            y = kernels.ops().add_act(_rows(a), _rows(b), ctx.act).reshape(a.shape)
+            y = kernels.ops().add_act(_rows(a), _rows(b), ctx.act,
+                                      kernels.use_fast(a.dtype)).reshape(a.shape)
         else:  # other broadcasts (or mixed dtypes): the NumPy twin handles them
             y = kernels.add_act_np(a, b, ctx.act)
         ctx.save_for_backward(y)
@@ -154,7 +155,7 @@ class RNNCellStep(Function):
         xh = np.concatenate([x, h], axis=1)
         z = kernels.mm(xh, np.ascontiguousarray(W.T))
         b = rest[0] if rest else np.zeros(W.shape[0], dtype=W.dtype)
-        h_new = kernels.ops().add_act(z, b.reshape(1, -1), ctx.act)
+        h_new = kernels.ops().add_act(z, b.reshape(1, -1), ctx.act, kernels.use_fast(z.dtype))
         ctx.save_for_backward(xh, W, h_new)
         return h_new
 
@@ -183,7 +184,8 @@ class LSTMCellStep(Function):
         z = kernels.mm(xh, np.ascontiguousarray(W.T))
         if rest:
             z += rest[0]
-        gates, c_new, tanh_c, h_new = kernels.ops().lstm_gates(z, np.ascontiguousarray(c))
+        gates, c_new, tanh_c, h_new = kernels.ops().lstm_gates(z, np.ascontiguousarray(c),
+                                                               kernels.use_fast(z.dtype))
         ctx.save_for_backward(xh, W, np.ascontiguousarray(c), gates, tanh_c)
         return np.stack([h_new, c_new])
 
@@ -239,16 +241,21 @@ class RNNLayer(Function):
         p = _project(x2, W, n_in, rest).reshape(steps, batch, hidden)
         h0 = np.ascontiguousarray(h0)
         w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
-        k = kernels.ops()
+        k, fast = kernels.ops(), kernels.use_fast(p.dtype)
         if kernels.get_backend() == "numpy" or _small(batch, hidden, hidden):
-            hs = k.rnn_sequence(p, h0, w_hh_t, ctx.act)
+            hs = k.rnn_sequence(p, h0, w_hh_t, ctx.act, fast)
         else:  # big layer: BLAS for h W_hh^T, the compiled kernel for add + activation
             hs = np.empty_like(p)
             z = np.empty((batch, hidden), dtype=p.dtype)
             h_prev = h0
             for t in range(steps):
                 np.matmul(h_prev, w_hh_t, out=z)
-                hs[t] = h_prev = k.add_act(z, p[t], ctx.act)
+                if ctx.act == kernels.TANH:  # NumPy's SIMD tanh beats scalar calls at this size
+                    z += p[t]
+                    np.tanh(z, out=hs[t])
+                else:
+                    hs[t] = k.add_act(z, p[t], ctx.act, fast)
+                h_prev = hs[t]
         ctx.save_for_backward(x2, h0, W, hs)
         return hs
 
@@ -293,9 +300,9 @@ class LSTMLayer(Function):
         p = _project(x2, W, n_in, rest).reshape(steps, batch, 4 * hidden)
         h0, c0 = np.ascontiguousarray(h0), np.ascontiguousarray(c0)
         w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
-        k = kernels.ops()
+        k, fast = kernels.ops(), kernels.use_fast(p.dtype)
         if kernels.get_backend() == "numpy" or _small(batch, 4 * hidden, hidden):
-            hs, cs, tanh_cs, gates = k.lstm_sequence(p, h0, c0, w_hh_t)
+            hs, cs, tanh_cs, gates = k.lstm_sequence(p, h0, c0, w_hh_t, fast)
         else:  # big layer: BLAS for h W_hh^T, the compiled kernel for the gates
             hs = np.empty((steps, batch, hidden), dtype=p.dtype)
             cs, tanh_cs, gates = np.empty_like(hs), np.empty_like(hs), np.empty_like(p)
@@ -304,7 +311,7 @@ class LSTMLayer(Function):
             for t in range(steps):
                 np.matmul(h_prev, w_hh_t, out=z)
                 z += p[t]
-                gates[t], cs[t], tanh_cs[t], hs[t] = k.lstm_gates(z, c_prev)
+                gates[t], cs[t], tanh_cs[t], hs[t] = k.lstm_gates(z, c_prev, fast)
                 h_prev, c_prev = hs[t], cs[t]
         ctx.save_for_backward(x2, h0, c0, W, hs, cs, tanh_cs, gates)
         return np.concatenate([hs, cs[-1:]])
