@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+import tinygrad_rnn.functional as F
 from tinygrad_rnn import fused, kernels, nn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +109,38 @@ def test_add_act_keeps_float32(backend, rng):
     y.sum().backward()
     assert a.grad.dtype == b.grad.dtype == np.float32
     np.testing.assert_allclose(y.data, np.tanh(a.data + b.data), rtol=1e-6)
+
+
+# ----- output layer and loss
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape", [(4, 3), (2, 4, 3)])
+def test_linear_equals_per_op_and_gradchecks(rng, bias, x_shape):
+    x, W = _leaf(rng, x_shape), _leaf(rng, (5, 3))
+    inputs = [x, W] + ([_leaf(rng, (5,))] if bias else [])
+    _grads_equal(fused.linear, lambda x, W, *b: (x @ W.T + b[0]) if b else x @ W.T, inputs, rng)
+    assert tg.gradcheck(fused.linear, inputs)
+    assert fused.linear(*inputs).op == "linear"
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_equals_functional_and_gradchecks(rng, reduction):
+    logits = _leaf(rng, (6, 5), 3.0)
+    target = rng.integers(0, 5, size=6)
+    _grads_equal(lambda z: fused.cross_entropy(z, target, reduction),
+                 lambda z: F.cross_entropy(z, target, reduction=reduction), [logits], rng)
+    assert tg.gradcheck(lambda z: fused.cross_entropy(z, target, reduction), [logits])
+    big = tg.Tensor(np.array([[1e4, -1e4, 0.0]]))  # stable for large logits
+    assert np.isfinite(fused.cross_entropy(big, np.array([1])).item())
+
+
+def test_cross_entropy_rejects_bad_targets(rng):
+    logits = tg.Tensor(rng.standard_normal((3, 4)))
+    with pytest.raises(IndexError, match="outside"):
+        fused.cross_entropy(logits, np.array([0, 1, 4]))
+    with pytest.raises(ValueError, match="integer class indices of shape"):
+        fused.cross_entropy(logits, np.array([0.5, 1, 2]))
+    with pytest.raises(ValueError, match="reduction"):
+        fused.cross_entropy(logits, np.array([0, 1, 2]), reduction="none")
 
 
 # ----- one cell step

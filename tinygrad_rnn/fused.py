@@ -3,6 +3,8 @@
 - `add_tanh(a, b)`, `add_sigmoid(a, b)`: act(a + b) in one pass (AddTanh, AddSigmoid).
 - `rnn_cell(x, h, W, b)`, `lstm_cell(x, h, c, W, b)`: one cell step in the `[x; h]` form,
   z = [x; h] W^T + b, as one node (RNNCellStep, LSTMCellStep).
+- `linear(x, W, b)`, `cross_entropy(logits, target)`: an output layer and its loss as one node
+  each (LinearLayer, CrossEntropy).
 - `rnn_layer(x, h0, W, b)`, `lstm_layer(x, h0, c0, W, b)`: a whole sequence of one layer as one
   node (RNNLayer, LSTMLayer), as cuDNN does. Forward projects every input at once (one BLAS
   product), runs the time loop in compiled code, and saves the states; backward runs BPTT and then
@@ -81,6 +83,82 @@ def add_sigmoid(a: Tensor, b: Tensor) -> Tensor:
     return AddSigmoid.apply(a, b)
 
 
+# ----- output layer and loss ----------------------------------------------------------------------
+class LinearLayer(Function):
+    """y = x W^T + b as one node, for x (..., I), W (O, I), b (O,) (optional)."""
+
+    __slots__ = ()
+    op = "linear"
+
+    def forward(ctx, x, W, *rest):
+        if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[1]:
+            raise ValueError(f"linear: x of shape {x.shape} does not fit W of shape {W.shape}")
+        x2 = x.reshape(-1, x.shape[-1])
+        y = x2 @ W.T
+        if rest:
+            y += rest[0]
+        ctx.save_for_backward(x2, W)
+        return y.reshape(x.shape[:-1] + (W.shape[0],))
+
+    def backward(ctx, g):
+        x2, W = ctx.saved
+        g2 = g.reshape(-1, W.shape[0])
+        in_shape = g.shape[:-1] + (W.shape[1],)
+        dx = (g2 @ W).reshape(in_shape) if ctx.parents[0].requires_grad else None  # dL/dx = g W
+        grads = (dx, g2.T @ x2)  # dL/dW = g^T x
+        return grads + ((g2.sum(axis=0),) if len(ctx.parents) == 3 else ())
+
+
+def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
+    """x W^T + b as one graph node (the same numbers as `x @ W.T + b`)."""
+    return LinearLayer.apply(*((x, W) if b is None else (x, W, b)))
+
+
+class CrossEntropy(Function):
+    """Mean (or summed) cross-entropy of logits (N, C) at integer targets (N,) as one node.
+
+    Forward is log-softmax shifted by the row maximum; backward is (softmax - one_hot) / N.
+    """
+
+    __slots__ = ("target", "scale")
+    op = "cross_entropy"
+
+    def forward(ctx, logits, target=None, reduction="mean"):
+        if logits.ndim != 2:
+            raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
+        t = np.asarray(target)
+        if t.dtype.kind not in "iu" or t.shape != logits.shape[:1]:
+            raise ValueError(f"cross_entropy: target must be integer class indices of shape "
+                             f"{logits.shape[:1]}, got dtype {t.dtype} and shape {t.shape}")
+        if t.size and (t.min() < 0 or t.max() >= logits.shape[1]):
+            raise IndexError(f"cross_entropy: a target is outside [0, {logits.shape[1]})")
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"cross_entropy: reduction must be 'mean' or 'sum', got "
+                             f"{reduction!r}")
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        rows = np.arange(len(t))
+        losses = np.log(total[:, 0]) - shifted[rows, t]  # -log softmax at the target
+        ctx.target, ctx.scale = t, (1.0 / max(len(t), 1) if reduction == "mean" else 1.0)
+        ctx.save_for_backward(np.divide(e, total, out=e))
+        return np.asarray(losses.sum() * ctx.scale, dtype=logits.dtype)
+
+    def backward(ctx, g):
+        (prob,) = ctx.saved
+        d = prob.copy()
+        d[np.arange(len(ctx.target)), ctx.target] -= 1  # d(-log softmax_t)/dz = softmax - 1_t
+        d *= g * ctx.scale
+        return (d,)
+
+
+def cross_entropy(logits: Tensor, target: np.ndarray, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of logits (N, C) at integer targets (N,) as one graph node (the same numbers
+    as `F.cross_entropy` with reduction "mean" or "sum")."""
+    target = target.data if isinstance(target, Tensor) else target
+    return CrossEntropy.apply(logits, target=target, reduction=reduction)
+
+
 # ----- argument checks ---------------------------------------------------------------------------
 def _activation(nonlinearity: str, op: str) -> int:
     if nonlinearity not in ("tanh", "relu"):
@@ -117,7 +195,7 @@ def _check(op: str, x: np.ndarray, states: tuple, W: np.ndarray, rest: tuple, ga
 
 def _project(x2: np.ndarray, W: np.ndarray, n_in: int, rest: tuple) -> np.ndarray:
     """x W_x^T (+ b) for x2 (N, I): the input half of [x; h] W^T, for all rows at once."""
-    z = kernels.mm(x2, np.ascontiguousarray(W[:, :n_in].T))
+    z = kernels.mm(x2, W[:, :n_in].T)
     if rest:
         z += rest[0]
     return z
@@ -127,9 +205,8 @@ def _weight_grads(dz2: np.ndarray, x2: np.ndarray, h_prev2: np.ndarray, n_in: in
                   rest: tuple) -> tuple:
     """dW = dz^T [x; h_prev] (filled in two column blocks) and db = sum of dz over rows."""
     dW = np.empty((dz2.shape[1], n_in + h_prev2.shape[1]), dtype=dz2.dtype)
-    dz2_t = np.ascontiguousarray(dz2.T)
-    dW[:, :n_in] = kernels.mm(dz2_t, x2)
-    dW[:, n_in:] = kernels.mm(dz2_t, h_prev2)
+    dW[:, :n_in] = kernels.mm(dz2.T, x2)
+    dW[:, n_in:] = kernels.mm(dz2.T, h_prev2)
     return (dW, dz2.sum(axis=0)) if rest else (dW,)
 
 
@@ -311,7 +388,7 @@ class LSTMLayer(Function):
             for t in range(steps):
                 np.matmul(h_prev, w_hh_t, out=z)
                 z += p[t]
-                gates[t], cs[t], tanh_cs[t], hs[t] = k.lstm_gates(z, c_prev, fast)
+                k.lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
                 h_prev, c_prev = hs[t], cs[t]
         ctx.save_for_backward(x2, h0, c0, W, hs, cs, tanh_cs, gates)
         return np.concatenate([hs, cs[-1:]])
@@ -321,18 +398,20 @@ class LSTMLayer(Function):
         steps, batch, hidden = hs.shape
         n_in = ctx.n_in
         w_hh = np.ascontiguousarray(W[:, n_in:])
-        g_h, g_c = np.ascontiguousarray(g[:steps]), np.ascontiguousarray(g[steps])
+        g_h, g_c = np.array(g[:steps]), np.array(g[steps])  # copies: g_h is added into
         k = kernels.ops()
         if kernels.get_backend() == "numpy" or _small(batch, 4 * hidden, hidden):
             dz, dh0, dc0 = k.lstm_sequence_backward(g_h, g_c, cs, tanh_cs, gates, c0, w_hh)
         else:
             dz = np.empty_like(gates)
-            dh_next, dc = np.zeros_like(h0), g_c
+            dh_next, dc, dc_prev = np.zeros_like(h0), g_c.copy(), np.empty_like(c0)
             for t in range(steps - 1, -1, -1):
                 c_prev = cs[t - 1] if t > 0 else c0
-                dz[t], dc = k.lstm_gates_backward(g_h[t] + dh_next, dc, gates[t], tanh_cs[t],
-                                                  c_prev)
-                dh_next = dz[t] @ w_hh  # h_{t-1} fed z_t through W_hh
+                g_h[t] += dh_next  # dL/dh_t: from outside plus from step t+1
+                k.lstm_gates_backward_into(g_h[t], dc, gates[t], tanh_cs[t], c_prev, dz[t],
+                                           dc_prev)
+                dc, dc_prev = dc_prev, dc
+                np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
             dh0, dc0 = dh_next, dc
         dz2 = dz.reshape(steps * batch, 4 * hidden)
         h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)

@@ -229,15 +229,16 @@ def mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if (_backend == "numba" and a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype
             and a.dtype.kind == "f"
             and a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_CROSSOVER):
-        return ops().matmul(a, b)
+        return ops().matmul(np.ascontiguousarray(a), np.ascontiguousarray(b))
     return a @ b
 
 
 # ----- LSTM cell step (after the matmul) ---------------------------------------------------------
 @njit(cache=True)
-def _lstm_gates_into(z: np.ndarray, c_prev: np.ndarray, gates: np.ndarray, c: np.ndarray,
-                     tanh_c: np.ndarray, h: np.ndarray, fast: bool) -> None:
-    """z (B, 4H) pre-activations, row blocks i, f, g, o -> gates (B, 4H), c, tanh(c), h (B, H)."""
+def lstm_gates_into(z: np.ndarray, c_prev: np.ndarray, gates: np.ndarray, c: np.ndarray,
+                    tanh_c: np.ndarray, h: np.ndarray, fast: bool) -> None:
+    """`lstm_gates` writing into given arrays: z (B, 4H) pre-activations, row blocks i, f, g, o
+    -> gates (B, 4H), c, tanh(c), h (B, H)."""
     n, h4 = z.shape
     hh = h4 // 4
     for b in range(n):
@@ -263,8 +264,14 @@ def lstm_gates(z: np.ndarray, c_prev: np.ndarray, fast: bool) -> tuple:
     c = np.empty((n, h4 // 4), dtype=z.dtype)
     tanh_c = np.empty_like(c)
     h = np.empty_like(c)
-    _lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast)
+    lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast)
     return gates, c, tanh_c, h
+
+
+def lstm_gates_into_np(z: np.ndarray, c_prev: np.ndarray, gates: np.ndarray, c: np.ndarray,
+                       tanh_c: np.ndarray, h: np.ndarray, fast: bool = False) -> None:
+    """NumPy twin of `lstm_gates_into`."""
+    gates[...], c[...], tanh_c[...], h[...] = lstm_gates_np(z, c_prev)
 
 
 def lstm_gates_np(z: np.ndarray, c_prev: np.ndarray, fast: bool = False) -> tuple:
@@ -281,10 +288,11 @@ def lstm_gates_np(z: np.ndarray, c_prev: np.ndarray, fast: bool = False) -> tupl
 
 
 @njit(cache=True)
-def _lstm_gates_backward_into(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
-                              tanh_c: np.ndarray, c_prev: np.ndarray, dz: np.ndarray,
-                              dc_prev: np.ndarray) -> None:
-    """Backward of one LSTM step to its pre-activations dz (B, 4H) and to c_prev (dc_prev)."""
+def lstm_gates_backward_into(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
+                             tanh_c: np.ndarray, c_prev: np.ndarray, dz: np.ndarray,
+                             dc_prev: np.ndarray) -> None:
+    """`lstm_gates_backward` writing into given arrays: backward of one LSTM step to its
+    pre-activations dz (B, 4H) and to c_prev (dc_prev, B x H)."""
     n, hh = dh.shape
     for b in range(n):
         for j in range(hh):
@@ -308,8 +316,15 @@ def lstm_gates_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, tanh_
     (dL/dz (B, 4H), dL/dc_prev (B, H))."""
     dz = np.empty_like(gates)
     dc_prev = np.empty_like(dh)
-    _lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev)
+    lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev)
     return dz, dc_prev
+
+
+def lstm_gates_backward_into_np(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
+                                tanh_c: np.ndarray, c_prev: np.ndarray, dz: np.ndarray,
+                                dc_prev: np.ndarray) -> None:
+    """NumPy twin of `lstm_gates_backward_into`."""
+    dz[...], dc_prev[...] = lstm_gates_backward_np(dh, dc, gates, tanh_c, c_prev)
 
 
 def lstm_gates_backward_np(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
@@ -402,7 +417,7 @@ def lstm_sequence(p: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh_t: np.ndar
     for t in range(steps):
         _matmul_into(h_prev, w_hh_t, z)
         z += p[t]
-        _lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
+        lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
         h_prev, c_prev = hs[t], cs[t]
     return hs, cs, tanh_cs, gates
 
@@ -437,7 +452,7 @@ def lstm_sequence_backward(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndarray
             for j in range(hh):
                 dh[b, j] = g_h[t, b, j] + dh_next[b, j]
         c_prev = cs[t - 1] if t > 0 else c0
-        _lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
+        lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
         dc[:] = dc_prev
         _matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
     return dz, dh_next, dc
@@ -459,6 +474,7 @@ def lstm_sequence_backward_np(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndar
 
 # ----- the backend switch ------------------------------------------------------------------------
 KERNEL_NAMES = ("add_act", "act_backward", "matmul", "lstm_gates", "lstm_gates_backward",
+                "lstm_gates_into", "lstm_gates_backward_into",
                 "rnn_sequence", "rnn_sequence_backward", "lstm_sequence",
                 "lstm_sequence_backward")
 
