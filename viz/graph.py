@@ -355,7 +355,7 @@ class _Builder:
             splines = "ortho" if len(nodes) <= ORTHO_MAX_NODES else "line"
         g = graphviz.Digraph("unrolled")
         g.attr(rankdir="TB", nodesep="0.18", ranksep="0.3", fontname=_FONT, fontsize="12",
-               newrank="true", splines=splines, ordering="out")
+               newrank="true", splines=splines)
         if title:
             g.attr(label=title, labelloc="t", fontsize="16")
         g.attr("node", fontname=_FONT, fontsize="10", margin="0.06,0.03", height="0.3")
@@ -385,8 +385,7 @@ class _Builder:
             # that first order survives. Parameters go above the root, each step below its
             # anchor.
             g.attr(mclimit="0.01")
-            g.node(TIME_KEY, style="invis", shape="point", width="0", height="0",
-                   ordering="out")
+            g.node(TIME_KEY, style="invis", shape="point", width="0", height="0")
             for a in anchors:
                 g.edge(TIME_KEY, a, style="invis")
         below: list[tuple[str, str]] = []  # (anchor, node) pairs: invisible rank constraints
