@@ -29,7 +29,8 @@
    chance, again and again; with clipping no step is longer than lr and the same run trains
    smoothly.
 3. Pictures: the two curves above as PNG plots (matplotlib), and the unrolled graphs of a tanh
-   RNN and an LSTM over a few steps with every tensor coloured by its gradient's norm (viz).
+   RNN and an LSTM over a few steps with every tensor coloured by its gradient's norm, on one
+   colour scale for both (viz).
 """
 
 from __future__ import annotations
@@ -198,18 +199,27 @@ def plot_clipping(runs: dict[str, dict[str, list[float]]], path: str, radius: fl
     return path
 
 
-def render_unrolled(make_cell: Callable[[], nn.Module], steps: int, path: str, title: str,
-                    seed: int = 0) -> str:
-    """The unrolled graph of `steps` steps, each tensor coloured by its gradient norm."""
+def render_unrolled(makers: dict[str, Callable[[], nn.Module]], steps: int,
+                    paths: dict[str, str], seed: int = 0) -> list[str]:
+    """The unrolled graph of `steps` steps for each cell in `paths` (label -> file), every
+    tensor coloured by its gradient norm on ONE scale shared by all the pictures."""
     import viz
 
-    tg.manual_seed(seed)
-    cell = make_cell()
-    loss, _, readout = unroll_with_loss(cell, steps, 4, np.random.default_rng(seed))
-    loss.backward(retain_grad=True)
-    params = {**{f"cell.{k}": p for k, p in cell.named_parameters()},
-              **{f"readout.{k}": p for k, p in readout.named_parameters()}}
-    return viz.render(loss, path, grads=True, detail="cells", params=params, title=title)
+    drawn = []
+    for label in paths:
+        tg.manual_seed(seed)
+        cell = makers[label]()
+        loss, hs, readout = unroll_with_loss(cell, steps, 4, np.random.default_rng(seed))
+        loss.backward(retain_grad=True)
+        params = {**{f"cell.{k}": p for k, p in cell.named_parameters()},
+                  **{f"readout.{k}": p for k, p in readout.named_parameters()}}
+        drawn.append((label, loss, params, min(np.linalg.norm(h.grad) for h in hs)))
+    grad_range = (min(d[3] for d in drawn), 1.0)  # dL/dL = 1 is the largest
+    return [viz.render(loss, paths[label], grads=True, detail="cells", params=params,
+                       grad_range=grad_range,
+                       title=f"{label}, {steps} steps: ||dL_T/dh_t|| (one colour scale for "
+                       "both pictures)")
+            for label, loss, params, _ in drawn]
 
 
 # ----- the study ------------------------------------------------------------------------------
@@ -250,13 +260,9 @@ def run(steps: int = 50, hidden_size: int = 32, radius: float = 3.0, train_radiu
             files.append(plot_gradient_flow(norms, os.path.join(out, "gradient_flow.png")))
             files.append(plot_clipping(runs, os.path.join(out, "clipping.png"), train_radius))
         if graphs:
-            files.append(render_unrolled(makers["tanh RNN"], graph_steps,
-                                         os.path.join(out, "unrolled_tanh_rnn.png"),
-                                         f"tanh RNN, {graph_steps} steps: dL_T/dh_t fades"))
-            files.append(render_unrolled(makers["LSTM, forget bias 1"], graph_steps,
-                                         os.path.join(out, "unrolled_lstm.png"),
-                                         f"LSTM, {graph_steps} steps: the cell state carries "
-                                         "the gradient"))
+            files += render_unrolled(makers, graph_steps, {
+                "tanh RNN": os.path.join(out, "unrolled_tanh_rnn.png"),
+                "LSTM, forget bias 1": os.path.join(out, "unrolled_lstm.png")}, seed)
         for f in files:
             print(f"wrote {f}")
     seconds = time.perf_counter() - t0
