@@ -324,7 +324,11 @@ def blas_kernel() -> str:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return "unknown (threadpoolctl not installed)"
+        try:
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            return f"{blas.get('name')} {blas.get('version')} (threadpoolctl not installed)"
+        except (KeyError, TypeError, ValueError):
+            return "unknown (threadpoolctl not installed)"
     info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     return ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
                      f"threads={i.get('num_threads')}" for i in info) or "unknown"

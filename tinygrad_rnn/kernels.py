@@ -33,18 +33,19 @@ import numpy as np
 TANH, SIGMOID, RELU = 0, 1, 2  # activation codes the kernels take (ints compile well)
 ACTIVATIONS = {"tanh": TANH, "sigmoid": SIGMOID, "relu": RELU}
 
-# Below MATMUL_CROSSOVER multiply-adds (M*K*N) the loop kernel `matmul` beats `a @ b` called from
-# Python (BLAS call overhead dominates); above it `mm` calls BLAS. Below SEQUENCE_CROSSOVER
-# multiply-adds per step of the hidden-to-hidden product (B * gates*H * H), a whole layer runs with
-# that product inside the compiled time loop; above it the time loop is Python around BLAS products
-# with compiled elementwise kernels. Measured on the project machine (2-core AMD EPYC, OpenBLAS
-# 0.3.31, Haswell kernels, one thread, float32 and float64) with
+# Below MATMUL_CROSSOVER multiply-adds (M*K*N) `mm` runs the loop kernel `matmul`, above it BLAS.
+# Below SEQUENCE_CROSSOVER multiply-adds per step of the hidden-to-hidden product (B * gates*H * H)
+# a whole layer runs with that product inside the compiled time loop; above it the time loop is
+# Python around BLAS products with compiled (or NumPy SIMD) elementwise work. Measured on the
+# project machine (2-core AMD EPYC, OpenBLAS 0.3.31 Haswell kernels, one thread, f32 and f64) with
 #   .venv/bin/python benchmarks/bench_crossover.py
-# single products: the loop kernel wins only for one-row products of up to ~1e4-6e4 multiply-adds
-# (float64) and is 1.5-3x slower than BLAS from 1e5 up; whole layers: the compiled loop is ~2x
-# faster at 1e4-4e4 multiply-adds per step, even at ~1.5e5, and slower from ~5e5.
-MATMUL_CROSSOVER = 20_000
-SEQUENCE_CROSSOVER = 150_000
+# Single products: the loop kernel only ties BLAS at ~1e4 multiply-adds (1x100 @ 100x100: 3.2 vs
+# 2.9 us f32, 2.3 vs 2.2 us f64) and is 1.7-3x slower from 1e5 up, so it is used only for tiny
+# products. Whole layers (T=25, forward + backward): the compiled loop is ~1.7x faster at 1e4
+# multiply-adds per step (RNN 1x100: 0.22 vs 0.38 ms f32), 1.3-1.4x faster for the LSTM at 4e4,
+# about even from 1e5 to 5e5, and 1.4-1.8x slower at 1e6-8e6.
+MATMUL_CROSSOVER = 10_000
+SEQUENCE_CROSSOVER = 100_000
 
 _BACKENDS = ("numba", "numpy")
 
