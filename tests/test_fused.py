@@ -288,14 +288,40 @@ def test_module_graphs_fused_is_one_node_per_layer_per_op_is_unrolled(rng):
     assert _graph_ops(out_per_op).count("sigmoid") == 2 * 5 * 3  # i, f, o per step per layer
 
 
-def test_gru_falls_back_to_the_per_op_path(rng):
-    m = nn.GRU(3, 4, dtype=np.float64, fused=True)
-    x = tg.Tensor(rng.standard_normal((4, 2, 3)))
-    out, h_n = m(x)
-    out_ref, h_n_ref = m(x, fused=False)
-    assert "sigmoid" in _graph_ops(out)
-    np.testing.assert_array_equal(out.data, out_ref.data)
-    np.testing.assert_array_equal(h_n.data, h_n_ref.data)
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_layer_equals_per_op_cells_and_gradchecks(rng, bias):
+    x, h0, W = _leaf(rng, (5, 3, 2), 0.7), _leaf(rng, (3, 4), 0.7), _leaf(rng, (12, 6), 0.7)
+    inputs = [x, h0, W] + ([_leaf(rng, (12,))] if bias else [])
+    cell = nn.GRUCell(2, 4, bias=bias, dtype=np.float64)
+    cell.linear.weight = W  # the cell reads the same leaf tensors
+    if bias:
+        cell.linear.bias = inputs[3]
+
+    def per_op(x, h, *_):
+        hs = []
+        for t in range(x.shape[0]):
+            h = cell(x[t], h)
+            hs.append(h)
+        return tg.stack(hs)
+
+    _grads_equal(fused.gru_layer, per_op, inputs, rng)
+    assert tg.gradcheck(fused.gru_layer, inputs)
+
+
+def test_gru_module_fused_equals_per_op(rng):
+    m = nn.GRU(3, 4, num_layers=2, dtype=np.float64)
+    assert m.fused
+    x = _leaf(rng, (4, 2, 3))
+    results = []
+    for flag in (True, False):
+        for t in [x] + list(m.parameters()):
+            t.grad = None
+        out, h_n = m(x, fused=flag)
+        ((out * out).sum() + (h_n * 0.5).sum()).backward()
+        results.append([out.data, h_n.data, x.grad] + [p.grad for p in m.parameters()])
+    assert _graph_ops(m(x)[0]).count("gru_layer") == 2
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def _graph_tensors(root):

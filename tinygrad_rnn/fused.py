@@ -420,6 +420,77 @@ class LSTMLayer(Function):
         return (dx, dh0, dc0) + _weight_grads(dz2, x2, h_prev2, n_in, rest)
 
 
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return kernels.add_act_np(a, np.zeros((), a.dtype), kernels.SIGMOID)
+
+
+class GRULayer(Function):
+    """A whole sequence of one GRU layer (the [x; h] form of nn.GRUCell) as one node.
+
+    r, z = sigmoid([x; h] W_rz^T + b_rz); n = tanh([x; r h] W_n^T + b_n); h' = (1-z) n + z h.
+    Inputs x (T, B, I), h0 (B, H), W (3H, I+H) with row blocks r, z, n, b (3H,) (optional).
+    Returns hs (T, B, H). The time loop is Python around BLAS products and NumPy elementwise
+    work on both backends (no compiled GRU kernel yet): one node, far fewer ops than per-op.
+    """
+
+    __slots__ = ("n_in",)
+    op = "gru_layer"
+
+    def forward(ctx, x, h0, W, *rest):
+        n_in, hidden = _check("gru_layer", x, (h0,), W, rest, 3, seq=True)
+        ctx.n_in = n_in
+        steps, batch, _ = x.shape
+        x2 = np.ascontiguousarray(x).reshape(steps * batch, n_in)
+        p = _project(x2, W, n_in, rest).reshape(steps, batch, 3 * hidden)
+        w_rz_t, w_n_t = W[:2 * hidden, n_in:].T, W[2 * hidden:, n_in:].T
+        hs = np.empty((steps, batch, hidden), dtype=p.dtype)
+        gates = np.empty_like(p)  # r, z, n after their nonlinearities
+        rh = np.empty_like(hs)  # r * h_{t-1}, the input of the candidate's product
+        h_prev = np.ascontiguousarray(h0)
+        for t in range(steps):
+            gates[t, :, :2 * hidden] = _sigmoid(p[t, :, :2 * hidden] + h_prev @ w_rz_t)
+            r, z = gates[t, :, :hidden], gates[t, :, hidden:2 * hidden]
+            np.multiply(r, h_prev, out=rh[t])
+            n = np.tanh(p[t, :, 2 * hidden:] + rh[t] @ w_n_t)
+            gates[t, :, 2 * hidden:] = n
+            hs[t] = h_prev = (1 - z) * n + z * h_prev  # interpolate candidate and old state
+        ctx.save_for_backward(x2, np.ascontiguousarray(h0), W, hs, gates, rh)
+        return hs
+
+    def backward(ctx, g):
+        x2, h0, W, hs, gates, rh = ctx.saved
+        steps, batch, hidden = hs.shape
+        n_in = ctx.n_in
+        w_rz, w_n = W[:2 * hidden, n_in:], W[2 * hidden:, n_in:]
+        da = np.empty_like(gates)  # gradients at the pre-activations a_r, a_z, a_n
+        dh_next = np.zeros_like(h0)
+        for t in range(steps - 1, -1, -1):
+            h_prev = hs[t - 1] if t > 0 else h0
+            r, z, n = (gates[t, :, k * hidden:(k + 1) * hidden] for k in range(3))
+            dh = g[t] + dh_next
+            dn = dh * (1 - z)
+            da[t, :, hidden:2 * hidden] = dh * (h_prev - n) * z * (1 - z)  # through z
+            da_n = da[t, :, 2 * hidden:]
+            np.multiply(dn, 1 - n * n, out=da_n)  # backprop through tanh
+            d_rh = da_n @ w_n  # a_n reads r * h through W_nh
+            da[t, :, :hidden] = d_rh * h_prev * r * (1 - r)  # through r
+            # h_{t-1} reaches h_t directly (z h), through r * h, and through a_r, a_z
+            dh_next = dh * z + d_rh * r + da[t, :, :2 * hidden] @ w_rz
+        da2 = da.reshape(steps * batch, 3 * hidden)
+        h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
+        dW = np.empty_like(W)
+        dW[:, :n_in] = da2.T @ x2
+        dW[:2 * hidden, n_in:] = da2[:, :2 * hidden].T @ h_prev2
+        dW[2 * hidden:, n_in:] = da2[:, 2 * hidden:].T @ rh.reshape(steps * batch, hidden)
+        dx = _input_grad(ctx, da2, W, n_in, steps, batch)
+        return (dx, dh_next, dW) + ((da2.sum(axis=0),) if len(ctx.parents) == 4 else ())
+
+
+def gru_layer(x: Tensor, h0: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
+    """A whole sequence of one GRU layer ([x; h] form) as one graph node; returns hs (T, B, H)."""
+    return GRULayer.apply(*((x, h0, W) if b is None else (x, h0, W, b)))
+
+
 def rnn_layer(x: Tensor, h0: Tensor, W: Tensor, b: Tensor | None = None,
               nonlinearity: str = "tanh") -> Tensor:
     """A whole sequence of one RNN layer as one graph node; returns hs (T, B, H)."""

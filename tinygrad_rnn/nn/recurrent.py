@@ -32,7 +32,7 @@ class RecurrentBase(Module):
     has_cell_state = False  # True for the LSTM, whose state is a pair (h, c)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, fused: bool = False,
+                 batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
                  dtype: Any = np.float32, **cell_options: Any) -> None:
         name = type(self).__name__
         if int(num_layers) < 1:
@@ -92,13 +92,13 @@ class RecurrentBase(Module):
     def _run_layer_fused(self, layer: int, cell: CellBase, x_seq: Steps,
                          state: Any) -> tuple[Any, Any]:
         """The whole sequence of one layer as ONE graph node (`tinygrad_rnn.fused`): the time
-        loop and BPTT run in compiled kernels; the numbers equal `_run_layer`'s. Falls back to
-        `_run_layer` for cells without a fused kernel (GRUCell) or mixed dtypes."""
+        loop and BPTT run in compiled kernels (GRU: a NumPy loop inside the node); the numbers
+        equal `_run_layer`'s. Falls back to `_run_layer` for mixed dtypes."""
         x = x_seq if isinstance(x_seq, Tensor) else stack(list(x_seq), axis=0)
         W, b = cell.linear.weight, cell.linear.bias
         lstm = isinstance(cell, LSTMCell)
         pieces = (state if lstm else (state,)) if state is not None else ()
-        if (not isinstance(cell, (RNNCell, LSTMCell)) or x.dtype != W.dtype
+        if (not isinstance(cell, (RNNCell, LSTMCell, GRUCell)) or x.dtype != W.dtype
                 or any(s is not None and s.dtype != W.dtype for s in pieces)):
             return self._run_layer(layer, cell, x_seq, state)
         steps, unbatched = x.shape[0], x.ndim == 2
@@ -113,7 +113,8 @@ class RecurrentBase(Module):
                 c0 = Tensor(np.zeros(h_shape, W.dtype), name="c_0") if c0 is None else c0
                 hs, h_last, c_last = fused_ops.lstm_layer(x, h0, c0, W, b)
             else:
-                hs = fused_ops.rnn_layer(x, h0, W, b, nonlinearity=cell.nonlinearity)
+                hs = (fused_ops.gru_layer(x, h0, W, b) if isinstance(cell, GRUCell) else
+                      fused_ops.rnn_layer(x, h0, W, b, nonlinearity=cell.nonlinearity))
                 h_last = hs[steps - 1]
             if unbatched:
                 hs = hs.reshape(steps, self.hidden_size)
@@ -259,6 +260,7 @@ class LSTM(RecurrentBase):
 
 class GRU(RecurrentBase):
     """Stacked GRU: `.cells` are GRUCell layers (see GRUCell for how it differs from
-    PyTorch's GRU)."""
+    PyTorch's GRU). By default each layer runs as one fused graph node (`fused=True`);
+    `fused=False` unrolls the per-op graph that `viz` draws. Both give the same numbers."""
 
     cell_class = GRUCell
