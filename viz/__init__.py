@@ -1,8 +1,9 @@
 """viz: Graphviz pictures of the unrolled computation graph of BPTT.
 
->>> import viz
->>> g = viz.draw(loss, grads=True)          # a graphviz.Digraph; shows inline in Jupyter
->>> viz.render(loss, "unrolled.png", grads=True, max_steps=8)
+    import viz
+    loss.backward(retain_grad=True)          # gradients on every tensor, for grads=True
+    g = viz.draw(loss, grads=True)           # a graphviz.Digraph; shows inline in Jupyter
+    viz.render(loss, "unrolled.png", grads=True, max_steps=8)
 
 `draw` only builds; `render` writes a file (png, svg, pdf, or the DOT text itself).
 """
