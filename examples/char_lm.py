@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from typing import Any, Iterable, Iterator, Sequence
@@ -198,6 +199,8 @@ def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
             raise ValueError(f"char_lm: {name} must be positive, got {value}")
     if lr <= 0 or clip <= 0:
         raise ValueError(f"char_lm: lr and clip must be positive, got lr={lr}, clip={clip}")
+    if save and not os.path.isdir(os.path.dirname(os.path.abspath(save))):
+        raise DataError(f"cannot save to {save!r}: its folder does not exist")  # fail early
     tg.manual_seed(seed)
     text = load_text(data, max_chars) if data else stdlib_docstrings(max_chars)
     source = data or f"stdlib docstrings ({len(text):,} characters)"

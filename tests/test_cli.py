@@ -92,6 +92,8 @@ def test_train_errors_are_one_line(tmp_path):
     assert_one_line_error(run_cli("train", "--cell", "transformer"), "invalid choice")
     assert_one_line_error(run_cli("train", "--hidden", "-3"), "--hidden")
     assert_one_line_error(run_cli("train", "--bogus"), "unrecognized arguments")
+    assert_one_line_error(run_cli("train", "--save", str(tmp_path / "no" / "such.npz")),
+                          "folder does not exist")
 
 
 def test_usage_errors_are_one_line():

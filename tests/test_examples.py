@@ -16,6 +16,20 @@ from tinygrad_rnn.data import stdlib_docstrings
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Run the small training loops with one BLAS thread: their matrices are tiny, and a
+    multi-threaded BLAS spinning against other processes on 2 cores makes them many times
+    slower (nothing here asserts a speed; this only keeps the suite quick)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def fell(losses, margin):
     """The mean of the last 10 losses is below the mean of the first 10 by `margin`."""
     return np.mean(losses[-10:]) < np.mean(losses[:10]) - margin
