@@ -295,10 +295,11 @@ class Transpose(Function):
         if sorted(ax % n if -n <= ax < n else ax for ax in axes) != list(range(n)):
             raise ValueError(f"axes {axes} are not a permutation of the {n} axes")
         ctx.axes = tuple(ax % n for ax in axes)  # negative axes made positive for argsort
-        return np.transpose(a, ctx.axes)
+        return a.transpose(ctx.axes)
 
     def backward(ctx, g):
-        return (np.transpose(g, np.argsort(ctx.axes)),)  # the inverse permutation
+        inverse = sorted(range(len(ctx.axes)), key=ctx.axes.__getitem__)
+        return (g.transpose(inverse),)  # the inverse permutation
 
 
 def _plain_index(index: Any) -> Any:
@@ -345,7 +346,11 @@ class Cat(Function):
         return np.concatenate(arrays, axis=axis)
 
     def backward(ctx, g):
-        return tuple(np.split(g, np.cumsum(ctx.sizes)[:-1], axis=ctx.axis))
+        lead, start, parts = (slice(None),) * (ctx.axis % g.ndim), 0, []
+        for size in ctx.sizes:  # each input's slice of the gradient, in order
+            parts.append(g[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(parts)
 
 
 class Stack(Function):

@@ -108,10 +108,14 @@ def _tanh_fast(x: float) -> float:
     x = min(max(float(x), -9.0), 9.0)  # in float64; tanh(9) = 1 - 3e-8: flat beyond
     u = 0.5 * x
     s = u * u
-    n, m = 13.0, 1.0
-    for k in range(6, 0, -1):  # d_k = (2k - 1) + s / d_{k+1}, as n / m
-        n, m = (2 * k - 1) * n + s * m, n
-    return 2.0 * u * m * n / (n * n + s * m * m)  # t = u m / n; 2t / (1 + t^2)
+    # d_k = (2k - 1) + s / d_{k+1} from d_7 = 13, kept as d_k = n_k / n_{k+1}
+    n6 = 11.0 * 13.0 + s
+    n5 = 9.0 * n6 + s * 13.0
+    n4 = 7.0 * n5 + s * n6
+    n3 = 5.0 * n4 + s * n5
+    n2 = 3.0 * n3 + s * n4
+    n1 = n2 + s * n3  # d_1 = n1 / n2, so tanh(u) = t = u n2 / n1
+    return 2.0 * u * n2 * n1 / (n1 * n1 + s * n2 * n2)  # 2t / (1 + t^2)
 
 
 @njit(cache=True)
