@@ -14,7 +14,8 @@ Compared, timed interleaved in one process (round-robin, one step each per round
     bound    the step's matrix products alone (NumPy BLAS, same shapes): "BLAS bound"
 
 Each thread setting runs in its own subprocess with OPENBLAS/OMP/MKL_NUM_THREADS set (and
-torch.set_num_threads), so BLAS and PyTorch really use that many threads.
+torch.set_num_threads), so BLAS and PyTorch really use that many threads, and with
+OMP_WAIT_POLICY=PASSIVE so that idle OpenMP threads do not spin while the others are timed.
 
     .venv/bin/python benchmarks/bench_rnn.py                 # all configs, 1 thread and default
     PYTHONPATH=. /work/torchenv/bin/python benchmarks/bench_rnn.py   # with PyTorch
@@ -463,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
                 env.pop(var, None)
             else:
                 env[var] = threads
+        # idle OpenMP threads (PyTorch's) must not spin on the cores while the others are timed
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         cmd = [sys.executable, __file__, "--child", "--threads", threads,
                "--rounds", str(args.rounds), "--budget", str(args.budget)]
         cmd += [f"--config={c}" for c in args.config or []]
