@@ -120,3 +120,19 @@ def test_render_writes_a_png(tmp_path, capsys):
 
 def test_render_bad_output_format_is_one_line(tmp_path):
     assert_one_line_error(run_cli("render", "-o", str(tmp_path / "graph.xyz")), "format")
+
+
+def test_missing_examples_folder_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(cli, "EXAMPLES", tmp_path)  # as in an install without the checkout
+    monkeypatch.delitem(sys.modules, "tinygrad_rnn_examples.char_lm", raising=False)
+    assert cli.main(["train", "--help"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "char_lm.py is missing" in err[0] and "pip install -e" in err[0]
+
+
+def test_installed_console_script():
+    script = os.path.join(os.path.dirname(sys.executable), "tinygrad-rnn")
+    if not os.path.exists(script):
+        pytest.skip("the tinygrad-rnn script is not installed in this environment")
+    proc = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "render" in proc.stdout

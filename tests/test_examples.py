@@ -199,3 +199,12 @@ def test_study_without_matplotlib_says_so(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "matplotlib" in err and "--no-plots" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_char_lm_tqdm_progress_bar_yields_everything():
+    pytest.importorskip("tqdm")
+    char_lm = load_example("char_lm")
+    bar = char_lm.progress(iter(range(7)), 7, "epoch 1", bar=True)
+    assert type(bar).__name__ == "tqdm"
+    assert list(bar) == list(range(7))
+    bar.close()
