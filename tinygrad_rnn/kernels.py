@@ -13,6 +13,9 @@ float32 and float64. The kernels are:
 - `rnn_sequence`, `rnn_sequence_backward`, `lstm_sequence`, `lstm_sequence_backward`: a whole
   sequence of one layer, the time loop and the hidden-to-hidden products compiled together.
 
+Kernels use `error_model="numpy"` (a float division by zero gives inf, as in NumPy, instead of
+raising): without it every division carries a check that stops LLVM from vectorizing the loop.
+
 This module imports nothing of the project. Numba itself is imported on the first kernel call, not
 at import, so `import tinygrad_rnn` stays fast; compiled code is cached on disk (`cache=True`).
 
@@ -98,7 +101,7 @@ def _compile_all() -> dict[str, Callable]:
 
 
 # ----- add + activation --------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _tanh_fast(x: float) -> float:
     """tanh without a library call (used for float32, where glibc's scalar tanhf is several
     times slower than NumPy's SIMD tanh): Lambert's continued fraction
@@ -118,12 +121,12 @@ def _tanh_fast(x: float) -> float:
     return 2.0 * u * n2 * n1 / (n1 * n1 + s * n2 * n2)  # 2t / (1 + t^2)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _tanh(z: float, fast: bool) -> float:
     return _tanh_fast(z) if fast else np.tanh(z)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sigmoid(z: float, fast: bool) -> float:
     """Logistic sigmoid; exact: from exp(-|z|) so it never overflows; fast: 0.5 + 0.5 tanh(z/2)."""
     if fast:
@@ -132,7 +135,7 @@ def _sigmoid(z: float, fast: bool) -> float:
     return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _act(z: float, act: int, fast: bool) -> float:
     """One activation value: tanh (0), sigmoid (1) or relu (2)."""
     if act == 0:
@@ -142,17 +145,30 @@ def _act(z: float, act: int, fast: bool) -> float:
     return z if z > 0 else z * 0.0
 
 
-@njit(cache=True)
-def _act_grad(y: float, act: int) -> float:
-    """d act / d z written with the output y: 1 - y^2, y (1 - y), or [y > 0]."""
-    if act == 0:
-        return 1.0 - y * y  # backprop through tanh
-    if act == 1:
-        return y * (1.0 - y)  # backprop through sigmoid
-    return 1.0 if y > 0 else 0.0  # relu passes where it was positive
+@njit(cache=True, error_model="numpy")
+def _act_inplace(z: np.ndarray, act: int, fast: bool) -> None:
+    """z = act(z) for a 2-D z. The branches sit outside the loops, so that the call-free (fast)
+    and relu loops have straight-line bodies that LLVM vectorizes."""
+    n, h = z.shape
+    if fast and act == 0:
+        for i in range(n):
+            for j in range(h):
+                z[i, j] = _tanh_fast(z[i, j])
+    elif fast and act == 1:
+        for i in range(n):
+            for j in range(h):
+                z[i, j] = 0.5 + 0.5 * _tanh_fast(0.5 * z[i, j])
+    elif act == 2:
+        for i in range(n):
+            for j in range(h):
+                z[i, j] = z[i, j] if z[i, j] > 0 else z[i, j] * 0.0
+    else:
+        for i in range(n):
+            for j in range(h):
+                z[i, j] = _act(z[i, j], act, False)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def add_act(a: np.ndarray, b: np.ndarray, act: int, fast: bool) -> np.ndarray:
     """act(a + b) for a (N, H) and b (N, H) or (1, H) (then added to every row). fast: use the
     call-free tanh (for float32; see `use_fast`)."""
@@ -162,7 +178,8 @@ def add_act(a: np.ndarray, b: np.ndarray, act: int, fast: bool) -> np.ndarray:
     for i in range(n):
         r = i if rows_b > 1 else 0
         for j in range(h):
-            out[i, j] = _act(a[i, j] + b[r, j], act, fast)
+            out[i, j] = a[i, j] + b[r, j]
+    _act_inplace(out, act, fast)
     return out
 
 
@@ -180,15 +197,30 @@ def add_act_np(a: np.ndarray, b: np.ndarray, act: int, fast: bool = False) -> np
     return _act_np(a + b, act)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def act_backward(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
     """Gradient at the pre-activation: g * act'(z), from the output y = act(z); y, g (N, H)."""
-    n, h = y.shape
-    out = np.empty_like(g)
-    for i in range(n):
-        for j in range(h):
-            out[i, j] = g[i, j] * _act_grad(y[i, j], act)
+    out = g.copy()
+    _act_grad_inplace(y, out, act)
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def _act_grad_inplace(y: np.ndarray, g: np.ndarray, act: int) -> None:
+    """g *= act'(z) written with y = act(z); the branch outside the loops (they vectorize)."""
+    n, h = y.shape
+    if act == 0:
+        for i in range(n):
+            for j in range(h):
+                g[i, j] *= 1.0 - y[i, j] * y[i, j]  # backprop through tanh
+    elif act == 1:
+        for i in range(n):
+            for j in range(h):
+                g[i, j] *= y[i, j] * (1.0 - y[i, j])  # backprop through sigmoid
+    else:
+        for i in range(n):
+            for j in range(h):
+                g[i, j] = g[i, j] if y[i, j] > 0 else g[i, j] * 0.0  # relu passes where y > 0
 
 
 def act_backward_np(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
@@ -201,7 +233,7 @@ def act_backward_np(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
 
 
 # ----- small matmul ------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """out = a @ b with loops ordered i, k, j so the inner loop runs along rows of b and out."""
     m, kk = a.shape
@@ -215,7 +247,7 @@ def _matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
                 out[i, j] += a_ik * b[k, j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for 2-D a (M, K), b (K, N), as loops (for sizes below MATMUL_CROSSOVER)."""
     out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
@@ -239,13 +271,30 @@ def mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # ----- LSTM cell step (after the matmul) ---------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_gates_into(z: np.ndarray, c_prev: np.ndarray, gates: np.ndarray, c: np.ndarray,
                     tanh_c: np.ndarray, h: np.ndarray, fast: bool) -> None:
     """`lstm_gates` writing into given arrays: z (B, 4H) pre-activations, row blocks i, f, g, o
     -> gates (B, 4H), c, tanh(c), h (B, H)."""
     n, h4 = z.shape
     hh = h4 // 4
+    if fast:  # call-free tanh/sigmoid, in short loops over one row that LLVM vectorizes
+        for b in range(n):
+            z_b, g_b = z[b], gates[b]
+            for j in range(2 * hh):  # i, f: sigmoid(z) = (1 + tanh(z / 2)) / 2
+                g_b[j] = 0.5 + 0.5 * _tanh_fast(0.5 * z_b[j])
+            for j in range(2 * hh, 3 * hh):  # g: tanh
+                g_b[j] = _tanh_fast(z_b[j])
+            for j in range(3 * hh, h4):  # o: sigmoid
+                g_b[j] = 0.5 + 0.5 * _tanh_fast(0.5 * z_b[j])
+            c_b, c_prev_b, tanh_c_b, h_b = c[b], c_prev[b], tanh_c[b], h[b]
+            for j in range(hh):
+                c_b[j] = g_b[hh + j] * c_prev_b[j] + g_b[j] * g_b[2 * hh + j]  # f c + i g
+            for j in range(hh):
+                tanh_c_b[j] = _tanh_fast(c_b[j])
+            for j in range(hh):
+                h_b[j] = g_b[3 * hh + j] * tanh_c_b[j]  # o tanh(c)
+        return
     for b in range(n):
         for j in range(hh):
             i_g = _sigmoid(z[b, j], fast)
@@ -260,7 +309,7 @@ def lstm_gates_into(z: np.ndarray, c_prev: np.ndarray, gates: np.ndarray, c: np.
             h[b, j] = o_g * tc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_gates(z: np.ndarray, c_prev: np.ndarray, fast: bool) -> tuple:
     """The LSTM step after the matmul: from pre-activations z (B, 4H) (blocks i, f, g, o) and
     c_prev (B, H) return (gates (B, 4H) after their nonlinearities, c, tanh(c), h)."""
@@ -292,7 +341,7 @@ def lstm_gates_np(z: np.ndarray, c_prev: np.ndarray, fast: bool = False) -> tupl
     return gates, c, tanh_c, o_g * tanh_c
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_gates_backward_into(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
                              tanh_c: np.ndarray, c_prev: np.ndarray, dz: np.ndarray,
                              dc_prev: np.ndarray) -> None:
@@ -314,7 +363,7 @@ def lstm_gates_backward_into(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
             dc_prev[b, j] = d_c * f_g  # the cell-state highway: dc_prev = dc f
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_gates_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, tanh_c: np.ndarray,
                         c_prev: np.ndarray) -> tuple:
     """Backward of `lstm_gates`: from dL/dh and dL/dc (B, H) of the step's outputs return
@@ -347,7 +396,7 @@ def lstm_gates_backward_np(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
 
 
 # ----- whole sequences: the time loop compiled ---------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rnn_sequence(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int,
                  fast: bool) -> np.ndarray:
     """Run h_t = act(p_t + h_{t-1} @ w_hh_t) for t = 0..T-1. p (T, B, H) holds the input
@@ -359,10 +408,12 @@ def rnn_sequence(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int,
     h_prev = h0
     for t in range(steps):
         _matmul_into(h_prev, w_hh_t, z)
+        h_t = hs[t]
         for b in range(n):
             for j in range(hh):
-                hs[t, b, j] = _act(z[b, j] + p[t, b, j], act, fast)
-        h_prev = hs[t]
+                h_t[b, j] = z[b, j] + p[t, b, j]
+        _act_inplace(h_t, act, fast)
+        h_prev = h_t
     return hs
 
 
@@ -377,7 +428,7 @@ def rnn_sequence_np(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int,
     return hs
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rnn_sequence_backward(g: np.ndarray, hs: np.ndarray, w_hh: np.ndarray,
                           act: int) -> tuple:
     """BPTT through `rnn_sequence`. g (T, B, H) is dL/dh_t from outside the recurrence; returns
@@ -387,10 +438,11 @@ def rnn_sequence_backward(g: np.ndarray, hs: np.ndarray, w_hh: np.ndarray,
     dz = np.empty_like(g)
     dh_next = np.zeros((n, hh), dtype=g.dtype)
     for t in range(steps - 1, -1, -1):
+        dz_t = dz[t]
         for b in range(n):
             for j in range(hh):
-                # dL/dh_t: from outside plus from step t+1; then back through the activation
-                dz[t, b, j] = (g[t, b, j] + dh_next[b, j]) * _act_grad(hs[t, b, j], act)
+                dz_t[b, j] = g[t, b, j] + dh_next[b, j]  # dL/dh_t: outside plus step t+1
+        _act_grad_inplace(hs[t], dz_t, act)  # back through the activation
         _matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
     return dz, dh_next
 
@@ -406,7 +458,7 @@ def rnn_sequence_backward_np(g: np.ndarray, hs: np.ndarray, w_hh: np.ndarray,
     return dz, dh_next
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_sequence(p: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh_t: np.ndarray,
                   fast: bool) -> tuple:
     """Run an LSTM layer over a sequence. p (T, B, 4H) input projections x_t W_x^T + b; h0, c0
@@ -440,7 +492,7 @@ def lstm_sequence_np(p: np.ndarray, h0: np.ndarray, c0: np.ndarray, w_hh_t: np.n
     return hs, cs, tanh_cs, gates
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lstm_sequence_backward(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndarray,
                            tanh_cs: np.ndarray, gates: np.ndarray, c0: np.ndarray,
                            w_hh: np.ndarray) -> tuple:
