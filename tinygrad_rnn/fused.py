@@ -327,11 +327,8 @@ class RNNLayer(Function):
             h_prev = h0
             for t in range(steps):
                 np.matmul(h_prev, w_hh_t, out=z)
-                if ctx.act == kernels.TANH:  # NumPy's SIMD tanh beats scalar calls at this size
-                    z += p[t]
-                    np.tanh(z, out=hs[t])
-                else:
-                    hs[t] = k.add_act(z, p[t], ctx.act, fast)
+                np.add(z, p[t], out=hs[t])
+                k.act_inplace(hs[t], ctx.act, fast)
                 h_prev = hs[t]
         ctx.save_for_backward(x2, h0, W, hs)
         return hs

@@ -146,9 +146,9 @@ def _act(z: float, act: int, fast: bool) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def _act_inplace(z: np.ndarray, act: int, fast: bool) -> None:
-    """z = act(z) for a 2-D z. The branches sit outside the loops, so that the call-free (fast)
-    and relu loops have straight-line bodies that LLVM vectorizes."""
+def act_inplace(z: np.ndarray, act: int, fast: bool) -> None:
+    """z = act(z) in place for a 2-D z. The branches sit outside the loops, so that the call-free
+    (fast) and relu loops have straight-line bodies that LLVM vectorizes."""
     n, h = z.shape
     if fast and act == 0:
         for i in range(n):
@@ -179,7 +179,7 @@ def add_act(a: np.ndarray, b: np.ndarray, act: int, fast: bool) -> np.ndarray:
         r = i if rows_b > 1 else 0
         for j in range(h):
             out[i, j] = a[i, j] + b[r, j]
-    _act_inplace(out, act, fast)
+    act_inplace(out, act, fast)
     return out
 
 
@@ -190,6 +190,11 @@ def _act_np(z: np.ndarray, act: int) -> np.ndarray:
         e = np.exp(-np.abs(z))
         return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
     return z * (z > 0)
+
+
+def act_inplace_np(z: np.ndarray, act: int, fast: bool = False) -> None:
+    """NumPy twin of `act_inplace`."""
+    z[...] = _act_np(z, act)
 
 
 def add_act_np(a: np.ndarray, b: np.ndarray, act: int, fast: bool = False) -> np.ndarray:
@@ -412,7 +417,7 @@ def rnn_sequence(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int,
         for b in range(n):
             for j in range(hh):
                 h_t[b, j] = z[b, j] + p[t, b, j]
-        _act_inplace(h_t, act, fast)
+        act_inplace(h_t, act, fast)
         h_prev = h_t
     return hs
 
@@ -530,8 +535,8 @@ def lstm_sequence_backward_np(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndar
 
 
 # ----- the backend switch ------------------------------------------------------------------------
-KERNEL_NAMES = ("add_act", "act_backward", "matmul", "lstm_gates", "lstm_gates_backward",
-                "lstm_gates_into", "lstm_gates_backward_into",
+KERNEL_NAMES = ("add_act", "act_inplace", "act_backward", "matmul", "lstm_gates",
+                "lstm_gates_backward", "lstm_gates_into", "lstm_gates_backward_into",
                 "rnn_sequence", "rnn_sequence_backward", "lstm_sequence",
                 "lstm_sequence_backward")
 
