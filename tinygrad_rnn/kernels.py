@@ -42,13 +42,13 @@ ACTIVATIONS = {"tanh": TANH, "sigmoid": SIGMOID, "relu": RELU}
 # Python around BLAS products with compiled (or NumPy SIMD) elementwise work. Measured on the
 # project machine (2-core AMD EPYC, OpenBLAS 0.3.31 Haswell kernels, one thread, f32 and f64) with
 #   .venv/bin/python benchmarks/bench_crossover.py
-# Single products: the loop kernel only ties BLAS at ~1e4 multiply-adds (1x100 @ 100x100: 3.2 vs
-# 2.9 us f32, 2.3 vs 2.2 us f64) and is 1.7-3x slower from 1e5 up, so it is used only for tiny
-# products. Whole layers (T=25, forward + backward): the compiled loop is ~1.7x faster at 1e4
-# multiply-adds per step (RNN 1x100: 0.22 vs 0.38 ms f32), 1.3-1.4x faster for the LSTM at 4e4,
-# about even from 1e5 to 5e5, and 1.4-1.8x slower at 1e6-8e6.
+# Single products: the loop kernel ties BLAS at ~1e4 multiply-adds (1x100 @ 100x100: 3.3 vs 3.3 us
+# f32, 2.4 vs 2.5 us f64) and is 1.8-2.8x slower from 1e5 up, so it is used only for tiny products.
+# Whole layers (T=25, forward + backward): the compiled loop is 1.3-2.2x faster up to ~1.3e5
+# multiply-adds per step (RNN 1x100 f32: 0.19 vs 0.42 ms; LSTM 1x100 f32: 0.55 vs 1.01 ms; RNN
+# 32x64: 1.18 vs 1.57 ms) and 1.1-1.5x slower from ~2.6e5 (RNN 32x128: 4.3 vs 3.0 ms).
 MATMUL_CROSSOVER = 10_000
-SEQUENCE_CROSSOVER = 100_000
+SEQUENCE_CROSSOVER = 200_000
 
 _BACKENDS = ("numba", "numpy")
 
