@@ -122,12 +122,19 @@ def test_render_bad_output_format_is_one_line(tmp_path):
     assert_one_line_error(run_cli("render", "-o", str(tmp_path / "graph.xyz")), "format")
 
 
-def test_missing_examples_folder_is_one_clear_line(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(cli, "EXAMPLES", tmp_path)  # as in an install without the checkout
-    monkeypatch.delitem(sys.modules, "tinygrad_rnn_examples.char_lm", raising=False)
+def test_examples_are_installed_as_a_package():
+    module = cli.load_example("hello")
+    assert module.__name__ == "tinygrad_rnn_examples.hello" and callable(module.main)
+
+
+def test_missing_examples_package_is_one_clear_line(monkeypatch, capsys):
+    def not_installed(name):  # as in a broken install without the examples
+        raise ModuleNotFoundError(f"No module named {name!r}", name="tinygrad_rnn_examples")
+
+    monkeypatch.setattr(cli.importlib, "import_module", not_installed)
     assert cli.main(["train", "--help"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "char_lm.py is missing" in err[0] and "pip install -e" in err[0]
+    assert len(err) == 1 and "'char_lm' is not installed" in err[0] and "pip install" in err[0]
 
 
 def test_installed_console_script():

@@ -5,7 +5,7 @@
     tinygrad-rnn sample CHECKPOINT [--prompt "The " --temperature 0.8]   text from a trained LM
     tinygrad-rnn render [--cell lstm --steps 8 --detail cells -o out.png] an unrolled graph
 
-`hello`, `train` and `sample` run the scripts in the project's `examples/` folder
+`hello`, `train` and `sample` run the scripts of `examples/` (installed as `tinygrad_rnn_examples`)
 (`hello.py`, `char_lm.py`), so the command and the scripts can never disagree; `render` calls
 `viz.demo.render_random_model`. Every problem a user can cause (a bad option, a missing or
 unreadable file, a checkpoint that is not one) ends the command with one line on stderr and
@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
+import importlib
 import io
 import os
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Sequence
 
 PROG = "tinygrad-rnn"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 class UsageError(Exception):
@@ -40,24 +38,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def load_example(name: str) -> ModuleType:
-    """Import `examples/<name>.py` of the source tree this package lives in."""
-    path = EXAMPLES / f"{name}.py"
-    if not path.is_file():
-        raise UsageError(f"{PROG}: error: {path} is missing; this command runs the project's "
-                         "examples/ folder, so it needs a source checkout installed with "
-                         "`pip install -e .`")
-    module_name = f"tinygrad_rnn_examples.{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[module_name] = module  # before exec: dataclasses look their module up
+    """Import `examples/<name>.py`, installed with the package as `tinygrad_rnn_examples`."""
     try:
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    except BaseException:
-        del sys.modules[module_name]
-        raise
-    return module
+        return importlib.import_module(f"tinygrad_rnn_examples.{name}")
+    except ModuleNotFoundError as e:
+        if e.name not in ("tinygrad_rnn_examples", f"tinygrad_rnn_examples.{name}"):
+            raise
+        raise UsageError(f"{PROG}: error: the example '{name}' is not installed; reinstall "
+                         "the package (pip install tinygrad-rnn, or pip install -e . in a "
+                         "checkout)") from None
 
 
 def _delegate(name: str, argv: Sequence[str]) -> int:
