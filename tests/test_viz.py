@@ -268,6 +268,17 @@ def test_truncated_bptt_cut_is_dashed():
     assert [int(s) for s in CLUSTER_STEP.findall(src)] == [3, 4]
 
 
+def test_truncated_bptt_cut_through_a_sequence_module():
+    tg.manual_seed(0)
+    lstm = nn.LSTM(2, 3)
+    xs = Tensor(np.ones((2, 1, 2), dtype=np.float32))
+    _, state = lstm(xs, fused=False)
+    _, (h, c) = lstm(xs, detach_state(state), fused=False)  # the second chunk
+    src = viz.draw(h.sum()).source
+    cut = [line for line in visible_nodes(src) if "TBPTT cut" in line]
+    assert len(cut) == 1 and "c<SUB>0</SUB>" in cut[0]  # c enters via f * c; h meets only x
+
+
 def test_a_plain_detach_of_a_named_state_is_a_cut_but_h0_is_not():
     w = nn.Parameter(np.array([0.5]), name="w")
     h0 = Tensor(np.ones(1), name="h_0")

@@ -186,6 +186,8 @@ class RecurrentBase(Module):
         with annotate(layer=layer):
             piece = s[layer]
         piece.name = label
+        if piece.is_leaf and s.meta and s.meta.get("detached"):  # keep the TBPTT cut visible
+            piece.meta = {**(piece.meta or {}), "detached": True}
         return piece
 
     def _input(self, x: Any) -> Tensor:
