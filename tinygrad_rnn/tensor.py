@@ -185,7 +185,7 @@ class Tensor:
                                  f"tensor has shape {self.shape}")
         anomaly = _state["anomaly"]
         grads: dict[int, np.ndarray] = {id(self): grad}
-        for t in reversed(_topological_order(self)):
+        for t in reversed(topological_order(self)):
             g = grads.pop(id(t), None)  # intermediate gradients are dropped once used
             if g is None:
                 continue
@@ -365,21 +365,30 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors that need grad, each after all its parents, found with an explicit stack."""
+def topological_order(roots: Tensor | Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor reachable from `roots` through `.parents`, each after all its parents.
+
+    An iterative depth-first post-order with an explicit stack (so a 100,000-op chain is fine);
+    the order depends only on the graph's structure and each op's parent order. Backward walks
+    it in reverse; `viz` numbers its nodes by it.
+    """
     order: list[Tensor] = []
-    visited = {id(root)}
-    stack = [(root, iter(root.parents))]
-    while stack:
-        node, parents = stack[-1]
-        for p in parents:
-            if p.requires_grad and id(p) not in visited:
-                visited.add(id(p))
-                stack.append((p, iter(p.parents)))
-                break
-        else:  # every parent done: the node comes after them
-            stack.pop()
-            order.append(node)
+    visited: set[int] = set()  # id() only marks identity during the walk
+    for root in [roots] if isinstance(roots, Tensor) else roots:
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, parents = stack[-1]
+            for p in parents:
+                if id(p) not in visited:
+                    visited.add(id(p))
+                    stack.append((p, iter(p.parents)))
+                    break
+            else:  # every parent done: the node comes after them
+                stack.pop()
+                order.append(node)
     return order
 
 

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 import graphviz
 import numpy as np
 
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, topological_order
 from viz.colors import NO_GRAD_COLOR, LogScale, text_color
 
 DETAILS = ("ops", "cells")
@@ -54,27 +54,10 @@ _SUBSCRIPT = re.compile(r"^([A-Za-z]+)_(\d+|[a-z])$")  # h_3 -> h with subscript
 def walk(roots: Tensor | Iterable[Tensor]) -> list[Tensor]:
     """Every tensor reachable from `roots` through `.parents`, each after all its parents.
 
-    Iterative depth-first post-order (an explicit stack, so a 100,000-op chain is fine); the
+    The engine's own `topological_order` (iterative, so a 100,000-op chain is fine); the
     order depends only on the graph's structure and the order of each op's parents.
     """
-    order: list[Tensor] = []
-    seen: set[int] = set()  # id() is used only for identity during the walk, never as a name
-    for root in _as_roots(roots):
-        if id(root) in seen:
-            continue
-        seen.add(id(root))
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, parents = stack[-1]
-            for p in parents:
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    stack.append((p, iter(p.parents)))
-                    break
-            else:  # all parents placed: the node comes after them
-                stack.pop()
-                order.append(node)
-    return order
+    return topological_order(_as_roots(roots))
 
 
 def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = False,
