@@ -53,6 +53,10 @@ def test_add_act_and_backward_match_numpy(nb, rng, dtype, act, rows_b, fast):
     _close(y, kernels.add_act_np(a, b, act), dtype, FAST_TOL if fast else None)
     g = rng.standard_normal((5, 7)).astype(dtype)
     _close(nb.act_backward(y, g, act), kernels.act_backward_np(y, g, act), dtype)
+    g_nb, g_np = g.copy(), g.copy()
+    nb.act_grad_inplace(y, g_nb, act)
+    kernels.act_grad_inplace_np(y, g_np, act)
+    _close(g_nb, g_np, dtype)
     z, z_np = a + b, a + b
     nb.act_inplace(z, act, fast)
     kernels.act_inplace_np(z_np, act)

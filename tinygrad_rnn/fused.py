@@ -346,8 +346,9 @@ class RNNLayer(Function):
             dz = np.empty_like(g)
             dh_next = np.zeros_like(h0)
             for t in range(steps - 1, -1, -1):
-                dz[t] = k.act_backward(hs[t], g[t] + dh_next, ctx.act)
-                dh_next = dz[t] @ w_hh  # h_{t-1} fed z_t through W_hh
+                np.add(g[t], dh_next, out=dz[t])  # dL/dh_t: from outside plus from step t+1
+                k.act_grad_inplace(hs[t], dz[t], ctx.act)  # back through the activation
+                np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
             dh0 = dh_next
         dz2 = dz.reshape(steps * batch, hidden)
         h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)

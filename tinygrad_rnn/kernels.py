@@ -206,12 +206,12 @@ def add_act_np(a: np.ndarray, b: np.ndarray, act: int, fast: bool = False) -> np
 def act_backward(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
     """Gradient at the pre-activation: g * act'(z), from the output y = act(z); y, g (N, H)."""
     out = g.copy()
-    _act_grad_inplace(y, out, act)
+    act_grad_inplace(y, out, act)
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def _act_grad_inplace(y: np.ndarray, g: np.ndarray, act: int) -> None:
+def act_grad_inplace(y: np.ndarray, g: np.ndarray, act: int) -> None:
     """g *= act'(z) written with y = act(z); the branch outside the loops (they vectorize)."""
     n, h = y.shape
     if act == 0:
@@ -226,6 +226,11 @@ def _act_grad_inplace(y: np.ndarray, g: np.ndarray, act: int) -> None:
         for i in range(n):
             for j in range(h):
                 g[i, j] = g[i, j] if y[i, j] > 0 else g[i, j] * 0.0  # relu passes where y > 0
+
+
+def act_grad_inplace_np(y: np.ndarray, g: np.ndarray, act: int) -> None:
+    """NumPy twin of `act_grad_inplace`."""
+    g[...] = act_backward_np(y, g, act)
 
 
 def act_backward_np(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
@@ -353,19 +358,21 @@ def lstm_gates_backward_into(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray,
     """`lstm_gates_backward` writing into given arrays: backward of one LSTM step to its
     pre-activations dz (B, 4H) and to c_prev (dc_prev, B x H)."""
     n, hh = dh.shape
-    for b in range(n):
+    for b in range(n):  # short loops over one row, few arrays each: LLVM vectorizes them
+        dh_b, dc_b, g_b, tc_b, dz_b, d_c = dh[b], dc[b], gates[b], tanh_c[b], dz[b], dc_prev[b]
+        c_prev_b = c_prev[b]
+        for j in range(hh):  # h = o tanh(c): dL/dc gains dh o (1 - tanh(c)^2)
+            d_c[j] = dc_b[j] + dh_b[j] * g_b[3 * hh + j] * (1.0 - tc_b[j] * tc_b[j])
+        for j in range(hh):  # o = sigmoid: dz_o = dh tanh(c) o (1 - o)
+            o_g = g_b[3 * hh + j]
+            dz_b[3 * hh + j] = dh_b[j] * tc_b[j] * o_g * (1.0 - o_g)
+        for j in range(hh):  # c = f c_prev + i g, with i, f = sigmoid and g = tanh
+            i_g, f_g, g_g = g_b[j], g_b[hh + j], g_b[2 * hh + j]
+            dz_b[j] = d_c[j] * g_g * i_g * (1.0 - i_g)
+            dz_b[hh + j] = d_c[j] * c_prev_b[j] * f_g * (1.0 - f_g)
+            dz_b[2 * hh + j] = d_c[j] * i_g * (1.0 - g_g * g_g)
         for j in range(hh):
-            i_g, f_g = gates[b, j], gates[b, hh + j]
-            g_g, o_g = gates[b, 2 * hh + j], gates[b, 3 * hh + j]
-            tc = tanh_c[b, j]
-            d_h = dh[b, j]
-            d_c = dc[b, j] + d_h * o_g * (1.0 - tc * tc)  # h = o tanh(c): through tanh
-            d_o = d_h * tc
-            dz[b, j] = d_c * g_g * i_g * (1.0 - i_g)  # c = f c_prev + i g; i = sigmoid
-            dz[b, hh + j] = d_c * c_prev[b, j] * f_g * (1.0 - f_g)
-            dz[b, 2 * hh + j] = d_c * i_g * (1.0 - g_g * g_g)  # g = tanh
-            dz[b, 3 * hh + j] = d_o * o_g * (1.0 - o_g)
-            dc_prev[b, j] = d_c * f_g  # the cell-state highway: dc_prev = dc f
+            d_c[j] *= g_b[hh + j]  # the cell-state highway: dc_prev = dc f
 
 
 @njit(cache=True, error_model="numpy")
@@ -447,7 +454,7 @@ def rnn_sequence_backward(g: np.ndarray, hs: np.ndarray, w_hh: np.ndarray,
         for b in range(n):
             for j in range(hh):
                 dz_t[b, j] = g[t, b, j] + dh_next[b, j]  # dL/dh_t: outside plus step t+1
-        _act_grad_inplace(hs[t], dz_t, act)  # back through the activation
+        act_grad_inplace(hs[t], dz_t, act)  # back through the activation
         _matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
     return dz, dh_next
 
@@ -535,7 +542,8 @@ def lstm_sequence_backward_np(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndar
 
 
 # ----- the backend switch ------------------------------------------------------------------------
-KERNEL_NAMES = ("add_act", "act_inplace", "act_backward", "matmul", "lstm_gates",
+KERNEL_NAMES = ("add_act", "act_inplace", "act_backward", "act_grad_inplace", "matmul",
+                "lstm_gates",
                 "lstm_gates_backward", "lstm_gates_into", "lstm_gates_backward_into",
                 "rnn_sequence", "rnn_sequence_backward", "lstm_sequence",
                 "lstm_sequence_backward")
