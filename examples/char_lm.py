@@ -22,7 +22,6 @@ unigram perplexity, also printed), and a checkpoint is written.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -147,17 +146,11 @@ def unigram_perplexity(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size: i
 
 
 def read_metadata(path: str) -> dict[str, Any]:
-    """The metadata of a checkpoint without loading it into a model: the JSON `__meta__`
-    entry of the .npz (the file layout `tinygrad_rnn.checkpoint` documents)."""
+    """The metadata of a char_lm checkpoint, read before a model exists to load it into."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["__meta__"]))
-    except FileNotFoundError:
-        raise DataError(f"cannot read {path!r}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"cannot read {path!r}: it is a directory") from None
-    except Exception as e:  # not a zip, no __meta__ entry, bad JSON, ...
-        raise DataError(f"{path!r} is not a tinygrad_rnn checkpoint ({type(e).__name__})") from None
+        meta = checkpoint.read_metadata(path)
+    except (OSError, ValueError) as e:  # missing file, directory, not a checkpoint, bad JSON
+        raise DataError(str(e).removeprefix("load: ")) from None
     missing = [k for k in ("vocab", "cell", "hidden_size", "num_layers") if k not in meta]
     if not isinstance(meta, dict) or missing:
         raise DataError(f"{path!r} is not a char_lm checkpoint (its metadata lacks {missing})")

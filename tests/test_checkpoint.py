@@ -11,7 +11,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn, optim
-from tinygrad_rnn.checkpoint import CheckpointError, load, save
+from tinygrad_rnn.checkpoint import CheckpointError, load, read_metadata, save
 
 
 class Net(nn.Module):
@@ -157,6 +157,16 @@ def test_missing_file(tmp_path, trained) -> None:
         with pytest.raises(FileNotFoundError, match="nope.npz"):
             load(missing, model, opt)
     _unchanged_after(attempt, model, opt)
+
+
+def test_read_metadata_without_a_module(tmp_path) -> None:
+    model = nn.Linear(2, 3)
+    save(tmp_path / "m.npz", model, cell="lstm", hidden_size=7)
+    assert read_metadata(tmp_path / "m.npz") == {"cell": "lstm", "hidden_size": 7}
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_metadata(tmp_path / "nope.npz")
+    with pytest.raises(CheckpointError, match="is a directory"):
+        read_metadata(tmp_path)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "flip", "empty"])

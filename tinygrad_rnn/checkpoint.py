@@ -99,7 +99,9 @@ def save(path: str | os.PathLike, module: Any, optimizer: Any = None, **meta: An
 def _read(path: str) -> dict[str, np.ndarray]:
     """Every array in the file, read eagerly so a damaged file fails here, not later."""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"load: checkpoint {path!r} does not exist")
+        raise FileNotFoundError(f"load: checkpoint {path!r} does not exist (no such file)")
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: {path!r} is a directory, not a checkpoint file")
     try:
         with np.load(path, allow_pickle=False) as npz:
             if not hasattr(npz, "files"):
@@ -108,8 +110,8 @@ def _read(path: str) -> dict[str, np.ndarray]:
     except CheckpointError:
         raise
     except Exception as err:  # zipfile.BadZipFile, zlib.error, ValueError, EOFError, ...
-        raise CheckpointError(f"load: {path!r} is not a readable .npz checkpoint "
-                              f"({type(err).__name__}: {err})") from err
+        raise CheckpointError(f"load: {path!r} is not a tinygrad_rnn checkpoint (not a "
+                              f"readable .npz file: {type(err).__name__})") from err
     fmt = arrays.get("__format__")
     if fmt is None or fmt.dtype.kind != "U" or str(fmt) != FORMAT:
         raise CheckpointError(f"load: {path!r} is an .npz file but not a tinygrad_rnn "
@@ -123,6 +125,13 @@ def _json_entry(arrays: dict[str, np.ndarray], key: str, path: str) -> Any:
     except (KeyError, ValueError) as err:
         raise CheckpointError(f"load: {path!r}: entry {key!r} is missing or not JSON "
                               f"({err})") from None
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata `save` stored in a checkpoint, without a module to load it into (e.g. to
+    learn what model to build first). Errors as for `load`."""
+    path = os.fspath(path)
+    return _json_entry(_read(path), "__meta__", path)
 
 
 def load(path: str | os.PathLike, module: Any, optimizer: Any = None) -> dict[str, Any]:
