@@ -78,6 +78,8 @@ def _creation_site() -> str:
 
 # ----- elementwise arithmetic ----------------------------------------------------------------
 class Add(Function):
+    """a + b, broadcasting."""
+
     __slots__ = ()
     broadcasts = True
 
@@ -89,6 +91,8 @@ class Add(Function):
 
 
 class Mul(Function):
+    """a * b, broadcasting."""
+
     __slots__ = ()
     broadcasts = True
 
@@ -102,6 +106,8 @@ class Mul(Function):
 
 
 class Neg(Function):
+    """-a."""
+
     __slots__ = ()
 
     def forward(ctx, a):
@@ -164,6 +170,8 @@ class MatMul(Function):
 
 # ----- nonlinearities ------------------------------------------------------------------------
 class Tanh(Function):
+    """tanh(a), elementwise."""
+
     __slots__ = ()
 
     def forward(ctx, a):
@@ -183,6 +191,8 @@ def stable_sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 class Sigmoid(Function):
+    """1 / (1 + exp(-a)), elementwise and without overflow."""
+
     __slots__ = ()
 
     def forward(ctx, a):
@@ -196,6 +206,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    """max(a, 0), elementwise."""
+
     __slots__ = ()
 
     def forward(ctx, a):
@@ -209,6 +221,8 @@ class ReLU(Function):
 
 
 class Exp(Function):
+    """exp(a), elementwise."""
+
     __slots__ = ()
 
     def forward(ctx, a):
@@ -222,6 +236,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    """Natural log, elementwise."""
+
     __slots__ = ()
 
     def forward(ctx, a):
@@ -248,6 +264,8 @@ def _norm_axis(axis: Any) -> Any:
 
 
 class Sum(Function):
+    """Sum over an axis (or all axes)."""
+
     __slots__ = ("axis", "keepdims", "in_shape")
 
     def forward(ctx, a, axis=None, keepdims=False):
@@ -259,6 +277,8 @@ class Sum(Function):
 
 
 class Max(Function):
+    """Maximum over an axis (or all axes); ties share the gradient."""
+
     __slots__ = ("axis", "keepdims")
 
     def forward(ctx, a, axis=None, keepdims=False):
@@ -276,6 +296,8 @@ class Max(Function):
 
 # ----- shape ---------------------------------------------------------------------------------
 class Reshape(Function):
+    """Same data, new shape."""
+
     __slots__ = ("in_shape",)
 
     def forward(ctx, a, shape):
@@ -287,6 +309,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    """Permute the axes."""
+
     __slots__ = ("axes",)
 
     def forward(ctx, a, axes=None):
@@ -339,6 +363,8 @@ def _is_basic(index: Any) -> bool:
 
 
 class Cat(Function):
+    """Join arrays along an existing axis."""
+
     __slots__ = ("axis", "sizes")
 
     def forward(ctx, *arrays, axis=0):
@@ -354,6 +380,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    """Join arrays along a new axis."""
+
     __slots__ = ("axis",)
 
     def forward(ctx, *arrays, axis=0):
@@ -383,6 +411,8 @@ class LogSoftmax(Function):
 
 
 class Softmax(Function):
+    """exp(a) / sum(exp(a)) along an axis, shifted by the max for stability."""
+
     __slots__ = ("axis",)
 
     def forward(ctx, a, axis=-1):

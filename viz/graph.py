@@ -260,6 +260,7 @@ class _Builder:
 
     # ----- pass 4: emit ---------------------------------------------------------------------
     def build(self, title: str | None, splines: str) -> graphviz.Digraph:
+        """The Digraph: nodes, edges, clusters per step, legend."""
         into, out = self._keys()
         nodes: dict[str, dict] = {}  # key -> {"place", "label", "attrs", "norm", "kind"}
         edges: dict[tuple, dict] = {}  # (src, dst, n) -> attrs, insertion ordered
