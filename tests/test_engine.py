@@ -463,3 +463,48 @@ def test_gradcheck_catches_a_subtly_wrong_gradient():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     with pytest.raises(tg.GradcheckError):
         tg.gradcheck(lambda t: Nearly.apply(t), [x], rtol=1e-4)
+
+
+# ----- review regressions --------------------------------------------------------------------
+def test_truth_value_is_the_value_for_one_element_and_an_error_otherwise():
+    # without __bool__ Python fell back to len(): Tensor([0.0]) was True
+    assert not Tensor([0.0]) and not Tensor(0.0) and Tensor([[2.0]])
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(Tensor([1.0, 2.0]))
+
+
+def test_cat_and_stack_name_a_non_tensor_element():
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(TypeError, match="cat: element 1 is a ndarray"):
+        tg.cat([a, np.ones((2, 3))])
+    with pytest.raises(TypeError, match="stack: element 0 is a list"):
+        tg.stack([[1.0, 2.0, 3.0], a])
+    with pytest.raises(Exception, match="cat: axis 2 is out of bounds"):
+        tg.cat([a, a], axis=2)
+
+
+def test_backward_returning_the_wrong_number_of_gradients_names_the_op():
+    class Forgets(Function):  # two inputs, one gradient: b would silently get none
+        def forward(ctx, a, b):
+            return a * b
+
+        def backward(ctx, g):
+            return (g,)
+
+    class Bare(Function):  # an array instead of a 1-tuple
+        def forward(ctx, a):
+            return 2 * a
+
+        def backward(ctx, g):
+            return 2 * g
+
+    a = Tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="'forgets' returned 1 gradients for 2 inputs"):
+        Forgets.apply(a, a).sum().backward()
+    with pytest.raises(RuntimeError, match="'bare' returned a ndarray for 1 inputs"):
+        Bare.apply(a).sum().backward()
+
+
+def test_mean_of_an_empty_tensor_is_nan():
+    assert np.isnan(Tensor(np.zeros((0, 3))).mean().item())
+    assert np.isnan(Tensor(np.zeros((0, 3), np.float32)).mean(axis=0).data).all()

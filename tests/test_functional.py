@@ -220,3 +220,10 @@ def test_dropout_rejects_bad_p():
     for p in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match="dropout: p"):
             F.dropout(Tensor(np.ones(2)), p)
+
+
+def test_dropout_accepts_array_like_input():
+    tg.manual_seed(0)
+    y = F.dropout([1.0, 2.0, 3.0, 4.0], 0.5)
+    assert isinstance(y, Tensor) and y.shape == (4,)
+    assert set(np.round(y.data / [1.0, 2.0, 3.0, 4.0], 6)) <= {0.0, 2.0}

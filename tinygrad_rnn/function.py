@@ -368,8 +368,9 @@ class Cat(Function):
     __slots__ = ("axis", "sizes")
 
     def forward(ctx, *arrays, axis=0):
+        out = np.concatenate(arrays, axis=axis)  # first, so a bad axis gets NumPy's clear error
         ctx.axis, ctx.sizes = axis, [x.shape[axis] for x in arrays]
-        return np.concatenate(arrays, axis=axis)
+        return out
 
     def backward(ctx, g):
         lead, start, parts = (slice(None),) * (ctx.axis % g.ndim), 0, []

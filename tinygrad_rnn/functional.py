@@ -105,6 +105,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     training or p == 0)."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    x = _tensor(x)
     if not training or p == 0.0:
         return x
     keep = get_rng().random(x.shape) >= p

@@ -139,6 +139,13 @@ class Tensor:
             raise TypeError("len() of a 0-d Tensor")
         return self.shape[0]
 
+    def __bool__(self) -> bool:
+        # without this, Python would fall back to len(): Tensor([0.0]) would be True
+        if self.data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} with "
+                             f"{self.data.size} elements is ambiguous")
+        return bool(self.data)
+
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data, cut from the graph (no grad flows back)."""
         return Tensor(self.data, name=self.name)
@@ -202,6 +209,12 @@ class Tensor:
                     "saved arrays were freed by the first backward. Pass retain_graph=True to "
                     "the first call to keep them.")
             parent_grads = ctx.backward(g)
+            if not isinstance(parent_grads, (tuple, list)) or len(parent_grads) != len(ctx.parents):
+                got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
+                       else f"a {type(parent_grads).__name__}")
+                raise RuntimeError(f"backward of '{ctx.op}' returned {got} for "
+                                   f"{len(ctx.parents)} inputs; it must return a tuple with one "
+                                   "gradient (or None) per input")
             if not retain_graph:
                 ctx.saved = _FREED
             for p, pg in zip(ctx.parents, parent_grads):
@@ -285,7 +298,9 @@ class Tensor:
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
         """Mean over `axis` (all axes when None)."""
         total = self.sum(axis=axis, keepdims=keepdims)
-        return total * (total.data.size / max(self.data.size, 1))  # 1/n as a constant
+        if self.data.size == 0:  # the mean of nothing is NaN (as in NumPy and PyTorch), not 0
+            return total * np.nan
+        return total * (total.data.size / self.data.size)  # 1/n as a constant
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
         """Maximum over `axis`; the gradient is shared equally between tied maxima."""
@@ -344,12 +359,22 @@ def _data(x: Any) -> Any:
 
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    return F.Cat.apply(*tensors, axis=axis)
+    return F.Cat.apply(*_tensors(tensors, "cat"), axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
-    return F.Stack.apply(*tensors, axis=axis)
+    return F.Stack.apply(*_tensors(tensors, "stack"), axis=axis)
+
+
+def _tensors(tensors: Sequence[Tensor], fn: str) -> list[Tensor]:
+    """The sequence given to cat/stack as a list, or a TypeError naming the first non-Tensor."""
+    tensors = list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}: element {i} is a {type(t).__name__}, not a Tensor "
+                            "(wrap arrays in Tensor(...))")
+    return tensors
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
