@@ -508,3 +508,19 @@ def test_backward_returning_the_wrong_number_of_gradients_names_the_op():
 def test_mean_of_an_empty_tensor_is_nan():
     assert np.isnan(Tensor(np.zeros((0, 3))).mean().item())
     assert np.isnan(Tensor(np.zeros((0, 3), np.float32)).mean(axis=0).data).all()
+
+
+def test_iterating_gives_rows_and_a_0d_tensor_refuses():
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    rows = list(x)
+    assert [r.shape for r in rows] == [(3,), (3,)] and all(r.op == "getitem" for r in rows)
+    with pytest.raises(TypeError, match="0-d"):
+        list(Tensor(1.0))  # was [] (Python's fallback iteration through __getitem__)
+
+
+def test_an_op_error_names_the_op_once():
+    from tinygrad_rnn import fused
+    with pytest.raises(ValueError) as info:
+        fused.rnn_layer(Tensor(np.ones((2, 3))), Tensor(np.ones((2, 4))), Tensor(np.ones((4, 7))))
+    assert str(info.value).startswith("rnn_layer: x must be") and str(info.value).count(
+        "rnn_layer:") == 1

@@ -49,7 +49,8 @@ class Function:
             out = ctx.forward(*[p.data for p in parents], **options)
         except (ValueError, IndexError, TypeError) as e:
             shapes = ", ".join(str(p.shape) for p in parents)
-            raise type(e)(f"{cls.op}: {e} (input shapes {shapes})") from None
+            named = str(e).startswith(f"{cls.op}:")  # the op's own message already names it
+            raise type(e)(f"{'' if named else cls.op + ': '}{e} (input shapes {shapes})") from None
         requires_grad = _state["grad_enabled"] and any(p.requires_grad for p in parents)
         t = Tensor.__new__(Tensor)
         t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, _state["meta"]

@@ -139,6 +139,12 @@ class Tensor:
             raise TypeError("len() of a 0-d Tensor")
         return self.shape[0]
 
+    def __iter__(self) -> Iterator["Tensor"]:
+        # explicit, so a 0-d tensor raises instead of iterating as empty via __getitem__
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d Tensor")
+        return (self[i] for i in range(self.shape[0]))
+
     def __bool__(self) -> bool:
         # without this, Python would fall back to len(): Tensor([0.0]) would be True
         if self.data.size != 1:
