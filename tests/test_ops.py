@@ -308,3 +308,15 @@ def test_float64_array_meets_float32_tensor_as_float32():
     assert (x + np.ones(3)).dtype == np.float32
     assert (x * 2.5).dtype == np.float32
     assert (1 / x).dtype == np.float32
+
+
+def test_sigmoid_of_an_integer_tensor_is_not_truncated_to_integers():
+    # the result was cast back to the input's int dtype: [0, 0, 0]
+    z = np.array([1, 2, -3])
+    expected = 1 / (1 + np.exp(-z.astype(np.float64)))
+    np.testing.assert_allclose(Tensor(z).sigmoid().data, expected, rtol=1e-12)
+    from tinygrad_rnn import fused
+    np.testing.assert_allclose(fused.add_sigmoid(Tensor(z), Tensor(z)).data,
+                               1 / (1 + np.exp(-2.0 * z)), rtol=1e-12)
+    np.testing.assert_allclose(fused.add_tanh(Tensor(z), Tensor(z)).data, np.tanh(2.0 * z),
+                               rtol=1e-12)

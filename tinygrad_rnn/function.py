@@ -197,7 +197,9 @@ class Sigmoid(Function):
     __slots__ = ()
 
     def forward(ctx, a):
-        y = stable_sigmoid(a).astype(a.dtype, copy=False)
+        y = stable_sigmoid(a)
+        if a.dtype.kind == "f":  # (an integer input gives floats, as np.tanh does: never cast)
+            y = y.astype(a.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 

@@ -39,6 +39,9 @@ class _AddAct(Function):
     act = kernels.TANH
 
     def forward(ctx, a, b):
+        if a.dtype.kind != "f" or b.dtype.kind != "f":  # integers: in floats, as np.tanh does
+            dtype = np.result_type(a.dtype, b.dtype, np.float16)
+            a, b = a.astype(dtype), b.astype(dtype)
         if a.dtype == b.dtype and a.ndim >= 1 and a.size and (
                 b.shape == a.shape or b.shape == a.shape[-1:]):
             y = kernels.ops().add_act(_rows(a), _rows(b), ctx.act,
