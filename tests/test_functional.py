@@ -227,3 +227,12 @@ def test_dropout_accepts_array_like_input():
     y = F.dropout([1.0, 2.0, 3.0, 4.0], 0.5)
     assert isinstance(y, Tensor) and y.shape == (4,)
     assert set(np.round(y.data / [1.0, 2.0, 3.0, 4.0], 6)) <= {0.0, 2.0}
+
+
+def test_cross_entropy_of_integer_logits_is_not_truncated():
+    # the fused mean/sum node cast the loss to the logits' int dtype: 2.4076 -> 2
+    expected = np.log(np.exp([1.0, 2.0, 3.0]).sum()) - 1.0
+    for reduction in ("mean", "sum", "none"):
+        loss = F.cross_entropy(Tensor([[1, 2, 3]]), [0], reduction=reduction)
+        np.testing.assert_allclose(loss.data, expected if reduction != "none" else [expected],
+                                   rtol=1e-12)

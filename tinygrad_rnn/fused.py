@@ -145,7 +145,8 @@ class CrossEntropy(Function):
         losses = np.log(total[:, 0]) - shifted[rows, t]  # -log softmax at the target
         ctx.target, ctx.scale = t, (1.0 / max(len(t), 1) if reduction == "mean" else 1.0)
         ctx.save_for_backward(np.divide(e, total, out=e))
-        return np.asarray(losses.sum() * ctx.scale, dtype=logits.dtype)
+        return np.asarray(losses.sum() * ctx.scale,
+                          dtype=logits.dtype if logits.dtype.kind == "f" else np.float64)
 
     def backward(ctx, g):
         (prob,) = ctx.saved
