@@ -463,3 +463,16 @@ def test_interop_reads_an_npz_path_and_partial_loads(tmp_path) -> None:
     nn.load_torch_weights(partial, {"bias_ih_l0": np.ones(4)}, strict=False)
     np.testing.assert_array_equal(partial.cells[0].linear.bias.data, 1.0)
     np.testing.assert_array_equal(partial.cells[1].linear.weight.data, keep)
+
+
+def test_named_parameters_lists_own_parameters_before_sub_modules_as_pytorch_does():
+    class Net(nn.Module):
+        def __init__(self):
+            self.rnn = nn.Linear(2, 3)
+            self.head = nn.Linear(3, 2)
+            self.extra = nn.Parameter(np.zeros(2))
+            self.tied = self.head.weight
+
+    # the order PyTorch gives for the same module (checked by hand against torch 2.x)
+    assert [n for n, _ in Net().named_parameters()] == [
+        "extra", "tied", "rnn.weight", "rnn.bias", "head.bias"]

@@ -46,7 +46,9 @@ class Module:
             todo.extend(reversed(children))
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) pairs in a stable order (assignment order, depth first)."""
+        """(dotted name, parameter) pairs: a module's own parameters first, then each
+        sub-module's, depth first, each group in assignment order (PyTorch's order). A
+        parameter reachable under two names (tied weights) appears once, under the first."""
         seen: set[int] = set()
         for name, module in self.named_modules():
             for key, value in vars(module).items():
