@@ -476,3 +476,13 @@ def test_named_parameters_lists_own_parameters_before_sub_modules_as_pytorch_doe
     # the order PyTorch gives for the same module (checked by hand against torch 2.x)
     assert [n for n, _ in Net().named_parameters()] == [
         "extra", "tied", "rnn.weight", "rnn.bias", "head.bias"]
+
+
+def test_integer_input_takes_the_model_dtype_and_stays_on_the_fused_path():
+    # ints were cast to float32 always: a float64 model then fell back to the per-op graph
+    m = nn.GRU(2, 3).double()
+    x = np.arange(12).reshape(3, 2, 2) % 2
+    output, h_n = m(x)
+    assert output.dtype == np.float64 and output.op == "gru_layer"
+    np.testing.assert_allclose(output.data, m(x.astype(np.float64), fused=False)[0].data,
+                               atol=1e-12)

@@ -193,7 +193,8 @@ class RecurrentBase(Module):
     def _input(self, x: Any) -> Tensor:
         if not isinstance(x, Tensor):
             arr = np.asarray(x)
-            x = Tensor(arr if arr.dtype.kind == "f" else arr.astype(np.float32))
+            x = Tensor(arr if arr.dtype.kind == "f" else
+                       arr.astype(self.cells[0].linear.weight.dtype))  # as the cells do
         layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: input must have shape {layout} or (T, I) "
