@@ -192,8 +192,15 @@ def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
             raise ValueError(f"char_lm: {name} must be positive, got {value}")
     if lr <= 0 or clip <= 0:
         raise ValueError(f"char_lm: lr and clip must be positive, got lr={lr}, clip={clip}")
+    if not temperature >= 0 or sample_length < 0:  # checked now, not after training
+        raise ValueError(f"char_lm: temperature and sample length must be >= 0, got "
+                         f"temperature={temperature}, length={sample_length}")
     if save and not os.path.isdir(os.path.dirname(os.path.abspath(save))):
         raise DataError(f"cannot save to {save!r}: its folder does not exist")  # fail early
+    if save and os.path.isdir(save):
+        raise DataError(f"cannot save to {save!r}: it is a directory")
+    if save and not os.access(os.path.dirname(os.path.abspath(save)), os.W_OK):
+        raise DataError(f"cannot save to {save!r}: its folder is not writable")
     tg.manual_seed(seed)
     text = load_text(data, max_chars) if data else stdlib_docstrings(max_chars)
     source = data or f"stdlib docstrings ({len(text):,} characters)"
@@ -261,6 +268,7 @@ def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
             checkpoint.save(save, model, opt, **meta)
             print(f"saved {save}")
 
+    prompt = prompt or "\n"  # what `sample` starts an empty prompt from
     unknown = sorted(set(prompt) - set(vocab.chars))
     if unknown:  # e.g. the default "The " on a lower-case text: start from its first character
         print(f"the prompt {prompt!r} has characters the text lacks ({''.join(unknown)!r}); "
@@ -298,7 +306,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-chars", type=_positive, default=300_000, help="use at most this "
                    "much text (default: 300000)")
     p.add_argument("--max-steps", type=_positive, default=None, help="cap on steps per epoch")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_non_negative, default=0, help="random seed (default: 0)")
     p.add_argument("--save", metavar="PATH", default="char_lm.npz", help="checkpoint written "
                    "after every epoch (default: char_lm.npz)")
     p.add_argument("--no-save", action="store_true", help="write no checkpoint")
@@ -332,6 +340,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
     return value
 
 

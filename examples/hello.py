@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -113,14 +114,37 @@ def train(input_text: str = "hello", target_text: str = "ohlol", epochs: int = 1
     return losses
 
 
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum (argparse names the option in its error)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def _read_init(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an --init .npz file, or one clear error naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not an .npz file"
+        raise ValueError(f"hello: cannot read --init {path!r}: {reason}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: train, print each epoch, optionally render the unrolled graph."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--input", default="hello", help="input string (default hello)")
     p.add_argument("--target", default="ohlol", help="target string, same length (ohlol)")
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=_int_at_least(1), default=15)
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--seed", type=_int_at_least(0), default=DEFAULT_SEED)
     p.add_argument("--cell", choices=sorted(CELLS), default="rnn")
     p.add_argument("--init", metavar="FILE.npz",
                    help="initial weights as PyTorch-named arrays (weight_ih, weight_hh, ...)")
@@ -129,8 +153,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="after training, draw the unrolled graph with gradients to PATH")
     args = p.parse_args(argv)
     epochs = min(args.epochs, 3) if args.quick else args.epochs
+    if args.render:  # a bad suffix is an error before training, not after
+        import viz
+
+        suffix = Path(args.render).suffix.lstrip(".").lower()
+        if suffix not in viz.FORMATS:
+            raise ValueError(f"hello: --render {args.render!r}: the suffix must be one of "
+                             f"{viz.FORMATS}, got {suffix!r}")
     data = make_data(args.input, args.target)
-    model = make_model(args.cell, len(data.idx2char), args.seed, args.init)
+    init = _read_init(args.init) if args.init else None
+    model = make_model(args.cell, len(data.idx2char), args.seed, init)
     print(f"idx2char = {data.idx2char}, input {args.input!r}, target {args.target!r}, "
           f"{type(model).__name__}({len(data.idx2char)}, {len(data.idx2char)}), Adam lr {args.lr}")
     train(args.input, args.target, epochs, args.lr, model=model, log=print)
@@ -145,4 +177,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (ValueError, OSError, KeyError) as e:  # `tinygrad-rnn hello` words these itself
+        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"hello: error: {str(message).removeprefix('hello: ')}", file=sys.stderr)
+        sys.exit(2)

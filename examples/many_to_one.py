@@ -148,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
-    length = args.length or (30 if args.task == "sine" else 10)
-    steps = args.steps or 300
+    length = args.length if args.length is not None else (30 if args.task == "sine" else 10)
+    steps = args.steps if args.steps is not None else 300  # 0 is an error, not the default
     if args.quick:
         steps, length = min(steps, 120), min(length, 20)
     try:

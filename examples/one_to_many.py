@@ -160,7 +160,7 @@ def run(cell: str = "gru", hidden_size: int = 64, steps: int = 400, lr: float = 
         if step % log_every == 0 or step == steps:
             print(f"step {step:4d}  loss {losses[-1]:.4f}", flush=True)
     train_words = spell(model, train_numbers)
-    test_words = spell(model, test_numbers)
+    test_words = spell(model, test_numbers) if test_numbers else []  # --held-out 0
     train_acc = float(np.mean([w == number_name(n) for w, n in zip(train_words, train_numbers)]))
     test_acc = (float(np.mean([w == number_name(n) for w, n in zip(test_words, test_numbers)]))
                 if test_numbers else float("nan"))

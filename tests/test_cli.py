@@ -143,3 +143,59 @@ def test_installed_console_script():
         pytest.skip("the tinygrad-rnn script is not installed in this environment")
     proc = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "render" in proc.stdout
+
+
+# ----- review: bad values caught before any work, naming the option ----------------------------
+
+def _one_error_line(capsys, *words):
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    for word in words:
+        assert word in lines[0], lines[0]
+    return captured.out
+
+
+def test_hello_rejects_bad_values_before_training(tmp_path, capsys):
+    for argv, word in [(["--epochs", "0"], "--epochs"), (["--epochs", "-3"], "--epochs"),
+                       (["--seed", "-1"], "--seed")]:
+        assert cli.main(["hello", *argv]) == 2
+        _one_error_line(capsys, "tinygrad-rnn hello: error:", word)
+    assert cli.main(["hello", "--render", str(tmp_path / "graph.gif")]) == 2
+    assert "epoch" not in _one_error_line(capsys, "--render", "gif")  # no training first
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not an npz file")
+    assert cli.main(["hello", "--init", str(photo)]) == 2
+    _one_error_line(capsys, "--init", "not an .npz file")
+
+
+def test_hello_help_names_the_command(capsys):
+    assert cli.main(["hello", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: tinygrad-rnn hello ")
+
+
+def test_negative_seed_names_the_option(trained, capsys):
+    _, _, ckpt = trained
+    for argv in (["sample", str(ckpt), "--prompt", "the ", "--seed", "-1"],
+                 ["render", "--seed", "-1", "-o", "unused.dot"], ["train", "--seed", "-1"]):
+        assert cli.main(argv) == 2
+        _one_error_line(capsys, "--seed")
+
+
+def test_sample_default_prompt_outside_the_vocabulary_names_prompt(trained, capsys):
+    _, _, ckpt = trained  # trained on lower-case text: the default prompt 'The ' has a 'T'
+    assert cli.main(["sample", str(ckpt)]) == 2
+    _one_error_line(capsys, "--prompt", "'T'", "not in the vocabulary")
+
+
+def test_train_checks_sampling_options_and_save_path_before_training(trained, tmp_path, capsys):
+    _, data, _ = trained
+    base = ["train", "--data", str(data), "--hidden", "8", "--epochs", "1", "--max-steps", "2",
+            "--batch-size", "4", "--bptt", "8", "--no-bar"]
+    for argv, word in [(["--temperature", "-1", "--no-save"], "temperature"),
+                       (["--length", "-5", "--no-save"], "length"),
+                       (["--save", str(tmp_path)], "is a directory")]:
+        assert cli.main(base + argv) == 2
+        assert "epoch" not in _one_error_line(capsys, word)  # failed before training
+    assert cli.main(base + ["--prompt", "", "--no-save", "--length", "3"]) == 0  # no "\n" in text
+    assert "sampling from" in capsys.readouterr().out

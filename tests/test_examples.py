@@ -208,3 +208,41 @@ def test_char_lm_tqdm_progress_bar_yields_everything():
     assert type(bar).__name__ == "tqdm"
     assert list(bar) == list(range(7))
     bar.close()
+
+
+# ----- review: bad values are errors, not defaults or tracebacks -------------------------------
+
+def test_many_to_one_zero_steps_or_length_is_an_error_not_the_default(capsys):
+    m2o = load_example("many_to_one")
+    for argv, word in [(["--steps", "0"], "steps"), (["--length", "0"], "length")]:
+        assert m2o.main(argv) == 2
+        captured = capsys.readouterr()
+        assert word in captured.err and "step" not in captured.out  # nothing trained
+
+
+def test_one_to_many_with_nothing_held_out():
+    o2m = load_example("one_to_many")
+    result = o2m.run(steps=2, held_out=0, log_every=1)
+    assert result["test_numbers"] == [] and result["test_words"] == []
+    assert math.isnan(result["test_accuracy"])
+
+
+def test_hello_script_bad_input_is_one_line_without_traceback(tmp_path):
+    import pathlib
+    import subprocess
+
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "hello.py"
+    for argv in (["--input", "abc", "--target", "ab"], ["--init", str(tmp_path / "no.npz")]):
+        proc = subprocess.run([sys.executable, str(script), *argv], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+        assert proc.stderr.startswith("hello: error:")
+
+
+def test_char_lm_unwritable_save_folder_fails_before_training(tmp_path, monkeypatch, capsys):
+    char_lm = load_example("char_lm")
+    monkeypatch.setattr(char_lm.os, "access", lambda path, mode: False)
+    with pytest.raises(ValueError, match="not writable"):
+        char_lm.train(data=None, save=str(tmp_path / "lm.npz"))
+    assert "epoch" not in capsys.readouterr().out

@@ -387,5 +387,27 @@ def test_grad_range_fixes_the_scale_across_pictures():
     # every norm here is far inside 24 decades: neither end of the scale is used
     assert SCALE[0] not in fills and SCALE[-1] not in fills
     assert "min 1.0e-12" in src and "max 1.0e+12" in src
-    with pytest.raises(ValueError, match="span"):
+    with pytest.raises(ValueError, match="grad_range"):
         viz.draw(loss, grads=True, grad_range=(1.0, 0.5))
+
+
+# ----- review: odd arguments give errors that name them -----------------------------------------
+
+def test_malformed_grad_range_names_the_argument():
+    loss, _ = rnn_loss(T=2)
+    for bad in [(1e-3, 1.0, 2.0), "ab", (0.0, 1.0), (1.0, float("inf")), 5]:
+        with pytest.raises(ValueError, match="grad_range"):
+            viz.draw(loss, grads=True, grad_range=bad)
+
+
+def test_render_format_is_case_insensitive(tmp_path):
+    loss, _ = rnn_loss(T=2)
+    path = viz.render(loss, tmp_path / "graph.txt", format="DOT")
+    assert open(path, encoding="utf-8").read().startswith("digraph")
+
+
+def test_grads_on_a_graph_whose_only_gradients_are_parameters_says_so():
+    w = Tensor([1.0, 2.0], requires_grad=True, name="w")
+    (w * 2).sum().backward()  # no retain_grad: only the leaf w has .grad
+    with pytest.raises(ValueError, match="other than a parameter"):
+        viz.draw(w, grads=True)

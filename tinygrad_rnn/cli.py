@@ -53,6 +53,8 @@ def _delegate(name: str, argv: Sequence[str]) -> int:
     """Run examples/<name>.py's main(argv), turning its argparse errors into one line."""
     main_fn = load_example(name).main
     captured = io.StringIO()
+    saved_argv = list(sys.argv)
+    sys.argv[:1] = [f"{PROG} {name}"]  # argparse's usage line then names the command
     try:
         with contextlib.redirect_stderr(captured):
             status = main_fn(list(argv))
@@ -63,6 +65,8 @@ def _delegate(name: str, argv: Sequence[str]) -> int:
             raise UsageError(f"{PROG} {name}: error: {message} (see {PROG} {name} --help)")
         sys.stderr.write(captured.getvalue())
         return int(exit_.code or 0)
+    finally:
+        sys.argv[:] = saved_argv
     sys.stderr.write(captured.getvalue())
     return int(status or 0)
 
@@ -79,6 +83,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """Print text sampled from a checkpoint written by `train`."""
     char_lm = load_example("char_lm")
     model, vocab, _ = char_lm.load_checkpoint(args.checkpoint)
+    unknown = sorted(set(args.prompt or "\n") - set(vocab.chars))  # "" starts from a newline
+    if unknown:
+        raise UsageError(f"{PROG} sample: error: --prompt {args.prompt!r}: {''.join(unknown)!r} "
+                         f"not in the vocabulary of the checkpoint, which has "
+                         f"{''.join(vocab.chars)[:60]!r}")
     print(char_lm.sample(model, vocab, args.prompt, args.length, args.temperature, args.seed))
     return 0
 
@@ -100,6 +109,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
     return value
 
 
@@ -133,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="0 is greedy; higher is more varied (default: 0.8)")
     sample.add_argument("--length", type=_positive, default=300,
                         help="characters to write (default: 300)")
-    sample.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    sample.add_argument("--seed", type=_seed, default=0, help="sampling seed (default: 0)")
     sample.set_defaults(run=cmd_sample)
 
     render = sub.add_parser("render", help="draw the unrolled graph of a small random model",
@@ -150,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="draw at most this many steps (first and last)")
     render.add_argument("-o", "--out", default="unrolled.png",
                         help="output file; format from the suffix: png, svg, pdf, dot")
-    render.add_argument("--seed", type=int, default=0)
+    render.add_argument("--seed", type=_seed, default=0)
     render.set_defaults(run=cmd_render)
     return p
 

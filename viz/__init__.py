@@ -42,7 +42,7 @@ def render(root: Any, path: str | os.PathLike, format: str | None = None,
     writing the DOT text next to `path` (same name, suffix .dot) so nothing is lost.
     """
     path = Path(path)
-    fmt = format if format is not None else path.suffix.lstrip(".").lower()
+    fmt = str(format if format is not None else path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise ValueError(f"render: format must be one of {FORMATS} (given or from the suffix of "
                          f"{str(path)!r}), got {fmt!r}")

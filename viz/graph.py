@@ -92,6 +92,14 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
     if max_steps is not None and (not isinstance(max_steps, (int, np.integer))
                                   or isinstance(max_steps, bool) or max_steps < 1):
         raise ValueError(f"draw: max_steps must be a positive int or None, got {max_steps!r}")
+    if grad_range is not None:
+        try:
+            lo, hi = (float(v) for v in grad_range)
+        except (TypeError, ValueError):  # not two numbers
+            lo = hi = math.nan
+        if not (0 < lo < hi and math.isfinite(hi)):
+            raise ValueError("draw: grad_range must be two gradient norms (lo, hi) with "
+                             f"0 < lo < hi, got {grad_range!r}")
     order = walk(root)
     roots = _as_roots(root)
     builder = _Builder(order, roots, detail, grads, max_steps, _param_names(params), show_norms,
@@ -321,15 +329,18 @@ class _Builder:
     def _scale(self, nodes: dict) -> LogScale | None:
         if not self.grads:
             return None
-        norms = []
+        norms, params_only = [], False
         for node in nodes.values():
             if node["kind"] == "tensor" and _is_param(self.order[node["i"]]):
+                params_only |= self.order[node["i"]].grad is not None
                 continue  # parameters sum every step's gradient: shown as text, not coloured
             node["norm"] = self._norm(node)
             if node["norm"] is not None:
                 norms.append(node["norm"])
         if not norms:
-            raise ValueError("draw(grads=True): no tensor in the graph has a gradient stored; "
+            which = ("tensor other than a parameter (parameters are not coloured)"
+                     if params_only else "tensor in the graph")
+            raise ValueError(f"draw(grads=True): no {which} has a gradient stored; "
                              "call loss.backward(retain_grad=True) before drawing")
         return LogScale(norms, span=self.grad_range)
 
