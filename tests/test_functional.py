@@ -227,6 +227,9 @@ def test_dropout_accepts_array_like_input():
     y = F.dropout([1.0, 2.0, 3.0, 4.0], 0.5)
     assert isinstance(y, Tensor) and y.shape == (4,)
     assert set(np.round(y.data / [1.0, 2.0, 3.0, 4.0], 6)) <= {0.0, 2.0}
+    z = F.dropout(np.arange(1, 201), 0.3)  # integers: the 1/(1-p) scale is not truncated to 1
+    kept = z.data != 0
+    assert kept.any() and np.allclose(z.data[kept] / np.arange(1, 201)[kept], 1 / 0.7)
 
 
 def test_cross_entropy_of_integer_logits_is_not_truncated():

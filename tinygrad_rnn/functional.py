@@ -109,7 +109,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0.0:
         return x
     keep = get_rng().random(x.shape) >= p
-    return x * (keep / (1.0 - p)).astype(x.dtype)
+    scale = keep / (1.0 - p)
+    return x * (scale.astype(x.dtype) if x.dtype.kind == "f" else scale)  # ints: not truncated
 
 
 def _tensor(x: Any) -> Tensor:
