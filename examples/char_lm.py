@@ -224,6 +224,9 @@ def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
     if resume:
         checkpoint.load(resume, model, opt)  # weights, Adam's moments and step counts
         print(f"resumed {resume} after epoch {start_epoch - 1}")
+        if start_epoch > epochs:
+            print(f"nothing to train: epochs={epochs} is the total, and the checkpoint has "
+                  f"{start_epoch - 1} already")
 
     train_ids, val_ids = split_train_val(vocab.encode(text), 0.1)
     train_streams = batchify(train_ids, batch_size)
@@ -299,8 +302,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=_positive, default=32, help="parallel streams "
                    "(default: 32)")
     p.add_argument("--epochs", type=_positive, default=3, help="total epochs (default: 3)")
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
-    p.add_argument("--clip", type=float, default=5.0, help="max global gradient norm "
+    p.add_argument("--lr", type=_positive_float, default=3e-3,
+                   help="Adam learning rate (default: 3e-3)")
+    p.add_argument("--clip", type=_positive_float, default=5.0, help="max global gradient norm "
                    "(default: 5)")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout between layers")
     p.add_argument("--max-chars", type=_positive, default=300_000, help="use at most this "
@@ -336,15 +340,30 @@ def train_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return train(**options)
 
 
+def _number(kind: type, text: str) -> Any:
+    try:
+        return kind(text)
+    except ValueError:  # else argparse says "invalid _positive value"
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _number(int, text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _number(float, text)
+    if not value > 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def _non_negative(text: str) -> int:
-    value = int(text)
+    value = _number(int, text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
     return value

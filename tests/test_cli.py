@@ -199,3 +199,18 @@ def test_train_checks_sampling_options_and_save_path_before_training(trained, tm
         assert "epoch" not in _one_error_line(capsys, word)  # failed before training
     assert cli.main(base + ["--prompt", "", "--no-save", "--length", "3"]) == 0  # no "\n" in text
     assert "sampling from" in capsys.readouterr().out
+
+
+def test_train_lr_and_clip_must_be_positive_even_with_quick(capsys):
+    # --quick raised lr to at least 1e-2, which turned --lr -1 into a silent 1e-2
+    for argv, word in [(["--lr", "-1"], "--lr"), (["--lr", "nan"], "--lr"),
+                       (["--clip", "0"], "--clip"), (["--lr", "x"], "expected a number")]:
+        assert cli.main(["train", "--quick", "--no-save", *argv]) == 2
+        _one_error_line(capsys, word)
+
+
+def test_resume_with_no_epochs_left_says_so(trained, capsys):
+    _, data, ckpt = trained  # the checkpoint is at epoch 1
+    assert cli.main(["train", "--data", str(data), "--resume", str(ckpt), "--epochs", "1",
+                     "--no-save", "--length", "3", "--no-bar"]) == 0
+    assert "nothing to train" in capsys.readouterr().out
