@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (ValueError, OSError, KeyError) as e:  # `tinygrad-rnn hello` words these itself
+    except (ValueError, OSError, KeyError, RuntimeError) as e:  # as `tinygrad-rnn hello` does
         message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"hello: error: {str(message).removeprefix('hello: ')}", file=sys.stderr)
         sys.exit(2)

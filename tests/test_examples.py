@@ -246,3 +246,18 @@ def test_char_lm_unwritable_save_folder_fails_before_training(tmp_path, monkeypa
     with pytest.raises(ValueError, match="not writable"):
         char_lm.train(data=None, save=str(tmp_path / "lm.npz"))
     assert "epoch" not in capsys.readouterr().out
+
+
+def test_hello_script_without_graphviz_is_one_line(tmp_path):
+    import os
+    import pathlib
+    import subprocess
+
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "hello.py"
+    env = {**os.environ, "PATH": str(tmp_path)}  # no `dot` on this PATH
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--render",
+                           str(tmp_path / "g.png")], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "apt-get install graphviz" in proc.stderr
+    assert (tmp_path / "g.dot").is_file()
