@@ -98,6 +98,8 @@ def run(task: str = "sine", cell: str = "gru", hidden_size: int = 32, length: in
             return make_sine(n, length, classes, rng)
         return make_bits(n, length, rng, modulus=2 if task == "parity" else None)
 
+    if seed < 0:  # NumPy would say only "expected non-negative integer"
+        raise ValueError(f"many_to_one: seed must be >= 0, got {seed}")
     tg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = SequenceClassifier(1, hidden_size, n_classes, cell)

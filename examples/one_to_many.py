@@ -142,6 +142,8 @@ def run(cell: str = "gru", hidden_size: int = 64, steps: int = 400, lr: float = 
     if hidden_size <= 0 or steps <= 0 or not 0 <= held_out <= 40:
         raise ValueError("one_to_many: hidden_size and steps must be positive and held_out in "
                          f"[0, 40], got {hidden_size}, {steps}, {held_out}")
+    if seed < 0:  # NumPy would say only "expected non-negative integer"
+        raise ValueError(f"one_to_many: seed must be >= 0, got {seed}")
     tg.manual_seed(seed)
     train_numbers, test_numbers = split_numbers(held_out, seed)
     model = Speller(hidden_size, cell)

@@ -111,6 +111,8 @@ def run(task: str = "reverse", cell: str = "gru", hidden_size: int = 96, min_len
         raise ValueError(f"seq2seq: need 1 <= min_len <= max_len, got {min_len}, {max_len}")
     if steps <= 0 or batch_size <= 0 or hidden_size <= 0 or test_size <= 0:
         raise ValueError("seq2seq: steps, batch_size, hidden_size and test_size must be positive")
+    if seed < 0:  # NumPy would say only "expected non-negative integer"
+        raise ValueError(f"seq2seq: seed must be >= 0, got {seed}")
     tg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = Seq2Seq(hidden_size, cell)

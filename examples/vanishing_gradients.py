@@ -236,6 +236,8 @@ def run(steps: int = 50, hidden_size: int = 32, radius: float = 3.0, train_radiu
     if radius <= 0 or train_radius <= 0:
         raise ValueError(f"vanishing_gradients: radii must be positive, got {radius}, "
                          f"{train_radius}")
+    if seed < 0:  # NumPy would say only "expected non-negative integer"
+        raise ValueError(f"vanishing_gradients: seed must be >= 0, got {seed}")
     t0 = time.perf_counter()
     makers = cell_makers(hidden_size, radius)
     norms = {label: gradient_flow(make, steps, seed=seed) for label, make in makers.items()}

@@ -261,3 +261,13 @@ def test_hello_script_without_graphviz_is_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "apt-get install graphviz" in proc.stderr
     assert (tmp_path / "g.dot").is_file()
+
+
+@pytest.mark.parametrize("name", ["many_to_one", "one_to_many", "seq2seq",
+                                  "vanishing_gradients"])
+def test_negative_seed_is_named(name, capsys):
+    argv = ["--quick", "--seed", "-1"] + (["--no-plots", "--no-graphs"]
+                                          if name == "vanishing_gradients" else [])
+    assert load_example(name).main(argv) == 2
+    err = capsys.readouterr().err
+    assert "seed must be >= 0" in err and len(err.strip().splitlines()) == 1
