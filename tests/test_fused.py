@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from tinygrad_rnn.tensor import topological_order
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import fused, kernels, nn
 
@@ -286,7 +287,7 @@ def test_module_graphs_fused_is_one_node_per_layer_per_op_is_unrolled(rng):
     out, _ = m(x)
     ops = _graph_ops(out)
     assert ops.count("lstm_layer") == 2 and "sigmoid" not in ops
-    assert {t.meta["layer"] for t in _graph_tensors(out) if t.op == "lstm_layer"} == {0, 1}
+    assert {t.meta["layer"] for t in topological_order(out) if t.op == "lstm_layer"} == {0, 1}
     out_per_op, _ = m(x, fused=False)
     assert _graph_ops(out_per_op).count("sigmoid") == 2 * 5 * 3  # i, f, o per step per layer
 
@@ -327,20 +328,8 @@ def test_gru_module_fused_equals_per_op(rng):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def _graph_tensors(root):
-    seen, stack, found = {id(root)}, [root], []
-    while stack:
-        t = stack.pop()
-        found.append(t)
-        for p in t.parents:
-            if id(p) not in seen:
-                seen.add(id(p))
-                stack.append(p)
-    return found
-
-
 def _graph_ops(root):
-    return [t.op for t in _graph_tensors(root) if t.op]
+    return [t.op for t in topological_order(root) if t.op]
 
 
 # ----- the benchmark smoke run

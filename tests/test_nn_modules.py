@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from tinygrad_rnn.tensor import topological_order
 from tinygrad_rnn import Tensor, cat, nn
 
 CELL_KINDS = [("rnn_tanh", lambda n_in, H, **kw: nn.RNNCell(n_in, H, **kw)),
@@ -306,25 +307,13 @@ def test_step_layer_annotations_and_tensor_names(rng) -> None:
                                     for t in range(1, 5)]
     c_names = [p.name for p in c_n.parents]
     assert c_names == ["c_4", "c_4"]  # each layer's last cell state
-    names = {t.name for t in _ancestors(output)}
+    names = {t.name for t in topological_order(output)}
     assert {"x_1", "x_4", "h_0", "c_0", "xh", "i", "f", "g", "o"} <= names
     constant_input = Tensor(np.ones((2, 1, 2)))  # at step 1 nothing before xh needs a grad
     first = nn.RNN(2, 3, fused=False)(constant_input)[0].parents[0]
-    assert first.name == "h_1" and "xh" in {t.name for t in _ancestors(first)}
+    assert first.name == "h_1" and "xh" in {t.name for t in topological_order(first)}
     assert [p.name for p in m.parameters()] == [n for n, _ in m.named_parameters()]
     assert m.parameters()[0].name == "cells.0.linear.weight"
-
-
-def _ancestors(root: Tensor) -> list[Tensor]:
-    seen, todo, out = {id(root)}, [root], []
-    while todo:
-        t = todo.pop()
-        out.append(t)
-        for p in t.parents:
-            if id(p) not in seen:
-                seen.add(id(p))
-                todo.append(p)
-    return out
 
 
 @pytest.mark.parametrize("kind,cls", SEQ_KINDS, ids=[k for k, _ in SEQ_KINDS])
