@@ -295,18 +295,27 @@ def blas_bound_step(cell: str, batch: int, steps: int, hidden: int) -> Callable[
 
 
 # ----- timing ----------------------------------------------------------------------------------
-def interleaved(fns: dict[str, Callable], rounds: int, budget: float) -> dict[str, float]:
-    """Median seconds per call of each fn, calling them round-robin (one call each per round)
-    after one warm-up call each; stops early after `budget` seconds (at least 3 rounds)."""
-    for fn in fns.values():
+def interleaved(fns: dict[str, Callable], rounds: int, budget: float,
+                batch_seconds: float = 0.01) -> dict[str, float]:
+    """Median seconds per call of each fn, calling them round-robin: each round runs every fn
+    in turn, `reps` calls in a row, and records the mean of those calls. `reps` is set in the
+    warm-up so a batch of calls lasts about `batch_seconds` (1 for slow fns), so that a 0.5 ms
+    step is timed warm, as in training, and not right after another implementation has
+    flushed the caches. Stops early after `budget` seconds (at least 3 rounds)."""
+    reps = {}
+    for name, fn in fns.items():
+        fn()  # warm-up (compiles, allocates optimizer state)
+        t0 = time.perf_counter()
         fn()
+        reps[name] = max(1, min(100, int(batch_seconds / max(time.perf_counter() - t0, 1e-9))))
     times: dict[str, list[float]] = {name: [] for name in fns}
     start = time.perf_counter()
     for k in range(rounds):
         for name, fn in fns.items():
             t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+            for _ in range(reps[name]):
+                fn()
+            times[name].append((time.perf_counter() - t0) / reps[name])
         if k >= 2 and time.perf_counter() - start > budget:
             break
     return {name: statistics.median(ts) for name, ts in times.items()}
@@ -413,13 +422,15 @@ def coldstart(repeats: int = 5) -> None:
     sys.path.insert(0, str(ROOT / "examples"))
     import hello  # the example's own train()
 
-    hello.train(epochs=15)  # warm
-    runs = []
-    for _ in range(repeats * 2):
-        t0 = time.perf_counter()
-        hello.train(epochs=15)
-        runs.append(time.perf_counter() - t0)
-    rows.append(("hello task, 15 epochs, in-process (warm)", statistics.median(runs)))
+    for fused, path in ((True, "fused, the default"), (False, "per-op, --per-op")):
+        hello.train(epochs=15, fused=fused)  # warm
+        runs = []
+        for _ in range(repeats * 4):
+            t0 = time.perf_counter()
+            hello.train(epochs=15, fused=fused)
+            runs.append(time.perf_counter() - t0)
+        rows.append((f"hello task, 15 epochs, in-process (warm), {path}",
+                     statistics.median(runs)))
     print("\n| cold start | seconds |\n|---|---|")
     for label, seconds in rows:
         print(f"| {label} | {seconds:.3f} |")

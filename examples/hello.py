@@ -3,7 +3,9 @@
 The classic worked example: characters idx2char = e, h, l, o as one-hot inputs of size 4, an
 RNNCell(4, 4) whose hidden state IS the vector of 4 logits (no output layer), cross-entropy at
 every step summed over the 5 steps, Adam with learning rate 0.1, 15 epochs. Each epoch prints
-the loss and the predicted string (argmax per step). Because the logits are tanh outputs in
+the loss and the predicted string (argmax per step). Training runs the 5 steps as one fused
+graph node (`nn.unroll`); `--per-op` trains step by step instead, and `--render` always draws
+the step-by-step graph (the numbers are the same either way). Because the logits are tanh outputs in
 (-1, 1), the summed loss cannot go below about 1.704.
 
     python examples/hello.py                       # the classic run
@@ -11,6 +13,7 @@ the loss and the predicted string (argmax per step). Because the logits are tanh
     python examples/hello.py --input hlllo --target ohlol
     python examples/hello.py --init tests/fixtures/hello_init.npz   # PyTorch-named weights
     python examples/hello.py --render hello_graph.png               # also draw the graph
+    python examples/hello.py --per-op                # train with the unrolled per-op graph
 """
 
 from __future__ import annotations
@@ -70,21 +73,32 @@ def make_model(cell: str = "rnn", vocab_size: int = 4, seed: int = DEFAULT_SEED,
     return model
 
 
-def sequence_loss(model: nn.Module, data: HelloData) -> tuple[tg.Tensor, str]:
-    """Run the cell over the input (each step inside annotate(step=t, layer=0)); return the
-    cross-entropy summed over the steps and the predicted string."""
-    state, loss, predicted = None, None, []
-    for t in range(1, len(data.y) + 1):
-        with tg.annotate(step=t, layer=0):
-            x_t = data.x[t - 1]
-            x_t.name = f"x_{t}"
-            state = model(x_t, state)
-            logits = state[0] if isinstance(state, tuple) else state  # h is the logits
-            logits.name = f"h_{t}"
-            # batch of one: "sum" equals PyTorch's default "mean" and draws no extra node
-            step_loss = F.cross_entropy(logits, data.y[t - 1:t], reduction="sum")
-            loss = step_loss if loss is None else loss + step_loss
-        predicted.append(data.idx2char[int(np.argmax(logits.data))])
+def sequence_loss(model: nn.Module, data: HelloData,
+                  fused: bool = False) -> tuple[tg.Tensor, str]:
+    """The cross-entropy summed over the steps, and the predicted string.
+
+    fused=False (the graph hello draws): call the cell once per step, each step inside
+    annotate(step=t, layer=0), a loss node per step. fused=True: the whole sequence as one graph
+    node (`nn.unroll`) and one loss node; the same numbers, several times faster.
+    """
+    if fused:
+        hs, _ = nn.unroll(model, data.x)  # (T, 1, V): h_t for every step, one node
+        logits = hs.reshape(len(data.y), len(data.idx2char))  # h is the logits
+        loss = F.cross_entropy(logits, data.y, reduction="sum")
+        predicted = [data.idx2char[i] for i in np.argmax(logits.data, axis=1)]
+    else:
+        state, loss, predicted = None, None, []
+        for t in range(1, len(data.y) + 1):
+            with tg.annotate(step=t, layer=0):
+                x_t = data.x[t - 1]
+                x_t.name = f"x_{t}"
+                state = model(x_t, state)
+                logits = state[0] if isinstance(state, tuple) else state  # h is the logits
+                logits.name = f"h_{t}"
+                # batch of one: "sum" equals PyTorch's default "mean" and draws no extra node
+                step_loss = F.cross_entropy(logits, data.y[t - 1:t], reduction="sum")
+                loss = step_loss if loss is None else loss + step_loss
+            predicted.append(data.idx2char[int(np.argmax(logits.data))])
     loss.name = "loss"
     return loss, "".join(predicted)
 
@@ -92,11 +106,12 @@ def sequence_loss(model: nn.Module, data: HelloData) -> tuple[tg.Tensor, str]:
 def train(input_text: str = "hello", target_text: str = "ohlol", epochs: int = 15,
           lr: float = 0.1, seed: int = DEFAULT_SEED, cell: str = "rnn", init: Any = None,
           dtype: Any = np.float32, model: nn.Module | None = None,
-          log: Callable[[str], Any] | None = None) -> list[float]:
+          log: Callable[[str], Any] | None = None, fused: bool = True) -> list[float]:
     """Train on the pair with Adam and return the loss of every epoch (before its update).
 
     model: train this cell instead of making one from cell/seed/init. log: called with one
-    line per epoch ("epoch  1  loss 6.8672  predicted 'lllll'"), e.g. print.
+    line per epoch ("epoch  1  loss 6.8672  predicted 'lllll'"), e.g. print. fused: run the
+    sequence as one graph node (default) or step by step (`sequence_loss`); same numbers.
     """
     data = make_data(input_text, target_text, dtype)
     if model is None:
@@ -105,7 +120,7 @@ def train(input_text: str = "hello", target_text: str = "ohlol", epochs: int = 1
     losses = []
     for epoch in range(1, epochs + 1):
         opt.zero_grad()
-        loss, predicted = sequence_loss(model, data)
+        loss, predicted = sequence_loss(model, data, fused)
         loss.backward()
         opt.step()
         losses.append(loss.item())
@@ -149,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--init", metavar="FILE.npz",
                    help="initial weights as PyTorch-named arrays (weight_ih, weight_hh, ...)")
     p.add_argument("--quick", action="store_true", help="3 epochs only (a smoke run)")
+    p.add_argument("--per-op", action="store_true",
+                   help="train step by step (the drawn graph) instead of one fused node")
     p.add_argument("--render", metavar="PATH",
                    help="after training, draw the unrolled graph with gradients to PATH")
     args = p.parse_args(argv)
@@ -165,12 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     model = make_model(args.cell, len(data.idx2char), args.seed, init)
     print(f"idx2char = {data.idx2char}, input {args.input!r}, target {args.target!r}, "
           f"{type(model).__name__}({len(data.idx2char)}, {len(data.idx2char)}), Adam lr {args.lr}")
-    train(args.input, args.target, epochs, args.lr, model=model, log=print)
+    train(args.input, args.target, epochs, args.lr, model=model, log=print,
+          fused=not args.per_op)
     if args.render:
         import viz  # drawing is optional: only this branch needs Graphviz
 
         model.zero_grad()
-        loss, _ = sequence_loss(model, data)
+        loss, _ = sequence_loss(model, data, fused=False)  # step by step: the graph to draw
         loss.backward(retain_grad=True)  # keep every intermediate gradient for the picture
         print(f"wrote {viz.render(loss, args.render, grads=True)}")
     return 0

@@ -124,7 +124,7 @@ def test_linear_equals_per_op_and_gradchecks(rng, bias, x_shape):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_cross_entropy_equals_functional_and_gradchecks(rng, reduction):
+def test_cross_entropy_equals_functional_and_gradchecks(backend, rng, reduction):
     logits = _leaf(rng, (6, 5), 3.0)
     target = rng.integers(0, 5, size=6)
     def composed(z):  # -log_softmax at the targets, from primitive ops
@@ -137,10 +137,12 @@ def test_cross_entropy_equals_functional_and_gradchecks(rng, reduction):
     assert np.isfinite(fused.cross_entropy(big, np.array([1])).item())
 
 
-def test_cross_entropy_rejects_bad_targets(rng):
+def test_cross_entropy_rejects_bad_targets(backend, rng):
     logits = tg.Tensor(rng.standard_normal((3, 4)))
-    with pytest.raises(IndexError, match="outside"):
+    with pytest.raises(IndexError, match=r"target 4 \(row 2\) is outside \[0, 4\)"):
         fused.cross_entropy(logits, np.array([0, 1, 4]))
+    with pytest.raises(IndexError, match=r"target -1 \(row 0\)"):
+        fused.cross_entropy(logits, np.array([-1, 1, 2]))
     with pytest.raises(ValueError, match="integer class indices of shape"):
         fused.cross_entropy(logits, np.array([0.5, 1, 2]))
     with pytest.raises(ValueError, match="reduction"):
@@ -198,6 +200,46 @@ def test_lstm_layer_equals_per_op(backend, inner_path, rng, bias):
     _grads_equal(lambda x, h0, c0, W, *b: fused.lstm_layer(x, h0, c0, W, *b),
                  lambda x, h0, c0, W, *b: lstm_per_op(x, h0, c0, W, b[0] if b else None),
                  inputs, rng)
+
+
+@pytest.mark.parametrize("cell_class", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("with_state", [True, False], ids=["state", "zeros"])
+def test_unroll_fused_equals_step_by_step(rng, cell_class, batched, with_state):
+    """nn.unroll: one node (fused) and one cell call per step give the same outputs, final
+    state and gradients for x, the initial state and the weights (float64, 1e-12)."""
+    cell = cell_class(3, 4, dtype=np.float64)
+    lead = (2,) if batched else ()
+    x = _leaf(rng, (6,) + lead + (3,))
+    lstm = cell_class is nn.LSTMCell
+    state = None
+    if with_state:
+        state = (_leaf(rng, lead + (4,)), _leaf(rng, lead + (4,))) if lstm else \
+            _leaf(rng, lead + (4,))
+    states = [] if state is None else list(state) if lstm else [state]
+    leaves = [x, *cell.parameters(), *states]
+    weights = rng.standard_normal((6,) + lead + (4,))
+    results = {}
+    for fused_path in (True, False):
+        for leaf in leaves:
+            leaf.grad = None
+        outputs, final = nn.unroll(cell, x, state, fused=fused_path)
+        assert outputs.shape == (6,) + lead + (4,)
+        h_T = final[0] if lstm else final
+        np.testing.assert_array_equal(h_T.data, outputs.data[-1])
+        loss = (outputs * tg.Tensor(weights)).sum() + (final[1].sum() if lstm else 0.0)
+        loss.backward()
+        results[fused_path] = [outputs.data] + [leaf.grad for leaf in leaves]
+    for got, want in zip(results[True], results[False]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_unroll_fused_is_one_node_and_checks_x(rng):
+    cell = nn.RNNCell(3, 4)
+    outputs, _ = nn.unroll(cell, tg.Tensor(np.zeros((5, 2, 3), np.float32)))
+    assert [t.op for t in topological_order(outputs) if t.op] == ["rnn_layer"]
+    with pytest.raises(ValueError, match=r"unroll: x must have shape \(T, B, I\)"):
+        nn.unroll(cell, tg.Tensor(np.zeros(3, np.float32)))
 
 
 def test_layers_gradcheck(backend, inner_path, rng):

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygrad_rnn.tensor import topological_order
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 GOLDEN = np.load(FIXTURES / "nn_golden.npz")
@@ -27,15 +29,18 @@ def load_hello():
 hello = load_hello()
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "per-op"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_losses_match_pytorch_trained_from_the_same_weights(cell: str, dtype: str) -> None:
+def test_losses_match_pytorch_trained_from_the_same_weights(cell: str, dtype: str,
+                                                            fused: bool) -> None:
     """PyTorch trained the same cell (bias_hh frozen at zero, so one trainable bias) with
-    torch.optim.Adam(lr=0.1); every epoch's loss must agree."""
+    torch.optim.Adam(lr=0.1); every epoch's loss must agree, on both paths."""
     prefix = f"hello__{cell}__init__"
     init = {k[len(prefix):]: GOLDEN[k] for k in GOLDEN.files if k.startswith(prefix)}
     want = GOLDEN[f"hello__{cell}__{dtype}__losses"]
-    losses = np.array(hello.train(cell=cell, init=init, dtype=np.dtype(dtype), epochs=len(want)))
+    losses = np.array(hello.train(cell=cell, init=init, dtype=np.dtype(dtype), epochs=len(want),
+                                  fused=fused))
     rel = np.abs(losses - want) / np.abs(want)
     assert rel.max() <= RTOL[dtype], f"worst relative difference {rel.max():.3g} ({dtype})"
 
@@ -47,6 +52,31 @@ def test_default_seed_learns_ohlol() -> None:
     assert all("predicted 'ohlol'" in line for line in lines[-5:]), lines[-5:]
     assert losses[-1] < 0.5 * losses[0]
     assert losses[-1] > 1.70  # tanh logits: the summed loss cannot go below about 1.704
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_fused_and_per_op_training_agree(cell: str) -> None:
+    """One fused node per sequence and the step-by-step graph train the same cell to the same
+    losses (float64, 20 epochs), and predict the same strings."""
+    lines = {True: [], False: []}
+    losses = {fused: np.array(hello.train(cell=cell, epochs=20, dtype=np.float64, fused=fused,
+                                          log=lines[fused].append))
+              for fused in (True, False)}
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-12, atol=0)
+    assert lines[True] == lines[False]
+
+
+def test_per_op_graph_has_a_node_per_step_and_fused_one_node() -> None:
+    data = hello.make_data()
+    model = hello.make_model()
+    per_op, _ = hello.sequence_loss(model, data, fused=False)
+    fused, _ = hello.sequence_loss(model, data, fused=True)
+    steps = {t.meta["step"] for t in topological_order(per_op) if t.meta and "step" in t.meta}
+    assert steps == {1, 2, 3, 4, 5}
+    ops = [t.op for t in topological_order(fused) if t.op is not None]
+    assert ops.count("rnn_layer") == 1 and ops.count("cross_entropy") == 1
+    assert "tanh" not in ops and "cat" not in ops
+    np.testing.assert_allclose(per_op.item(), fused.item(), rtol=1e-6)
 
 
 def test_vocabulary_is_the_sorted_characters_of_both_strings() -> None:

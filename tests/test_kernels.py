@@ -159,6 +159,45 @@ def test_lstm_sequence_and_backward_match_numpy(nb, rng, dtype):
            kernels.lstm_sequence_backward_np(g_h, g_c, cs, tanh_cs, gates, c0, w_hh), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_forward_matches_numpy(nb, rng, dtype):
+    logits = (rng.standard_normal((7, 5)) * 4).astype(dtype)
+    logits[0] += 1e4  # shifted by the row maximum: no overflow
+    target = rng.integers(0, 5, size=7)
+    prob_nb, prob_np = np.empty_like(logits), np.empty_like(logits)
+    loss_nb, bad_nb = nb.cross_entropy_forward(logits, target, prob_nb)
+    loss_np, bad_np = kernels.cross_entropy_forward_np(logits, target, prob_np)
+    assert bad_nb == bad_np == -1
+    _close(prob_nb, prob_np, dtype)
+    np.testing.assert_allclose(loss_nb, loss_np, **TOL[dtype])
+    # the definition, in float64: sum of -log softmax at the targets
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    want = -(z[np.arange(7), target] - np.log(np.exp(z).sum(axis=1))).sum()
+    np.testing.assert_allclose(loss_nb, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    for bad_target, row in (([0, 1, 5, 0, 0, 0, -1], 2), ([0, 0, 0, 0, 0, 0, -1], 6)):
+        assert nb.cross_entropy_forward(logits, np.array(bad_target), prob_nb)[1] == row
+        assert kernels.cross_entropy_forward_np(logits, np.array(bad_target), prob_np)[1] == row
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_update_equals_numpy_bit_for_bit(nb, rng, dtype):
+    """The one-pass kernel does the twin's float operations in the same order and dtype."""
+    n = 1000
+    p, g = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    m, v = (rng.standard_normal(n) * 0.1).astype(dtype), (rng.random(n) * 0.1).astype(dtype)
+    coef = np.array([0.1, 0.999, 0.001, 0.01 / (1 - 0.9 ** 3), np.sqrt(1 - 0.999 ** 3), 1e-8],
+                    dtype=dtype)
+    a = [x.copy() for x in (p, g, m, v)]
+    b = [x.copy() for x in (p, g, m, v)]
+    nb.adam_update(*a, coef)
+    kernels.adam_update_np(*b, coef)
+    for got, want in zip(a, b):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(a[0], p)  # it did update
+
+
 def test_every_kernel_has_a_numpy_twin():
     for name in kernels.KERNEL_NAMES:
         assert callable(getattr(kernels, name + "_np")), name

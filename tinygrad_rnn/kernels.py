@@ -11,7 +11,9 @@ float32 and float64. The kernels are:
 - `matmul`: a small matrix product written as loops, faster than a BLAS call below
   `MATMUL_CROSSOVER` multiply-adds because it skips the call overhead;
 - `rnn_sequence`, `rnn_sequence_backward`, `lstm_sequence`, `lstm_sequence_backward`: a whole
-  sequence of one layer, the time loop and the hidden-to-hidden products compiled together.
+  sequence of one layer, the time loop and the hidden-to-hidden products compiled together;
+- `cross_entropy_forward`: softmax and the summed cross-entropy of logits rows in one pass;
+- `adam_update`: Adam's moment and parameter update in one pass (NumPy makes ten).
 
 Kernels use `error_model="numpy"` (a float division by zero gives inf, as in NumPy, instead of
 raising): without it every division carries a check that stops LLVM from vectorizing the loop.
@@ -541,12 +543,76 @@ def lstm_sequence_backward_np(g_h: np.ndarray, g_c_last: np.ndarray, cs: np.ndar
     return dz, dh_next, dc
 
 
+# ----- cross-entropy -----------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy")
+def cross_entropy_forward(logits: np.ndarray, target: np.ndarray, prob: np.ndarray) -> tuple:
+    """Fill prob (N, C) with softmax(logits) row by row and return (the sum over rows of
+    -log softmax(logits)[row, target[row]] as a float64, the first row whose target is outside
+    [0, C) or -1). Each row is shifted by its maximum first, so large logits do not overflow."""
+    n, c = logits.shape
+    loss = 0.0
+    for i in range(n):
+        t = target[i]
+        if t < 0 or t >= c:
+            return loss, i
+        row, p = logits[i], prob[i]
+        top = row[0]
+        for j in range(1, c):
+            top = max(top, row[j])
+        total = row[0] * 0  # in the logits' dtype
+        for j in range(c):
+            p[j] = np.exp(row[j] - top)
+            total += p[j]
+        for j in range(c):
+            p[j] /= total
+        loss += np.log(total) - (row[t] - top)  # -log softmax at the target
+    return loss, -1
+
+
+def cross_entropy_forward_np(logits: np.ndarray, target: np.ndarray, prob: np.ndarray) -> tuple:
+    """NumPy twin of `cross_entropy_forward`."""
+    bad = np.flatnonzero((target < 0) | (target >= logits.shape[1]))
+    if bad.size:
+        return 0.0, int(bad[0])
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    np.exp(shifted, out=prob)
+    total = prob.sum(axis=1, keepdims=True)
+    prob /= total
+    losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
+    return float(losses.sum(dtype=np.float64)), -1
+
+
+# ----- the Adam update --------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy")
+def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
+                coef: np.ndarray) -> None:
+    """One Adam step in place, in one pass over memory. p, g, m, v are flat and C-contiguous;
+    coef = [1 - beta1, beta2, 1 - beta2, step_size, sqrt(1 - beta2^t), eps] in p's dtype, so
+    float32 arithmetic stays float32 and the result equals `adam_update_np` bit for bit."""
+    a1, b2, a2, step_size, root, eps = coef[0], coef[1], coef[2], coef[3], coef[4], coef[5]
+    for i in range(p.size):
+        m_i = m[i] + a1 * (g[i] - m[i])  # m = beta1 m + (1 - beta1) g
+        v_i = v[i] * b2 + a2 * (g[i] * g[i])  # v = beta2 v + (1 - beta2) g^2
+        m[i], v[i] = m_i, v_i
+        p[i] = p[i] - step_size * (m_i / (np.sqrt(v_i) / root + eps))
+
+
+def adam_update_np(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
+                   coef: np.ndarray) -> None:
+    """NumPy twin of `adam_update` (any shapes)."""
+    a1, b2, a2, step_size, root, eps = coef
+    m += a1 * (g - m)
+    v *= b2
+    v += a2 * (g * g)
+    p -= step_size * (m / (np.sqrt(v) / root + eps))
+
+
 # ----- the backend switch ------------------------------------------------------------------------
 KERNEL_NAMES = ("add_act", "act_inplace", "act_backward", "act_grad_inplace", "matmul",
                 "lstm_gates",
                 "lstm_gates_backward", "lstm_gates_into", "lstm_gates_backward_into",
                 "rnn_sequence", "rnn_sequence_backward", "lstm_sequence",
-                "lstm_sequence_backward")
+                "lstm_sequence_backward", "cross_entropy_forward", "adam_update")
 
 _numpy_ops = types.SimpleNamespace(**{name: globals()[name + "_np"] for name in KERNEL_NAMES})
 _numba_ops: types.SimpleNamespace | None = None

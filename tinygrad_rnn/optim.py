@@ -23,6 +23,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from tinygrad_rnn import kernels
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "Adagrad", "RMSprop"]
@@ -277,12 +278,15 @@ class Adam(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * p.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1.0 - beta1) * (grad - m)  # m = beta1 m + (1 - beta1) g
-        v *= beta2
-        v += (1.0 - beta2) * (grad * grad)
         step_size = self.lr / (1.0 - beta1 ** t)
-        denom = np.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + self.eps
-        p.data -= step_size * (m / denom)
+        coef = np.array([1.0 - beta1, beta2, 1.0 - beta2, step_size,
+                         math.sqrt(1.0 - beta2 ** t), self.eps], dtype=p.data.dtype)
+        arrays = (p.data, grad, m, v)
+        if all(a.flags.c_contiguous and a.dtype == p.data.dtype for a in arrays):
+            # one compiled pass over flat views (the twin, adam_update_np, makes ten)
+            kernels.ops().adam_update(*(a.reshape(-1) for a in arrays), coef)
+        else:
+            kernels.adam_update_np(*arrays, coef)
 
 
 class Adagrad(Optimizer):

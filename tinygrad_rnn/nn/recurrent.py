@@ -6,8 +6,9 @@ previous state; layer 0 reads the input. Every step of every layer runs inside
 Tensors made here are named: the inputs `x_{t}`, hidden states `h_{t}`, cell states `c_{t}`,
 initial states `h_0` / `c_0`, and the results `output`, `h_n`, `c_n`.
 
-Running one layer over the whole sequence is one method, `_run_layer`; a fused whole-sequence
-path can replace it (the `fused` option selects `_run_layer_fused`).
+Running one cell over a whole sequence is `unroll(cell, x, state, fused)` (public: hello.py and
+other hand-built models use it too); the `fused` option picks the one-node path or the per-step
+path.
 """
 
 from __future__ import annotations
@@ -23,6 +24,89 @@ from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor, annotate, stack
 
 Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
+
+
+def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
+           layer: int = 0) -> tuple[Tensor, Any]:
+    """Run one cell over a whole sequence: x (T, B, I) (or (T, I)) -> (outputs, final state).
+
+    outputs is (T, B, H) (or (T, H)), h_t for every t; the final state is h_T, or (h_T, c_T) for
+    an LSTMCell. state None means zeros. fused=True runs the sequence as one graph node
+    (`tinygrad_rnn.fused`); fused=False calls the cell once per step, each inside
+    `annotate(step=t, layer=layer)`, the per-op graph `viz` draws. Both give the same numbers.
+
+    >>> cell = RNNCell(4, 4)
+    >>> outputs, h_T = unroll(cell, Tensor(np.eye(4, dtype=np.float32)[:, None, :]))
+    >>> outputs.shape, h_T.shape
+    ((4, 1, 4), (1, 4))
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim not in (2, 3) or x.shape[0] == 0:
+        raise ValueError(f"unroll: x must have shape (T, B, I) or (T, I) with T >= 1, got "
+                         f"{x.shape}")
+    if fused:
+        return _unroll_fused(cell, x, state, layer)
+    outputs, final = _unroll_steps(cell, x, state, layer)
+    return stack(outputs, axis=0), final
+
+
+def _name_state(state: Any, t: int) -> None:
+    if isinstance(state, tuple):
+        state[0].name, state[1].name = f"h_{t}", f"c_{t}"
+    else:
+        state.name = f"h_{t}"
+
+
+def _unroll_steps(cell: CellBase, x_seq: Steps, state: Any,
+                  layer: int) -> tuple[list[Tensor], Any]:
+    """Unroll `cell` over the steps of x_seq (a (T, B, I) Tensor or a list of (B, I) tensors)
+    from `state`; returns (the T outputs h_t as a list, the final state)."""
+    outputs = []
+    for t in range(1, len(x_seq) + 1):
+        with annotate(step=t, layer=layer):
+            x_t = x_seq[t - 1]
+            if layer == 0:
+                x_t.name = f"x_{t}"
+            state = cell(x_t, state)
+            _name_state(state, t)
+        outputs.append(state[0] if isinstance(state, tuple) else state)
+    return outputs, state
+
+
+def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple[Any, Any]:
+    """The whole sequence of one layer as ONE graph node (`tinygrad_rnn.fused`): the time
+    loop and BPTT run in compiled kernels (GRU: a NumPy loop inside the node); the numbers
+    equal `_unroll_steps`'s. Falls back to `_unroll_steps` for mixed dtypes."""
+    x = x_seq if isinstance(x_seq, Tensor) else stack(list(x_seq), axis=0)
+    W, b = cell.linear.weight, cell.linear.bias
+    lstm = isinstance(cell, LSTMCell)
+    pieces = (state if lstm else (state,)) if state is not None else ()
+    if (not isinstance(cell, (RNNCell, LSTMCell, GRUCell)) or x.dtype != W.dtype
+            or any(s is not None and s.dtype != W.dtype for s in pieces)):
+        return _unroll_steps(cell, x_seq, state, layer)
+    steps, unbatched, hidden = x.shape[0], x.ndim == 2, cell.hidden_size
+    with annotate(layer=layer):
+        if unbatched:  # (T, I) -> (T, 1, I); states (H,) -> (1, H)
+            x = x.reshape(steps, 1, x.shape[1])
+        h_shape = (x.shape[1], hidden)
+        h0, c0 = (s if s is None or s.shape == h_shape else s.reshape(h_shape)
+                  for s in (pieces + (None, None))[:2])
+        h0 = Tensor(np.zeros(h_shape, W.dtype), name="h_0") if h0 is None else h0
+        if lstm:
+            c0 = Tensor(np.zeros(h_shape, W.dtype), name="c_0") if c0 is None else c0
+            hs, h_last, c_last = fused_ops.lstm_layer(x, h0, c0, W, b)
+        else:
+            hs = (fused_ops.gru_layer(x, h0, W, b) if isinstance(cell, GRUCell) else
+                  fused_ops.rnn_layer(x, h0, W, b, nonlinearity=cell.nonlinearity))
+            h_last = hs[steps - 1]
+        if unbatched:
+            hs = hs.reshape(steps, hidden)
+            h_last = h_last.reshape(hidden)
+            if lstm:
+                c_last = c_last.reshape(hidden)
+    final = (h_last, c_last) if lstm else h_last
+    _name_state(final, steps)
+    return hs, final
 
 
 class RecurrentBase(Module):
@@ -59,71 +143,19 @@ class RecurrentBase(Module):
             x = x.transpose(1, 0, 2)  # to time-major (T, B, I)
         states = self._initial_states(state, x)
         fused = self.fused if fused is None else fused
-        run = self._run_layer_fused if fused else self._run_layer
+        run = _unroll_fused if fused else _unroll_steps
         steps: Steps = x
         finals = []
         for layer, cell in enumerate(self.cells):
             if layer > 0:
                 steps = self._between_layers(steps, layer)
-            steps, final = run(layer, cell, steps, states[layer])
+            steps, final = run(cell, steps, states[layer], layer)
             finals.append(final)
         output = steps if isinstance(steps, Tensor) else stack(list(steps), axis=0)
         if self.batch_first and x.ndim == 3:
             output = output.transpose(1, 0, 2)
         output.name = "output"
         return output, self._stack_finals(finals)
-
-    # ----- one layer over the whole sequence --------------------------------------------------
-    def _run_layer(self, layer: int, cell: CellBase, x_seq: Steps,
-                   state: Any) -> tuple[list[Tensor], Any]:
-        """Unroll `cell` over the steps of x_seq (a (T, B, I) Tensor or a list of (B, I)
-        tensors) from `state`; returns (the T outputs h_t as a list, the final state)."""
-        outputs = []
-        for t in range(1, len(x_seq) + 1):
-            with annotate(step=t, layer=layer):
-                x_t = x_seq[t - 1]
-                if layer == 0:
-                    x_t.name = f"x_{t}"
-                state = cell(x_t, state)
-                self._name_state(state, t)
-            outputs.append(state[0] if self.has_cell_state else state)
-        return outputs, state
-
-    def _run_layer_fused(self, layer: int, cell: CellBase, x_seq: Steps,
-                         state: Any) -> tuple[Any, Any]:
-        """The whole sequence of one layer as ONE graph node (`tinygrad_rnn.fused`): the time
-        loop and BPTT run in compiled kernels (GRU: a NumPy loop inside the node); the numbers
-        equal `_run_layer`'s. Falls back to `_run_layer` for mixed dtypes."""
-        x = x_seq if isinstance(x_seq, Tensor) else stack(list(x_seq), axis=0)
-        W, b = cell.linear.weight, cell.linear.bias
-        lstm = isinstance(cell, LSTMCell)
-        pieces = (state if lstm else (state,)) if state is not None else ()
-        if (not isinstance(cell, (RNNCell, LSTMCell, GRUCell)) or x.dtype != W.dtype
-                or any(s is not None and s.dtype != W.dtype for s in pieces)):
-            return self._run_layer(layer, cell, x_seq, state)
-        steps, unbatched = x.shape[0], x.ndim == 2
-        with annotate(layer=layer):
-            if unbatched:  # (T, I) -> (T, 1, I); states (H,) -> (1, H)
-                x = x.reshape(steps, 1, x.shape[1])
-            h_shape = (x.shape[1], self.hidden_size)
-            h0, c0 = (s if s is None or s.shape == h_shape else s.reshape(h_shape)
-                      for s in (pieces + (None, None))[:2])
-            h0 = Tensor(np.zeros(h_shape, W.dtype), name="h_0") if h0 is None else h0
-            if lstm:
-                c0 = Tensor(np.zeros(h_shape, W.dtype), name="c_0") if c0 is None else c0
-                hs, h_last, c_last = fused_ops.lstm_layer(x, h0, c0, W, b)
-            else:
-                hs = (fused_ops.gru_layer(x, h0, W, b) if isinstance(cell, GRUCell) else
-                      fused_ops.rnn_layer(x, h0, W, b, nonlinearity=cell.nonlinearity))
-                h_last = hs[steps - 1]
-            if unbatched:
-                hs = hs.reshape(steps, self.hidden_size)
-                h_last = h_last.reshape(self.hidden_size)
-                if lstm:
-                    c_last = c_last.reshape(self.hidden_size)
-        final = (h_last, c_last) if lstm else h_last
-        self._name_state(final, steps)
-        return hs, final
 
     def _between_layers(self, steps: Steps, layer: int) -> Steps:
         """Dropout on the outputs of layer-1 before layer reads them (training mode only)."""
@@ -139,12 +171,6 @@ class RecurrentBase(Module):
         return dropped
 
     # ----- states -----------------------------------------------------------------------------
-    def _name_state(self, state: Any, t: int) -> None:
-        if self.has_cell_state:
-            state[0].name, state[1].name = f"h_{t}", f"c_{t}"
-        else:
-            state.name = f"h_{t}"
-
     def _stack_finals(self, finals: list[Any]) -> Any:
         if self.has_cell_state:
             h_n, c_n = stack([f[0] for f in finals]), stack([f[1] for f in finals])
