@@ -160,7 +160,7 @@ def test_lstm_sequence_and_backward_match_numpy(nb, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cross_entropy_forward_matches_numpy(nb, rng, dtype):
+def test_cross_entropy_forward_and_backward_match_numpy(nb, rng, dtype):
     logits = (rng.standard_normal((7, 5)) * 4).astype(dtype)
     logits[0] += 1e4  # shifted by the row maximum: no overflow
     target = rng.integers(0, 5, size=7)
@@ -175,6 +175,10 @@ def test_cross_entropy_forward_matches_numpy(nb, rng, dtype):
     z = z - z.max(axis=1, keepdims=True)
     want = -(z[np.arange(7), target] - np.log(np.exp(z).sum(axis=1))).sum()
     np.testing.assert_allclose(loss_nb, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    d = nb.cross_entropy_backward(prob_nb, target, 0.5)
+    _close(d, kernels.cross_entropy_backward_np(prob_np, target, 0.5), dtype)
+    want_d = (prob_np.astype(np.float64) - np.eye(5)[target]) * 0.5
+    np.testing.assert_allclose(d, want_d, **TOL[dtype])
     for bad_target, row in (([0, 1, 5, 0, 0, 0, -1], 2), ([0, 0, 0, 0, 0, 0, -1], 6)):
         assert nb.cross_entropy_forward(logits, np.array(bad_target), prob_nb)[1] == row
         assert kernels.cross_entropy_forward_np(logits, np.array(bad_target), prob_np)[1] == row

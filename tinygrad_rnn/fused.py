@@ -139,8 +139,8 @@ class CrossEntropy(Function):
             raise ValueError(f"cross_entropy: reduction must be 'mean' or 'sum', got "
                              f"{reduction!r}")
         prob = np.empty(logits.shape, dtype=logits.dtype)
-        loss, bad = kernels.ops().cross_entropy_forward(np.ascontiguousarray(logits),
-                                                        t.astype(np.int64, copy=False), prob)
+        t = t.astype(np.int64, copy=False)
+        loss, bad = kernels.ops().cross_entropy_forward(np.ascontiguousarray(logits), t, prob)
         if bad >= 0:
             raise IndexError(f"cross_entropy: target {t[bad]} (row {bad}) is outside "
                              f"[0, {logits.shape[1]})")
@@ -150,10 +150,8 @@ class CrossEntropy(Function):
 
     def backward(ctx, g):
         (prob,) = ctx.saved
-        d = prob.copy()
-        d[np.arange(len(ctx.target)), ctx.target] -= 1  # d(-log softmax_t)/dz = softmax - 1_t
-        d *= g * ctx.scale
-        return (d,)
+        # (softmax - one_hot(target)) * g / N
+        return (kernels.ops().cross_entropy_backward(prob, ctx.target, float(g) * ctx.scale),)
 
 
 def cross_entropy(logits: Tensor, target: np.ndarray, reduction: str = "mean") -> Tensor:

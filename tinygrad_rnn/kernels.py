@@ -12,7 +12,8 @@ float32 and float64. The kernels are:
   `MATMUL_CROSSOVER` multiply-adds because it skips the call overhead;
 - `rnn_sequence`, `rnn_sequence_backward`, `lstm_sequence`, `lstm_sequence_backward`: a whole
   sequence of one layer, the time loop and the hidden-to-hidden products compiled together;
-- `cross_entropy_forward`: softmax and the summed cross-entropy of logits rows in one pass;
+- `cross_entropy_forward`, `cross_entropy_backward`: softmax and the summed cross-entropy of
+  rows of logits in one pass, and its gradient;
 - `adam_update`: Adam's moment and parameter update in one pass (NumPy makes ten).
 
 Kernels use `error_model="numpy"` (a float division by zero gives inf, as in NumPy, instead of
@@ -582,6 +583,26 @@ def cross_entropy_forward_np(logits: np.ndarray, target: np.ndarray, prob: np.nd
     return float(losses.sum(dtype=np.float64)), -1
 
 
+@njit(cache=True, error_model="numpy")
+def cross_entropy_backward(prob: np.ndarray, target: np.ndarray, scale: float) -> np.ndarray:
+    """d loss / d logits = (softmax - one_hot(target)) * scale, from the prob (N, C) that
+    `cross_entropy_forward` filled (scale is the incoming gradient, divided by N for a mean)."""
+    n, c = prob.shape
+    d = np.empty_like(prob)
+    for i in range(n):
+        for j in range(c):
+            d[i, j] = prob[i, j] * scale
+        d[i, target[i]] -= scale  # d(-log softmax_t)/dz = softmax - 1_t
+    return d
+
+
+def cross_entropy_backward_np(prob: np.ndarray, target: np.ndarray, scale: float) -> np.ndarray:
+    """NumPy twin of `cross_entropy_backward`."""
+    d = prob * scale
+    d[np.arange(len(target)), target] -= scale  # d(-log softmax_t)/dz = softmax - 1_t
+    return d
+
+
 # ----- the Adam update --------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy")
 def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
@@ -612,7 +633,8 @@ KERNEL_NAMES = ("add_act", "act_inplace", "act_backward", "act_grad_inplace", "m
                 "lstm_gates",
                 "lstm_gates_backward", "lstm_gates_into", "lstm_gates_backward_into",
                 "rnn_sequence", "rnn_sequence_backward", "lstm_sequence",
-                "lstm_sequence_backward", "cross_entropy_forward", "adam_update")
+                "lstm_sequence_backward", "cross_entropy_forward",
+                "cross_entropy_backward", "adam_update")
 
 _numpy_ops = types.SimpleNamespace(**{name: globals()[name + "_np"] for name in KERNEL_NAMES})
 _numba_ops: types.SimpleNamespace | None = None

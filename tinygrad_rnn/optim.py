@@ -281,12 +281,13 @@ class Adam(Optimizer):
         step_size = self.lr / (1.0 - beta1 ** t)
         coef = np.array([1.0 - beta1, beta2, 1.0 - beta2, step_size,
                          math.sqrt(1.0 - beta2 ** t), self.eps], dtype=p.data.dtype)
-        arrays = (p.data, grad, m, v)
-        if all(a.flags.c_contiguous and a.dtype == p.data.dtype for a in arrays):
-            # one compiled pass over flat views (the twin, adam_update_np, makes ten)
-            kernels.ops().adam_update(*(a.reshape(-1) for a in arrays), coef)
+        data = p.data  # m and v have its dtype, and so has grad (see step)
+        if (data.flags.c_contiguous and grad.flags.c_contiguous and m.flags.c_contiguous
+                and v.flags.c_contiguous):  # one compiled pass over flat views
+            kernels.ops().adam_update(data.reshape(-1), grad.reshape(-1), m.reshape(-1),
+                                      v.reshape(-1), coef)
         else:
-            kernels.adam_update_np(*arrays, coef)
+            kernels.adam_update_np(data, grad, m, v, coef)
 
 
 class Adagrad(Optimizer):

@@ -172,13 +172,16 @@ class RecurrentBase(Module):
 
     # ----- states -----------------------------------------------------------------------------
     def _stack_finals(self, finals: list[Any]) -> Any:
+        def join(states: list[Tensor], name: str) -> Tensor:
+            # one layer: a reshape to (1, ...) is a cheaper node than a stack of one
+            joined = states[0].reshape((1,) + states[0].shape) if len(states) == 1 else \
+                stack(states)
+            joined.name = name
+            return joined
+
         if self.has_cell_state:
-            h_n, c_n = stack([f[0] for f in finals]), stack([f[1] for f in finals])
-            h_n.name, c_n.name = "h_n", "c_n"
-            return h_n, c_n
-        h_n = stack(finals)
-        h_n.name = "h_n"
-        return h_n
+            return join([f[0] for f in finals], "h_n"), join([f[1] for f in finals], "c_n")
+        return join(finals, "h_n")
 
     def _initial_states(self, state: Any, x: Tensor) -> list[Any]:
         """Per-layer initial states (None means zeros, made by the cell)."""
