@@ -51,7 +51,12 @@ class Function:
             shapes = ", ".join(str(p.shape) for p in parents)
             named = str(e).startswith(f"{cls.op}:")  # the op's own message already names it
             raise type(e)(f"{'' if named else cls.op + ': '}{e} (input shapes {shapes})") from None
-        requires_grad = _state["grad_enabled"] and any(p.requires_grad for p in parents)
+        requires_grad = False
+        if _state["grad_enabled"]:
+            for p in parents:
+                if p.requires_grad:
+                    requires_grad = True
+                    break
         t = Tensor.__new__(Tensor)
         t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, _state["meta"]
         t.requires_grad = requires_grad

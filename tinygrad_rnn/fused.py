@@ -109,7 +109,7 @@ class LinearLayer(Function):
         in_shape = g.shape[:-1] + (W.shape[1],)
         dx = (g2 @ W).reshape(in_shape) if ctx.parents[0].requires_grad else None  # dL/dx = g W
         grads = (dx, g2.T @ x2)  # dL/dW = g^T x
-        return grads + ((g2.sum(axis=0),) if len(ctx.parents) == 3 else ())
+        return grads + ((np.add.reduce(g2, axis=0),) if len(ctx.parents) == 3 else ())
 
 
 def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
@@ -203,13 +203,18 @@ def _project(x2: np.ndarray, W: np.ndarray, n_in: int, rest: tuple) -> np.ndarra
     return z
 
 
-def _weight_grads(dz2: np.ndarray, x2: np.ndarray, h_prev2: np.ndarray, n_in: int,
+def _weight_grads(dz2: np.ndarray, x2: np.ndarray, h0: np.ndarray, hs: np.ndarray,
                   rest: tuple) -> tuple:
-    """dW = dz^T [x; h_prev] (filled in two column blocks) and db = sum of dz over rows."""
-    dW = np.empty((dz2.shape[1], n_in + h_prev2.shape[1]), dtype=dz2.dtype)
-    dW[:, :n_in] = kernels.mm(dz2.T, x2)
-    dW[:, n_in:] = kernels.mm(dz2.T, h_prev2)
-    return (dW, dz2.sum(axis=0)) if rest else (dW,)
+    """dW = dz^T [x_t; h_{t-1}] over every step as ONE product, and db = sum of dz over rows.
+    dz2 (T*B, G*H), x2 (T*B, I), h0 (B, H), hs (T, B, H)."""
+    rows, n_in = x2.shape
+    batch, hidden = h0.shape
+    xh = np.empty((rows, n_in + hidden), dtype=dz2.dtype)  # the rows [x_t; h_{t-1}]
+    xh[:, :n_in] = x2
+    xh[:batch, n_in:] = h0
+    xh[batch:, n_in:] = hs[:-1].reshape(rows - batch, hidden)
+    dW = kernels.mm(dz2.T, xh)
+    return (dW, np.add.reduce(dz2, axis=0)) if rest else (dW,)
 
 
 def _input_grad(ctx: Function, dz2: np.ndarray, W: np.ndarray, n_in: int, steps: int,
@@ -353,10 +358,9 @@ class RNNLayer(Function):
                 np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
             dh0 = dh_next
         dz2 = dz.reshape(steps * batch, hidden)
-        h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
         dx = _input_grad(ctx, dz2, W, n_in, steps, batch)
         rest = (None,) if len(ctx.parents) == 4 else ()
-        return (dx, dh0) + _weight_grads(dz2, x2, h_prev2, n_in, rest)
+        return (dx, dh0) + _weight_grads(dz2, x2, h0, hs, rest)
 
 
 class LSTMLayer(Function):
@@ -414,10 +418,9 @@ class LSTMLayer(Function):
                 np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
             dh0, dc0 = dh_next, dc
         dz2 = dz.reshape(steps * batch, 4 * hidden)
-        h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
         dx = _input_grad(ctx, dz2, W, n_in, steps, batch)
         rest = (None,) if len(ctx.parents) == 5 else ()
-        return (dx, dh0, dc0) + _weight_grads(dz2, x2, h_prev2, n_in, rest)
+        return (dx, dh0, dc0) + _weight_grads(dz2, x2, h0, hs, rest)
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:

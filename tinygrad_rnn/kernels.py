@@ -607,10 +607,12 @@ def cross_entropy_backward_np(prob: np.ndarray, target: np.ndarray, scale: float
 @njit(cache=True, error_model="numpy")
 def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
                 coef: np.ndarray) -> None:
-    """One Adam step in place, in one pass over memory. p, g, m, v are flat and C-contiguous;
-    coef = [1 - beta1, beta2, 1 - beta2, step_size, sqrt(1 - beta2^t), eps] in p's dtype, so
-    float32 arithmetic stays float32 and the result equals `adam_update_np` bit for bit."""
+    """One Adam step in place, in one pass over memory. p, g, m, v have one shape and are
+    C-contiguous; coef = [1 - beta1, beta2, 1 - beta2, step_size, sqrt(1 - beta2^t), eps] in p's
+    dtype, so float32 arithmetic stays float32 and the result equals `adam_update_np` bit for
+    bit."""
     a1, b2, a2, step_size, root, eps = coef[0], coef[1], coef[2], coef[3], coef[4], coef[5]
+    p, g, m, v = p.reshape(p.size), g.reshape(p.size), m.reshape(p.size), v.reshape(p.size)
     for i in range(p.size):
         m_i = m[i] + a1 * (g[i] - m[i])  # m = beta1 m + (1 - beta1) g
         v_i = v[i] * b2 + a2 * (g[i] * g[i])  # v = beta2 v + (1 - beta2) g^2

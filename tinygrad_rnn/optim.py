@@ -283,9 +283,8 @@ class Adam(Optimizer):
                          math.sqrt(1.0 - beta2 ** t), self.eps], dtype=p.data.dtype)
         data = p.data  # m and v have its dtype, and so has grad (see step)
         if (data.flags.c_contiguous and grad.flags.c_contiguous and m.flags.c_contiguous
-                and v.flags.c_contiguous):  # one compiled pass over flat views
-            kernels.ops().adam_update(data.reshape(-1), grad.reshape(-1), m.reshape(-1),
-                                      v.reshape(-1), coef)
+                and v.flags.c_contiguous):
+            kernels.ops().adam_update(data, grad, m, v, coef)  # one compiled pass
         else:
             kernels.adam_update_np(data, grad, m, v, coef)
 

@@ -48,17 +48,23 @@ def detect_anomaly() -> Iterator[None]:
         _state["anomaly"] = previous
 
 
-@contextlib.contextmanager
-def annotate(**meta: Any) -> Iterator[None]:
+class annotate:  # lower case: it is used like a function, `with annotate(step=3): ...`
     """Context that tags every tensor made by an op inside with `meta` (merged into any outer
     annotation), e.g. `with annotate(step=3, layer=0): h = cell(x, h)`. `viz` reads the tags to
-    group the unrolled graph by time step and layer; nothing else depends on them."""
-    previous = _state["meta"]
-    _state["meta"] = {**(previous or {}), **meta}
-    try:
-        yield
-    finally:
-        _state["meta"] = previous
+    group the unrolled graph by time step and layer; nothing else depends on them. (A class, not
+    a generator: entering it is on the hot path of every recurrent step.)"""
+
+    __slots__ = ("meta", "previous")
+
+    def __init__(self, **meta: Any) -> None:
+        self.meta, self.previous = meta, None
+
+    def __enter__(self) -> None:
+        self.previous = _state["meta"]
+        _state["meta"] = {**(self.previous or {}), **self.meta}
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _state["meta"] = self.previous
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -189,7 +195,7 @@ class Tensor:
             if self.data.size != 1:
                 raise RuntimeError(f"backward: grad must be given for a non-scalar tensor "
                                    f"of shape {self.shape}")
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, self.data.dtype)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad,
                               dtype=self.data.dtype)
@@ -197,15 +203,16 @@ class Tensor:
                 raise ValueError(f"backward: grad has shape {grad.shape}, "
                                  f"tensor has shape {self.shape}")
         anomaly = _state["anomaly"]
-        grads: dict[int, np.ndarray] = {id(self): grad}
+        grads: dict[Tensor, np.ndarray] = {self: grad}  # keyed by identity (see __hash__)
         for t in reversed(topological_order(self)):
-            g = grads.pop(id(t), None)  # intermediate gradients are dropped once used
+            g = grads.pop(t, None)  # intermediate gradients are dropped once used
             if g is None:
                 continue
             ctx = t._ctx
-            if ctx is None:  # a leaf: accumulate
-                g = g.astype(t.data.dtype, copy=False)
-                t.grad = np.array(g) if t.grad is None else t.grad + g
+            if ctx is None:  # a leaf: accumulate (into a copy: g may be shared with others)
+                if g.dtype != t.data.dtype:
+                    g = g.astype(t.data.dtype)
+                t.grad = g.copy() if t.grad is None else t.grad + g
                 continue
             if retain_grad:
                 t.grad = g
@@ -233,8 +240,8 @@ class Tensor:
                                        f"for an input of shape {p.shape}")
                 if anomaly:
                     _check_finite(pg, ctx, "backward")
-                old = grads.get(id(p))
-                grads[id(p)] = pg if old is None else old + pg
+                old = grads.get(p)
+                grads[p] = pg if old is None else old + pg
 
     # ----- arithmetic (ops live in function.py) ----------------------------------------
     def _lift(self, other: Any) -> "Tensor":
@@ -404,18 +411,21 @@ def topological_order(roots: Tensor | Sequence[Tensor]) -> list[Tensor]:
     it in reverse; `viz` numbers its nodes by it.
     """
     order: list[Tensor] = []
-    visited: set[int] = set()  # id() only marks identity during the walk
+    visited: set[Tensor] = set()  # by identity: Tensor hashes as object does
     for root in [roots] if isinstance(roots, Tensor) else roots:
-        if id(root) in visited:
+        if root in visited:
             continue
-        visited.add(id(root))
+        visited.add(root)
         stack = [(root, iter(root.parents))]
         while stack:
             node, parents = stack[-1]
             for p in parents:
-                if id(p) not in visited:
-                    visited.add(id(p))
-                    stack.append((p, iter(p.parents)))
+                if p not in visited:
+                    visited.add(p)
+                    if p._ctx is None:  # a leaf has no parents: it is done at once
+                        order.append(p)
+                        continue
+                    stack.append((p, iter(p._ctx.parents)))
                     break
             else:  # every parent done: the node comes after them
                 stack.pop()
