@@ -248,16 +248,25 @@ def act_backward_np(y: np.ndarray, g: np.ndarray, act: int) -> np.ndarray:
 # ----- small matmul ------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy")
 def _matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """out = a @ b with loops ordered i, k, j so the inner loop runs along rows of b and out."""
+    """out = a @ b with loops ordered i, k, j so the inner loop runs along rows of b and out;
+    four rows of b at a time, so each pass over out[i] does four multiply-adds per element."""
     m, kk = a.shape
     n = b.shape[1]
     for i in range(m):
+        out_i = out[i]
         for j in range(n):
-            out[i, j] = 0.0
-        for k in range(kk):
-            a_ik = a[i, k]
+            out_i[j] = 0.0
+        k = 0
+        while k + 4 <= kk:
+            a0, a1, a2, a3 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
+            b0, b1, b2, b3 = b[k], b[k + 1], b[k + 2], b[k + 3]
             for j in range(n):
-                out[i, j] += a_ik * b[k, j]
+                out_i[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j]
+            k += 4
+        for k in range(k, kk):
+            a_ik, b_k = a[i, k], b[k]
+            for j in range(n):
+                out_i[j] += a_ik * b_k[j]
 
 
 @njit(cache=True, error_model="numpy")

@@ -234,8 +234,8 @@ class Tensor:
                 if pg is None or not p.requires_grad:
                     continue
                 if ctx.broadcasts:
-                    pg = unbroadcast(pg, p.shape)
-                if pg.shape != p.shape:
+                    pg = unbroadcast(pg, p.data.shape)
+                if pg.shape != p.data.shape:
                     raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
                                        f"for an input of shape {p.shape}")
                 if anomaly:
