@@ -524,3 +524,46 @@ def test_an_op_error_names_the_op_once():
         fused.rnn_layer(Tensor(np.ones((2, 3))), Tensor(np.ones((2, 4))), Tensor(np.ones((4, 7))))
     assert str(info.value).startswith("rnn_layer: x must be") and str(info.value).count(
         "rnn_layer:") == 1
+
+
+def test_leaf_gradients_never_share_memory_with_anything_else():
+    """backward keeps a leaf's gradient array without copying only when nothing else holds it;
+    every other case (an op returning one array for two inputs, a view, the caller's own grad,
+    retain_grad) must give the leaf its own array."""
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    (a + b).sum().backward()  # Add's backward returns the same array for both inputs
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad *= 5.0
+    np.testing.assert_array_equal(b.grad, np.ones(3))
+
+    c = Tensor(np.ones(4), requires_grad=True)
+    c.reshape(2, 2).sum().backward()  # Reshape's backward returns a view
+    assert c.grad.base is None
+
+    d = Tensor(np.ones(3), requires_grad=True)
+    seed = np.full(3, 2.0)
+    d.backward(seed)  # a leaf given the caller's array
+    seed[:] = 7.0
+    np.testing.assert_array_equal(d.grad, np.full(3, 2.0))
+
+    e = Tensor(np.ones(3), requires_grad=True)
+    y = e + 0.0
+    y.sum().backward(retain_grad=True)  # y.grad is kept too: e must not alias it
+    assert not np.shares_memory(e.grad, y.grad)
+
+    made = []
+
+    class Double(Function):  # its backward's array is held by nothing but the engine
+        def forward(ctx, v):
+            return 2.0 * v
+
+        def backward(ctx, g):
+            out = 2.0 * g
+            made.append(weakref.ref(out))
+            return (out,)
+
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    Double.apply(w).sum().backward()
+    assert made[0]() is w.grad  # kept as it is, no copy
+    np.testing.assert_array_equal(w.grad, np.full((2, 2), 2.0))

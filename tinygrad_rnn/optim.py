@@ -68,16 +68,17 @@ class Optimizer:
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
-        for i, p in enumerate(self.params):
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
             if p.grad is None:
                 continue
-            grad = np.asarray(p.grad, dtype=p.dtype)
-            if grad.shape != p.shape:
+            data = p.data
+            grad = np.asarray(p.grad, dtype=data.dtype)
+            if grad.shape != data.shape:
                 raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape {p.shape} "
                                  f"but its grad has shape {grad.shape}")
-            if not p.data.flags.writeable:  # e.g. a broadcast view: give it its own array
-                p.data = p.data.copy()
-            self._update(p, grad, self.state[i])
+            if not data.flags.writeable:  # e.g. a broadcast view: give it its own array
+                p.data = data.copy()
+            self._update(p, grad, state)
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -264,6 +265,8 @@ class Adam(Optimizer):
                       _check("Adam", "beta2", betas[1], 0.0, 1.0, high_open=True))
         self.eps = _check("Adam", "eps", eps)
         self.weight_decay = _check("Adam", "weight_decay", weight_decay)
+        self._coef_key: tuple | None = None  # the coefficients of the last update, reused
+        self._coef = np.empty(0)
 
     def buffer_names(self) -> tuple[str, ...]:
         """Adam keeps "exp_avg" (m) and "exp_avg_sq" (v) per parameter, plus a step count."""
@@ -278,10 +281,14 @@ class Adam(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * p.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        step_size = self.lr / (1.0 - beta1 ** t)
-        coef = np.array([1.0 - beta1, beta2, 1.0 - beta2, step_size,
-                         math.sqrt(1.0 - beta2 ** t), self.eps], dtype=p.data.dtype)
         data = p.data  # m and v have its dtype, and so has grad (see step)
+        key = (t, data.dtype, self.lr, beta1, beta2, self.eps)
+        if self._coef_key != key:  # the same for every parameter at the same step
+            step_size = self.lr / (1.0 - beta1 ** t)
+            self._coef = np.array([1.0 - beta1, beta2, 1.0 - beta2, step_size,
+                                   math.sqrt(1.0 - beta2 ** t), self.eps], dtype=data.dtype)
+            self._coef_key = key
+        coef = self._coef
         if (data.flags.c_contiguous and grad.flags.c_contiguous and m.flags.c_contiguous
                 and v.flags.c_contiguous):
             kernels.ops().adam_update(data, grad, m, v, coef)  # one compiled pass

@@ -9,6 +9,7 @@ and adds what comes back into the parents' gradients.
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -209,10 +210,15 @@ class Tensor:
             if g is None:
                 continue
             ctx = t._ctx
-            if ctx is None:  # a leaf: accumulate (into a copy: g may be shared with others)
+            if ctx is None:  # a leaf: accumulate
                 if g.dtype != t.data.dtype:
                     g = g.astype(t.data.dtype)
-                t.grad = g.copy() if t.grad is None else t.grad + g
+                if t.grad is not None:
+                    t.grad = t.grad + g
+                elif g.base is None and sys.getrefcount(g) == 2:  # CPython: only `g` holds it
+                    t.grad = g
+                else:  # a view, or held elsewhere too (another input's grad, retain_grad)
+                    t.grad = g.copy()
                 continue
             if retain_grad:
                 t.grad = g
@@ -242,6 +248,7 @@ class Tensor:
                     _check_finite(pg, ctx, "backward")
                 old = grads.get(p)
                 grads[p] = pg if old is None else old + pg
+            parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
 
     # ----- arithmetic (ops live in function.py) ----------------------------------------
     def _lift(self, other: Any) -> "Tensor":
