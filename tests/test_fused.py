@@ -32,11 +32,14 @@ def backend(request):
     kernels.set_backend(previous)
 
 
-@pytest.fixture(params=["compiled-loop", "blas-loop"])
+@pytest.fixture(params=["one-call", "compiled-loop", "blas-loop"])
 def inner_path(request, monkeypatch):
-    """Force the whole-sequence nodes onto one of their two inner paths."""
+    """Force the whole-sequence nodes onto one of their inner paths: the whole RNN layer in one
+    compiled call (tiny layers), the compiled time loop after one BLAS input product, or a
+    Python loop over BLAS products."""
     monkeypatch.setattr(kernels, "SEQUENCE_CROSSOVER",
-                        10**12 if request.param == "compiled-loop" else 0)
+                        0 if request.param == "blas-loop" else 10**12)
+    monkeypatch.setattr(kernels, "MATMUL_CROSSOVER", 10**12 if request.param == "one-call" else 0)
     return request.param
 
 

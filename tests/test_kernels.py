@@ -128,15 +128,24 @@ def test_lstm_gates_twin_follows_the_formulas(rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", [kernels.TANH, kernels.RELU])
-def test_rnn_sequence_and_backward_match_numpy(nb, rng, dtype, act):
-    steps, batch, hidden = 6, 3, 5
-    p = rng.standard_normal((steps, batch, hidden)).astype(dtype)
+@pytest.mark.parametrize("bias", [True, False])
+def test_rnn_layer_and_backward_match_numpy(nb, rng, dtype, act, bias):
+    steps, batch, n_in, hidden = 6, 3, 7, 5
+    x = rng.standard_normal((steps, batch, n_in)).astype(dtype)
     h0 = rng.standard_normal((batch, hidden)).astype(dtype)
-    w_hh = (rng.standard_normal((hidden, hidden)) * 0.5).astype(dtype)
-    w_hh_t = np.ascontiguousarray(w_hh.T)
-    hs = nb.rnn_sequence(p, h0, w_hh_t, act, False)
-    _close(hs, kernels.rnn_sequence_np(p, h0, w_hh_t, act), dtype)
-    _close(nb.rnn_sequence(p, h0, w_hh_t, act, True), hs, dtype, FAST_TOL)
+    W = (rng.standard_normal((hidden, n_in + hidden)) * 0.5).astype(dtype)
+    b = rng.standard_normal(hidden).astype(dtype) if bias else np.empty(0, dtype)
+    hs = nb.rnn_layer_forward(x, h0, W, b, act, False)
+    _close(hs, kernels.rnn_layer_forward_np(x, h0, W, b, act), dtype)
+    _close(nb.rnn_layer_forward(x, h0, W, b, act, True), hs, dtype, FAST_TOL)
+    # the definition, step by step in float64
+    h, want = h0.astype(np.float64), []
+    for t in range(steps):
+        z = np.concatenate([x[t], h], axis=1) @ W.T.astype(np.float64) + (b if bias else 0.0)
+        h = np.tanh(z) if act == kernels.TANH else np.maximum(z, 0.0)
+        want.append(h)
+    np.testing.assert_allclose(hs, np.stack(want), **TOL[dtype])
+    w_hh = np.ascontiguousarray(W[:, n_in:])
     g = rng.standard_normal(hs.shape).astype(dtype)
     _close(nb.rnn_sequence_backward(g, hs, w_hh, act),
            kernels.rnn_sequence_backward_np(g, hs, w_hh, act), dtype)

@@ -321,11 +321,18 @@ class RNNLayer(Function):
         n_in, hidden = _check("rnn_layer", x, (h0,), W, rest, 1, seq=True)
         ctx.n_in = n_in
         steps, batch, _ = x.shape
-        x2 = np.ascontiguousarray(x).reshape(steps * batch, n_in)
-        p = _project(x2, W, n_in, rest).reshape(steps, batch, hidden)
+        x = np.ascontiguousarray(x)
+        x2 = x.reshape(steps * batch, n_in)
         h0 = np.ascontiguousarray(h0)
+        k, fast = kernels.ops(), kernels.use_fast(x.dtype)
+        if kernels.get_backend() == "numba" and batch * n_in * hidden < kernels.MATMUL_CROSSOVER \
+                and _small(batch, hidden, hidden):  # tiny: the whole layer in one compiled call
+            b = rest[0] if rest else np.empty(0, x.dtype)
+            hs = k.rnn_layer_forward(x, h0, np.ascontiguousarray(W), b, ctx.act, fast)
+            ctx.save_for_backward(x2, h0, W, hs)
+            return hs
+        p = _project(x2, W, n_in, rest).reshape(steps, batch, hidden)
         w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
-        k, fast = kernels.ops(), kernels.use_fast(p.dtype)
         if kernels.get_backend() == "numpy" or _small(batch, hidden, hidden):
             hs = k.rnn_sequence(p, h0, w_hh_t, ctx.act, fast)
         else:  # big layer: BLAS for h W_hh^T, the compiled kernel for add + activation

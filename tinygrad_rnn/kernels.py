@@ -12,6 +12,8 @@ float32 and float64. The kernels are:
   `MATMUL_CROSSOVER` multiply-adds because it skips the call overhead;
 - `rnn_sequence`, `rnn_sequence_backward`, `lstm_sequence`, `lstm_sequence_backward`: a whole
   sequence of one layer, the time loop and the hidden-to-hidden products compiled together;
+  `rnn_layer_forward` also does the input products in the loop (for tiny layers, where a BLAS
+  call costs more than its arithmetic);
 - `cross_entropy_forward`, `cross_entropy_backward`: softmax and the summed cross-entropy of
   rows of logits in one pass, and its gradient;
 - `adam_update`: Adam's moment and parameter update in one pass (NumPy makes ten).
@@ -453,6 +455,46 @@ def rnn_sequence_np(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int,
 
 
 @njit(cache=True, error_model="numpy")
+def rnn_layer_forward(x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray, act: int,
+                      fast: bool) -> np.ndarray:
+    """A whole small RNN layer in one call: h_t = act([x_t; h_{t-1}] W^T + b) for t = 0..T-1.
+    x (T, B, I), h0 (B, H), W (H, I+H), b (H,) or (0,) for no bias; returns hs (T, B, H).
+    Both products run as loops over the rows of W^T (copied once), nothing calls BLAS."""
+    steps, n, n_in = x.shape
+    hh = W.shape[0]
+    w_x_t = np.ascontiguousarray(W[:, :n_in].T)  # row k: how input k feeds each unit
+    w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
+    hs = np.empty((steps, n, hh), dtype=x.dtype)
+    z = np.empty((n, hh), dtype=x.dtype)
+    h_prev = h0
+    for t in range(steps):
+        h_t = hs[t]
+        _matmul_into(x[t], w_x_t, h_t)  # x_t W_x^T
+        if b.size:
+            for r in range(n):
+                for j in range(hh):
+                    h_t[r, j] += b[j]
+        _matmul_into(h_prev, w_hh_t, z)  # h_{t-1} W_hh^T
+        for r in range(n):
+            for j in range(hh):
+                h_t[r, j] += z[r, j]
+        act_inplace(h_t, act, fast)
+        h_prev = h_t
+    return hs
+
+
+def rnn_layer_forward_np(x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray, act: int,
+                         fast: bool = False) -> np.ndarray:
+    """NumPy twin of `rnn_layer_forward`: the input products for all steps at once (BLAS), then
+    one BLAS product per step."""
+    steps, n, n_in = x.shape
+    p = (x.reshape(steps * n, n_in) @ W[:, :n_in].T).reshape(steps, n, W.shape[0])
+    if b.size:
+        p += b
+    return rnn_sequence_np(p, h0, W[:, n_in:].T, act)
+
+
+@njit(cache=True, error_model="numpy")
 def rnn_sequence_backward(g: np.ndarray, hs: np.ndarray, w_hh: np.ndarray,
                           act: int) -> tuple:
     """BPTT through `rnn_sequence`. g (T, B, H) is dL/dh_t from outside the recurrence; returns
@@ -643,7 +685,8 @@ def adam_update_np(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray,
 KERNEL_NAMES = ("add_act", "act_inplace", "act_backward", "act_grad_inplace", "matmul",
                 "lstm_gates",
                 "lstm_gates_backward", "lstm_gates_into", "lstm_gates_backward_into",
-                "rnn_sequence", "rnn_sequence_backward", "lstm_sequence",
+                "rnn_sequence", "rnn_layer_forward", "rnn_sequence_backward",
+                "lstm_sequence",
                 "lstm_sequence_backward", "cross_entropy_forward",
                 "cross_entropy_backward", "adam_update")
 
