@@ -457,30 +457,17 @@ def rnn_sequence_np(p: np.ndarray, h0: np.ndarray, w_hh_t: np.ndarray, act: int,
 @njit(cache=True, error_model="numpy")
 def rnn_layer_forward(x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray, act: int,
                       fast: bool) -> np.ndarray:
-    """A whole small RNN layer in one call: h_t = act([x_t; h_{t-1}] W^T + b) for t = 0..T-1.
-    x (T, B, I), h0 (B, H), W (H, I+H), b (H,) or (0,) for no bias; returns hs (T, B, H).
-    Both products run as loops over the rows of W^T (copied once), nothing calls BLAS."""
+    """A whole tiny RNN layer in one call: the input products x_t W_x^T + b as loops (below the
+    matmul crossover a BLAS call costs more than its arithmetic), then `rnn_sequence`.
+    x (T, B, I), h0 (B, H), W (H, I+H), b (H,) or (0,) for no bias; returns hs (T, B, H)."""
     steps, n, n_in = x.shape
-    hh = W.shape[0]
     w_x_t = np.ascontiguousarray(W[:, :n_in].T)  # row k: how input k feeds each unit
-    w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
-    hs = np.empty((steps, n, hh), dtype=x.dtype)
-    z = np.empty((n, hh), dtype=x.dtype)
-    h_prev = h0
+    p = np.empty((steps, n, W.shape[0]), dtype=x.dtype)
     for t in range(steps):
-        h_t = hs[t]
-        _matmul_into(x[t], w_x_t, h_t)  # x_t W_x^T
+        _matmul_into(x[t], w_x_t, p[t])
         if b.size:
-            for r in range(n):
-                for j in range(hh):
-                    h_t[r, j] += b[j]
-        _matmul_into(h_prev, w_hh_t, z)  # h_{t-1} W_hh^T
-        for r in range(n):
-            for j in range(hh):
-                h_t[r, j] += z[r, j]
-        act_inplace(h_t, act, fast)
-        h_prev = h_t
-    return hs
+            p[t] += b
+    return rnn_sequence(p, h0, np.ascontiguousarray(W[:, n_in:].T), act, fast)
 
 
 def rnn_layer_forward_np(x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray, act: int,
