@@ -44,10 +44,10 @@ def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
     if x.ndim not in (2, 3) or x.shape[0] == 0:
         raise ValueError(f"unroll: x must have shape (T, B, I) or (T, I) with T >= 1, got "
                          f"{x.shape}")
-    if fused:
-        return _unroll_fused(cell, x, state, layer)
-    outputs, final = _unroll_steps(cell, x, state, layer)
-    return stack(outputs, axis=0), final
+    outputs, final = (_unroll_fused if fused else _unroll_steps)(cell, x, state, layer)
+    if isinstance(outputs, list):  # step by step (asked for, or the fused path's fallback)
+        outputs = stack(outputs, axis=0)
+    return outputs, final
 
 
 def _name_state(state: Any, t: int) -> None:
