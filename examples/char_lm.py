@@ -33,6 +33,7 @@ import numpy as np
 import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import checkpoint, nn, optim
+from tinygrad_rnn.cli import int_at_least
 from tinygrad_rnn.data import (CharVocab, DataError, batchify, bptt_windows, load_text,
                                num_windows, split_train_val, stdlib_docstrings)
 
@@ -295,22 +296,23 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    "docstrings of Python's standard library, no download needed)")
     p.add_argument("--cell", choices=sorted(CELLS), default="lstm", help="recurrent cell "
                    "(default: lstm)")
-    p.add_argument("--hidden", type=_positive, default=128, help="hidden size (default: 128)")
-    p.add_argument("--layers", type=_positive, default=1, help="stacked layers (default: 1)")
-    p.add_argument("--bptt", type=_positive, default=32, help="truncated-BPTT window in steps "
+    p.add_argument("--hidden", type=_positive_int, default=128, help="hidden size (default: 128)")
+    p.add_argument("--layers", type=_positive_int, default=1, help="stacked layers (default: 1)")
+    p.add_argument("--bptt", type=_positive_int, default=32, help="truncated-BPTT window in steps "
                    "(default: 32)")
-    p.add_argument("--batch-size", type=_positive, default=32, help="parallel streams "
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="parallel streams "
                    "(default: 32)")
-    p.add_argument("--epochs", type=_positive, default=3, help="total epochs (default: 3)")
+    p.add_argument("--epochs", type=_positive_int, default=3, help="total epochs (default: 3)")
     p.add_argument("--lr", type=_positive_float, default=3e-3,
                    help="Adam learning rate (default: 3e-3)")
     p.add_argument("--clip", type=_positive_float, default=5.0, help="max global gradient norm "
                    "(default: 5)")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout between layers")
-    p.add_argument("--max-chars", type=_positive, default=300_000, help="use at most this "
+    p.add_argument("--max-chars", type=_positive_int, default=300_000, help="use at most this "
                    "much text (default: 300000)")
-    p.add_argument("--max-steps", type=_positive, default=None, help="cap on steps per epoch")
-    p.add_argument("--seed", type=_non_negative, default=0, help="random seed (default: 0)")
+    p.add_argument("--max-steps", type=_positive_int, default=None, help="cap on steps per epoch")
+    p.add_argument("--seed", type=int_at_least(0, "an integer >= 0"), default=0,
+                   help="random seed (default: 0)")
     p.add_argument("--save", metavar="PATH", default="char_lm.npz", help="checkpoint written "
                    "after every epoch (default: char_lm.npz)")
     p.add_argument("--no-save", action="store_true", help="write no checkpoint")
@@ -340,32 +342,17 @@ def train_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return train(**options)
 
 
-def _number(kind: type, text: str) -> Any:
-    try:
-        return kind(text)
-    except ValueError:  # else argparse says "invalid _positive value"
-        what = "an integer" if kind is int else "a number"
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    value = _number(int, text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+_positive_int = int_at_least(1, "a positive integer")
 
 
 def _positive_float(text: str) -> float:
-    value = _number(float, text)
+    """An argparse type: a number > 0 (nan is refused too)."""
+    try:
+        value = float(text)
+    except ValueError:  # else argparse says "invalid _positive_float value"
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0:  # also rejects nan
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = _number(int, text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
     return value
 
 

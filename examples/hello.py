@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import tinygrad_rnn as tg  # noqa: E402
 import tinygrad_rnn.functional as F  # noqa: E402
 from tinygrad_rnn import nn, optim  # noqa: E402
+from tinygrad_rnn.cli import int_at_least  # noqa: E402  (the command's own option check)
 
 CELLS = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
 DEFAULT_SEED = 3
@@ -129,19 +130,6 @@ def train(input_text: str = "hello", target_text: str = "ohlol", epochs: int = 1
     return losses
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= minimum (argparse names the option in its error)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-    return parse
-
-
 def _read_init(path: str) -> dict[str, np.ndarray]:
     """The arrays of an --init .npz file, or one clear error naming the file."""
     try:
@@ -157,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--input", default="hello", help="input string (default hello)")
     p.add_argument("--target", default="ohlol", help="target string, same length (ohlol)")
-    p.add_argument("--epochs", type=_int_at_least(1), default=15)
+    p.add_argument("--epochs", type=int_at_least(1, "a positive integer"), default=15)
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--seed", type=_int_at_least(0), default=DEFAULT_SEED)
+    p.add_argument("--seed", type=int_at_least(0, "an integer >= 0"), default=DEFAULT_SEED)
     p.add_argument("--cell", choices=sorted(CELLS), default="rnn")
     p.add_argument("--init", metavar="FILE.npz",
                    help="initial weights as PyTorch-named arrays (weight_ih, weight_hh, ...)")

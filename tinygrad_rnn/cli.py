@@ -21,7 +21,7 @@ import io
 import os
 import sys
 from types import ModuleType
-from typing import Sequence
+from typing import Callable, Sequence
 
 PROG = "tinygrad-rnn"
 
@@ -102,8 +102,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_at_least(minimum: int, wording: str):
-    """An argparse type: an integer >= minimum, with `wording` in the error."""
+def int_at_least(minimum: int, wording: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum, else "expected {wording}, got ..." (argparse
+    names the option). The command and the example scripts share it, so their errors agree."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -115,8 +116,8 @@ def _int_at_least(minimum: int, wording: str):
     return parse
 
 
-_positive = _int_at_least(1, "a positive integer")
-_seed = _int_at_least(0, "an integer >= 0")
+_positive = int_at_least(1, "a positive integer")
+_seed = int_at_least(0, "an integer >= 0")
 
 
 def _non_negative(text: str) -> float:
