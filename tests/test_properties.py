@@ -9,6 +9,7 @@ broadcasting an array of element numbers and adding with np.bincount.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays, mutually_broadcastable_shapes
@@ -65,28 +66,11 @@ def _check(op: str, data, shapes) -> None:
     assert ta.grad.shape == sa and tb.grad.shape == sb
 
 
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
 @SETTINGS
 @given(data=st.data(), shapes=shape_pairs)
-def test_add_gradient_is_the_broadcast_sum(data, shapes):
-    _check("add", data, shapes)
-
-
-@SETTINGS
-@given(data=st.data(), shapes=shape_pairs)
-def test_sub_gradient_is_the_broadcast_sum(data, shapes):
-    _check("sub", data, shapes)
-
-
-@SETTINGS
-@given(data=st.data(), shapes=shape_pairs)
-def test_mul_gradient_is_the_broadcast_sum(data, shapes):
-    _check("mul", data, shapes)
-
-
-@SETTINGS
-@given(data=st.data(), shapes=shape_pairs)
-def test_div_gradient_is_the_broadcast_sum(data, shapes):
-    _check("div", data, shapes)
+def test_gradient_is_the_broadcast_sum(op, data, shapes):
+    _check(op, data, shapes)
 
 
 @settings(max_examples=25, deadline=None)
