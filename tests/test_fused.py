@@ -243,6 +243,11 @@ def test_unroll_fused_is_one_node_and_checks_x(rng):
     assert [t.op for t in topological_order(outputs) if t.op] == ["rnn_layer"]
     with pytest.raises(ValueError, match=r"unroll: x must have shape \(T, B, I\)"):
         nn.unroll(cell, tg.Tensor(np.zeros(3, np.float32)))
+    with pytest.raises(ValueError, match=r"I = input_size = 3, got \(5, 2, 4\)"):
+        nn.unroll(cell, tg.Tensor(np.zeros((5, 2, 4), np.float32)))
+    with pytest.raises(TypeError, match="unroll: cell must be an RNNCell, LSTMCell or GRUCell, "
+                                        "got Linear"):
+        nn.unroll(nn.Linear(3, 4), tg.Tensor(np.zeros((5, 2, 3), np.float32)))
     # float64 input to a float32 cell: the fused node needs one dtype, so it runs step by step
     outputs, h_T = nn.unroll(cell, tg.Tensor(np.ones((5, 2, 3))))
     assert isinstance(outputs, tg.Tensor) and outputs.shape == (5, 2, 4)

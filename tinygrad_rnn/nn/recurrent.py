@@ -34,16 +34,20 @@ def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
     an LSTMCell. state None means zeros. fused=True runs the sequence as one graph node
     (`tinygrad_rnn.fused`); fused=False calls the cell once per step, each inside
     `annotate(step=t, layer=layer)`, the per-op graph `viz` draws. Both give the same numbers.
+    layer is only the tag `viz` groups by.
 
     >>> cell = RNNCell(4, 4)
     >>> outputs, h_T = unroll(cell, Tensor(np.eye(4, dtype=np.float32)[:, None, :]))
     >>> outputs.shape, h_T.shape
     ((4, 1, 4), (1, 4))
     """
+    if not isinstance(cell, CellBase):
+        raise TypeError(f"unroll: cell must be an RNNCell, LSTMCell or GRUCell, got "
+                        f"{type(cell).__name__}")
     x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.ndim not in (2, 3) or x.shape[0] == 0:
-        raise ValueError(f"unroll: x must have shape (T, B, I) or (T, I) with T >= 1, got "
-                         f"{x.shape}")
+    if x.ndim not in (2, 3) or x.shape[0] == 0 or x.shape[-1] != cell.input_size:
+        raise ValueError(f"unroll: x must have shape (T, B, I) or (T, I) with T >= 1 and "
+                         f"I = input_size = {cell.input_size}, got {x.shape}")
     outputs, final = (_unroll_fused if fused else _unroll_steps)(cell, x, state, layer)
     if isinstance(outputs, list):  # step by step (asked for, or the fused path's fallback)
         outputs = stack(outputs, axis=0)
