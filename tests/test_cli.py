@@ -1,6 +1,7 @@
 """The `tinygrad-rnn` command: help for every sub-command, working runs, and one-line errors
 (never a traceback) for bad arguments and unreadable files."""
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -214,3 +215,16 @@ def test_resume_with_no_epochs_left_says_so(trained, capsys):
     assert cli.main(["train", "--data", str(data), "--resume", str(ckpt), "--epochs", "1",
                      "--no-save", "--length", "3", "--no-bar"]) == 0
     assert "nothing to train" in capsys.readouterr().out
+
+
+def test_int_at_least_is_the_one_integer_check(capsys):
+    """The command and the example scripts share one argparse type, so they word errors alike."""
+    parse = cli.int_at_least(2, "an integer >= 2")
+    assert parse("2") == 2
+    for text in ("1", "x"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected an integer >= 2"):
+            parse(text)
+    for argv, word in [(["hello", "--epochs", "0"], "--epochs"),
+                       (["train", "--hidden", "0"], "--hidden")]:
+        assert cli.main(argv) == 2
+        _one_error_line(capsys, word, "expected a positive integer, got 0")
