@@ -16,15 +16,15 @@ from viz import flow
 
 PNG = b"\x89PNG\r\n\x1a\n"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` missing")
-T, I, H, C = 5, 2, 3, 4
+T, IN, H, C = 5, 2, 3, 4
 
 
 def _model(cell_type, seed=0, **kw):
     tg.manual_seed(seed)
-    cell = cell_type(I, H, dtype=np.float64, **kw)
+    cell = cell_type(IN, H, dtype=np.float64, **kw)
     head = nn.Linear(H, C, dtype=np.float64)
     rng = np.random.default_rng(seed)
-    xs = rng.standard_normal((T, 1, I))
+    xs = rng.standard_normal((T, 1, IN))
     ys = rng.integers(0, C, size=T)
     return cell, head, xs, ys
 
@@ -72,9 +72,9 @@ def test_connectivity_of_states_is_the_jacobian_frobenius_norm():
         with no_grad():
             return np.array([h.data for h in flow.unroll_losses(cell, x, head, ys).states])
 
-    jac = np.zeros((T, H, T, I))  # dh_t[k] / dx_j[i]
+    jac = np.zeros((T, H, T, IN))  # dh_t[k] / dx_j[i]
     for j in range(T):
-        for i in range(I):
+        for i in range(IN):
             up, down = xs.copy(), xs.copy()
             up[j, 0, i] += eps
             down[j, 0, i] -= eps
@@ -159,8 +159,8 @@ def _rows_by_tg_grad(cell, x, state):
                                           (nn.GRUCell, {})])
 def test_jacobians_row_by_row_against_tg_grad(cell_type, kw):
     tg.manual_seed(3)
-    cell = cell_type(I, 4, dtype=np.float64, **kw)
-    xs = np.random.default_rng(3).standard_normal((6, I))
+    cell = cell_type(IN, 4, dtype=np.float64, **kw)
+    xs = np.random.default_rng(3).standard_normal((6, IN))
     result = flow.jacobians(cell, xs)
     assert result.jacobians.shape == (6, 4, 4)
     state = (np.zeros(4), np.zeros(4)) if cell_type is nn.LSTMCell else np.zeros(4)
@@ -181,7 +181,7 @@ def test_jacobians_row_by_row_against_tg_grad(cell_type, kw):
 
 def test_gru_jacobian_against_finite_differences():
     tg.manual_seed(4)
-    cell = nn.GRUCell(I, 3, dtype=np.float64)
+    cell = nn.GRUCell(IN, 3, dtype=np.float64)
     x, h = np.array([0.4, -1.2]), np.array([0.2, -0.5, 0.7])
     (J,) = flow.jacobians(cell, x[None], h).jacobians
     eps = 1e-6
@@ -197,10 +197,10 @@ def test_gru_jacobian_against_finite_differences():
 @pytest.mark.parametrize("radius", [0.9, 1.0, 1.5])
 def test_jacobian_stats_follow_the_spectral_radius(radius):
     tg.manual_seed(5)
-    cell = nn.RNNCell(I, 16, dtype=np.float64)
-    W_hh = cell.linear.weight.data[:, I:]
+    cell = nn.RNNCell(IN, 16, dtype=np.float64)
+    W_hh = cell.linear.weight.data[:, IN:]
     W_hh *= radius / np.max(np.abs(np.linalg.eigvals(W_hh)))
-    result = flow.jacobians(cell, np.zeros((40, I)))  # from h = 0 the cell stays at ... b
+    result = flow.jacobians(cell, np.zeros((40, IN)))  # zero inputs: the bias drives h
     assert result.W_hh_radius["h"] == pytest.approx(radius, rel=1e-9)
     # every factor is diag(tanh') W_hh with tanh' <= 1: never larger than ||W_hh||
     assert np.all(result.sigma <= result.W_hh_sigma["h"] * (1 + 1e-12))
@@ -235,8 +235,8 @@ def test_state_gradients_match_finite_differences():
 
 def test_state_gradients_batch_sum_sample_and_stacked_states():
     tg.manual_seed(7)
-    cell = nn.LSTMCell(I, H, dtype=np.float64)
-    xs = Tensor(np.random.default_rng(7).standard_normal((T, 2, I)))
+    cell = nn.LSTMCell(IN, H, dtype=np.float64)
+    xs = Tensor(np.random.default_rng(7).standard_normal((T, 2, IN)))
     outputs, _ = nn.unroll(cell, xs, fused=False)
     loss = (outputs[T - 1] ** 2).sum()
     total = flow.state_gradients(loss, outputs)  # the stack's parents: h_1 .. h_T

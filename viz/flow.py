@@ -175,8 +175,9 @@ def connectivity(outputs: Any, inputs: Any, grad_outputs: Any = None) -> np.ndar
             probes = [np.eye(o.size, dtype=o.dtype)[k].reshape(o.shape) for k in range(o.size)]
         sq = np.zeros(T_in)
         for v in probes:
-            grads = tg.grad(o, in_list, grad_outputs=v, retain_graph=True)
-            sq += np.concatenate([_sq_norms(g, per_step) for g in grads])
+            grads = tg.grad(o, in_list, grad_outputs=v, retain_graph=True, allow_unused=True)
+            sq += np.concatenate([_sq_norms(np.zeros(x.shape) if g is None else g, per_step)
+                                  for x, g in zip(in_list, grads)])  # None: x_j after t
         result[t] = np.sqrt(sq)
     return result
 
@@ -467,10 +468,10 @@ def state_gradients(loss: Tensor, states: Any, sample: int | None = None) -> np.
     shapes = {t.shape for t in steps}
     if len(shapes) != 1:
         raise ValueError(f"{fn}: the states have different shapes {sorted(shapes)}")
-    grads = tg.grad(loss, steps, retain_graph=True)
+    grads = tg.grad(loss, steps, retain_graph=True, allow_unused=True)
     out = []
-    for g in grads:
-        g = np.abs(np.asarray(g, dtype=np.float64))
+    for h, g in zip(steps, grads):  # None: a state after the loss's step
+        g = np.abs(np.asarray(np.zeros(h.shape) if g is None else g, dtype=np.float64))
         if g.ndim == 1:
             out.append(g)
             continue
@@ -601,7 +602,9 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
     import viz
 
     order = [t for t in reversed(topological_order(loss)) if t.requires_grad]  # backward's order
-    grads = dict(zip(map(id, order[1:]), tg.grad(loss, order[1:], retain_graph=True)))
+    found = tg.grad(loss, order[1:], retain_graph=True, allow_unused=True)
+    grads = {id(t): np.zeros(t.shape, t.dtype) if g is None else g
+             for t, g in zip(order[1:], found)}
     grads[id(loss)] = np.ones(loss.shape, loss.dtype)
     span = _grad_span([float(np.linalg.norm(grads[id(t)])) for t in order
                        if not (t.is_leaf and t.requires_grad)])
