@@ -85,7 +85,7 @@ def test_each_chunk_gradient_is_the_truncated_reference() -> None:
     rng = np.random.default_rng(0)
     cell = TanhCell(3, 4, rng)
     xs, ys = _data(rng)
-    params = cell.parameters()
+    params = list(cell.parameters())
 
     def model(x, s):
         return unroll(cell, x, s)
@@ -133,7 +133,7 @@ def test_without_optimizer_grads_are_the_sum_of_chunk_grads() -> None:
     rng = np.random.default_rng(2)
     cell = TanhCell(3, 4, rng)
     xs, ys = _data(rng, T=7)
-    params = cell.parameters()
+    params = list(cell.parameters())
 
     def model(x, s):
         return unroll(cell, x, s)
@@ -164,7 +164,7 @@ def test_sequence_lstm_with_tuple_state_matches_reference() -> None:
     rng = np.random.default_rng(4)
     lstm = nn.LSTM(3, 4, num_layers=2, dtype=np.float64)
     xs, ys = _data(rng, T=7)
-    params = lstm.parameters()
+    params = list(lstm.parameters())
     ref = _reference(lstm, xs, ys, 3, None, params)
     rec = Recorder(params)
     result = truncated_bptt(lstm, xs, ys, 3, _mse_sum, optimizer=rec)
