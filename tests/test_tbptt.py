@@ -224,7 +224,7 @@ def test_training_with_tbptt_lowers_the_loss() -> None:
         out, s = rnn(xc, s)
         return out @ head.weight.T + head.bias, s
 
-    opt = optim.Adam(rnn.parameters() + head.parameters(), lr=0.03)
+    opt = optim.Adam([*rnn.parameters(), *head.parameters()], lr=0.03)
     first = truncated_bptt(model, Tensor(x), Tensor(y), 5, F.mse_loss, optimizer=opt)
     for _ in range(4):
         last = truncated_bptt(model, Tensor(x), Tensor(y), 5, F.mse_loss, optimizer=opt)
