@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS := dev,examples,notebooks
+EXTRAS := dev,examples,flow,notebooks
 DEMO_PICTURE := hello_graph.png
 
 .PHONY: help demo test test-slow lint bench graphviz clean
