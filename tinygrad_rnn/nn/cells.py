@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn import tensor as _engine
+from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear
-from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.nn.module import Module, as_input
 from tinygrad_rnn.tensor import Tensor, annotate, cat
 
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
@@ -45,7 +45,7 @@ def _step_of(state: Tensor) -> int:
 def _cell_tags(cell: "CellBase", x: Tensor, state: Tensor) -> dict:
     """The tags of one call (an outer annotation wins), naming an unnamed input x_t."""
     tags = {"step": _step_of(state) + 1, "cell": type(cell).__name__, "call": next(_CALLS)}
-    outer = _engine._state["meta"]
+    outer = current_annotation()
     if outer:
         tags.update(outer)
     step = tags["step"]
@@ -71,7 +71,7 @@ def _concat(x: Tensor, h: Tensor, name: str = "xh") -> Tensor:
     viz still draws them feeding the step."""
     xh = cat([x, h], axis=-1)
     xh.name = name
-    if xh.is_leaf and _engine.is_grad_enabled():
+    if xh.is_leaf and is_grad_enabled():
         xh.tags = {**(xh.tags or {}), "from": ("cat", (x, h))}
     return xh
 
@@ -96,9 +96,7 @@ class CellBase(Module):
 
     def _input(self, x: Any) -> Tensor:
         """x as a Tensor of shape (B, I) or (I,), or a clear error."""
-        if not isinstance(x, Tensor):
-            arr = np.asarray(x)
-            x = Tensor(arr if arr.dtype.kind == "f" else arr.astype(self.linear.weight.dtype))
+        x = as_input(x, self.linear.weight.dtype, type(self).__name__)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: input x must have shape (B, "
                              f"{self.input_size}) or ({self.input_size},), got {x.shape}")
@@ -108,9 +106,8 @@ class CellBase(Module):
         """One state tensor (h or c) checked against x, or zeros named `{label}_0` if None."""
         shape = x.shape[:-1] + (self.hidden_size,)
         if s is None:
-            dtype = np.result_type(x.dtype, self.linear.weight.dtype)
-            return Tensor(np.zeros(shape, dtype=dtype), name=f"{label}_0")
-        s = s if isinstance(s, Tensor) else Tensor(s)
+            return Tensor(np.zeros(shape, dtype=self.linear.weight.dtype), name=f"{label}_0")
+        s = as_input(s, self.linear.weight.dtype, f"{type(self).__name__} state {label}")
         if s.shape != shape:
             raise ValueError(f"{type(self).__name__}: state {label} must have shape {shape} for "
                              f"input x of shape {x.shape}, got {s.shape}")
