@@ -25,10 +25,11 @@ from tinygrad_rnn.ops import (amax, amin, argmax, argmin, bmm, chunk, clamp, cli
                               unsqueeze)
 from tinygrad_rnn.random import get_rng, manual_seed
 from tinygrad_rnn.tensor import (Tensor, ValuesIndices, annotate, cat, detect_anomaly,
-                                 get_default_dtype, is_grad_enabled, no_grad, set_default_dtype,
-                                 stack, unbroadcast, where)
+                                 get_default_dtype, grad, is_grad_enabled, no_grad,
+                                 set_default_dtype, stack, unbroadcast, where)
 
-__all__ = ["Tensor", "annotate", "cat", "stack", "no_grad", "is_grad_enabled", "detect_anomaly",
+__all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "is_grad_enabled",
+           "detect_anomaly",
            "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "functional",
            "nn", "optim", "save", "load", "set_backend", "get_backend",
            # the PyTorch surface: factories, dtypes, devices, functions
