@@ -24,12 +24,13 @@ from tinygrad_rnn.ops import (amax, amin, argmax, argmin, bmm, chunk, clamp, cli
                               softmax, split, sqrt, squeeze, sum, t, tanh, topk, transpose,
                               unsqueeze)
 from tinygrad_rnn.random import get_rng, manual_seed
-from tinygrad_rnn.tensor import (Tensor, ValuesIndices, annotate, cat, detect_anomaly,
-                                 get_default_dtype, grad, is_grad_enabled, no_grad,
+from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
+                                is_grad_enabled, no_grad, set_grad_enabled)
+from tinygrad_rnn.tensor import (Tensor, ValuesIndices, cat, get_default_dtype, grad,
                                  set_default_dtype, stack, unbroadcast, where)
 
-__all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "is_grad_enabled",
-           "detect_anomaly",
+__all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad",
+           "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
            "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "functional",
            "nn", "optim", "save", "load", "set_backend", "get_backend",
            # the PyTorch surface: factories, dtypes, devices, functions
