@@ -64,7 +64,7 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "meta", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # hash by identity even though == compares values
 
@@ -77,7 +77,9 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self.name: str | None = name
-        self.meta: dict | None = None  # e.g. {"step": 3, "layer": 0}: read by viz
+        # facts the library records for viz, e.g. {"step": 3, "cell": "RNNCell", "role": "state"}
+        # (see nn/cells.py); never mutated in place: a tensor gets a new dict or a shared one
+        self.tags: dict | None = None
         self._ctx = None  # the Function that made this tensor (None for leaves)
 
     # ----- what a tensor is -------------------------------------------------------------
@@ -159,8 +161,12 @@ class Tensor:
         return float(self.item())
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the graph (no grad flows back)."""
-        return Tensor(self.data, dtype=self.data.dtype, name=self.name)
+        """A new leaf sharing this tensor's data, cut from the graph (no grad flows back).
+        It keeps the name and the tags, marked `cut` (viz draws a truncated-BPTT boundary)."""
+        cut = Tensor(self.data, dtype=self.data.dtype, name=self.name)
+        if self.tags:
+            cut.tags = {**self.tags, "cut": True}
+        return cut
 
     def clone(self) -> "Tensor":
         """A copy of the data that stays in the graph (gradient flows back unchanged)."""
@@ -738,7 +744,7 @@ class Tensor:
                                    "changed in place outside `with no_grad():` (as in PyTorch)")
             old = Tensor.__new__(Tensor)  # the old version keeps the old identity's history
             old.data, old.grad, old.requires_grad = self.data, None, self.requires_grad
-            old.name, old.meta, old._ctx = self.name, self.meta, self._ctx
+            old.name, old.tags, old._ctx = self.name, self.tags, self._ctx
             out = F.SetItem.apply(old, self._lift(value), index=index)
             self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
             self._bump_version()
