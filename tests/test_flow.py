@@ -335,3 +335,59 @@ def test_animate_training_draws_capped_epochs_on_one_scale(tmp_path):
     assert len(losses) == 7 and losses[-1] < losses[0]
     frames, size = _gif_frames(tmp_path / "t.gif")
     assert frames == 3 and max(size) <= 400
+
+
+# ----- the command --------------------------------------------------------------------------------
+
+def _flow_cli(capsys, *args):
+    from tinygrad_rnn import cli
+
+    code = cli.main(["flow", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("view", ["connectivity", "jacobians", "units"])
+def test_flow_command_draws_each_view(view, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / f"{view}.png"
+    code, stdout, err = _flow_cli(capsys, "--cell", "gru", "--steps", "6", "--hidden", "5",
+                                  "--view", view, "-o", str(out))
+    assert code == 0, err
+    assert f"wrote {out}" in stdout and open(out, "rb").read(8) == PNG
+
+
+@needs_dot
+def test_flow_command_animates_a_checkpoint_model(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    from tinygrad_rnn.cli import load_example
+
+    char_lm = load_example("char_lm")
+    tg.manual_seed(0)
+    model = char_lm.CharModel(4, hidden_size=3, num_layers=1, cell="rnn")
+    ckpt = tmp_path / "lm.npz"
+    tg.save(ckpt, model, vocab=list("ehlo"), cell="rnn", hidden_size=3, num_layers=1)
+    out = tmp_path / "b.gif"
+    code, stdout, err = _flow_cli(capsys, "--checkpoint", str(ckpt), "--steps", "2", "--view",
+                                  "animate", "--max-frames", "2", "-o", str(out))
+    assert code == 0, err
+    assert _gif_frames(out)[0] == 2
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--view", "spectrum"], ["--view", "invalid choice"]),
+    (["--steps", "0"], ["--steps", "expected a positive integer"]),
+    (["--radius", "-1"], ["--radius", "expected a number"]),
+    (["--cell", "lstm", "--radius", "1.5"], ["radius", "'lstm'"]),
+    (["--view", "animate", "-o", "x.png"], ["-o", ".gif"]),
+    (["-o", "x.txt"], ["-o", ".png"]),
+    (["--checkpoint", "no/such/file.npz", "--steps", "3"], ["no/such/file.npz"]),
+])
+def test_flow_command_bad_arguments_are_one_line(args, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = _flow_cli(capsys, *args)
+    assert code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err
+    assert list(tmp_path.iterdir()) == []  # nothing written

@@ -4,12 +4,14 @@
     tinygrad-rnn train [--data FILE --cell lstm --layers 2 --bptt 32 ...] a character LM
     tinygrad-rnn sample CHECKPOINT [--prompt "The " --temperature 0.8]   text from a trained LM
     tinygrad-rnn render [--cell lstm --steps 8 --detail cells -o out.png] an unrolled graph
+    tinygrad-rnn flow [--cell gru --steps 50 --view connectivity -o c.png]  gradient flow
 
 `hello`, `train` and `sample` run the scripts of `examples/` (installed as `tinygrad_rnn_examples`)
 (`hello.py`, `char_lm.py`), so the command and the scripts can never disagree; `render` calls
-`viz.demo.render_random_model`. Every problem a user can cause (a bad option, a missing or
-unreadable file, a checkpoint that is not one) ends the command with one line on stderr and
-exit status 2, never a traceback; set TINYGRAD_RNN_TRACEBACK=1 to see the traceback anyway.
+`viz.demo.render_random_model`; `flow` calls `viz.flow.render_view`. Every problem a user can
+cause (a bad option, a missing or unreadable file, a checkpoint that is not one) ends the
+command with one line on stderr and exit status 2, never a traceback; set
+TINYGRAD_RNN_TRACEBACK=1 to see the traceback anyway.
 """
 
 from __future__ import annotations
@@ -102,6 +104,47 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_flow(args: argparse.Namespace) -> int:
+    """Draw one gradient-flow view (viz.flow) of a random model or a `train` checkpoint."""
+    import numpy as np
+
+    from viz import flow
+
+    suffix = os.path.splitext(args.out or "")[1].lower()
+    wanted = (".gif",) if args.view == "animate" else (".png", ".svg", ".pdf")
+    if args.out is not None and suffix not in wanted:
+        raise UsageError(f"{PROG} flow: error: -o {args.out!r}: --view {args.view} writes "
+                         f"{' / '.join(wanted)} (see {PROG} flow --help)")
+    out = args.out or f"flow_{args.view}" + wanted[0]
+    rng = np.random.default_rng(args.seed)
+    if args.checkpoint:
+        if args.radius is not None:
+            raise UsageError(f"{PROG} flow: error: --radius rescales a random model's W_hh; "
+                             "it cannot be used with --checkpoint")
+        model, vocab, meta = load_example("char_lm").load_checkpoint(args.checkpoint)
+        if len(model.rnn.cells) != 1:
+            raise UsageError(f"{PROG} flow: error: {args.checkpoint!r} has "
+                             f"{len(model.rnn.cells)} layers; the flow views take one-layer "
+                             "models")
+        cell, head, V = model.rnn.cells[0], model.head, len(vocab)
+        ids = rng.integers(0, V, size=args.steps + 1)  # random text: x_t = ids[t], y_t = ids[t+1]
+        xs, ys = np.eye(V, dtype=np.float32)[ids[:-1]][:, None, :], ids[1:]
+        what = f"{args.checkpoint} ({meta.get('cell', '?')}, hidden {cell.hidden_size})"
+    else:
+        cell, head, xs, ys = flow.random_model(args.cell, args.steps, args.hidden, seed=args.seed,
+                                               radius=args.radius)
+        what = f"random {type(cell).__name__}(8, {args.hidden})"
+    options = ({"max_frames": args.max_frames, "max_steps": args.max_steps}
+               if args.view == "animate" else {})
+    try:
+        result = flow.render_view(args.view, cell, xs, head, ys, out,
+                                  title=f"{what}, {args.steps} steps", **options)
+    except flow.MissingExtraError as e:
+        raise UsageError(f"{PROG} flow: error: {e}") from None
+    print(f"wrote {result['path']} ({args.view} computed in {result['seconds']:.2f} s)")
+    return 0
+
+
 def int_at_least(minimum: int, wording: str) -> Callable[[str], int]:
     """An argparse type: an integer >= minimum, else "expected {wording}, got ..." (argparse
     names the option). The command and the example scripts share it, so their errors agree."""
@@ -127,6 +170,13 @@ def _non_negative(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
 
 
@@ -169,6 +219,35 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output file; format from the suffix: png, svg, pdf, dot")
     render.add_argument("--seed", type=_seed, default=0)
     render.set_defaults(run=cmd_render)
+
+    flow = sub.add_parser("flow", help="draw how the gradient flows back through time "
+                          "(viz.flow: connectivity, Jacobians, per-unit heatmap, animation)",
+                          description="Run a random recurrent cell (or the first layer of a "
+                          "`train` checkpoint) over --steps random inputs with a loss at every "
+                          "step and draw one gradient-flow view: connectivity (||dL_t/dx_j||), "
+                          "jacobians (||dh_t/dh_{t-1}|| and their product), units (|dL_T/dh_t| "
+                          "per unit) or animate (a GIF of backward from L_T).")
+    flow.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn",
+                      help="random model's cell (default: rnn, tanh)")
+    flow.add_argument("--steps", type=_positive, default=50, help="time steps (default: 50)")
+    flow.add_argument("--view", choices=["connectivity", "jacobians", "units", "animate"],
+                      default="connectivity", help="what to draw (default: connectivity)")
+    flow.add_argument("--hidden", type=_positive, default=64,
+                      help="random model's hidden size (default: 64)")
+    flow.add_argument("--radius", type=_positive_float, default=None,
+                      help="rescale the random tanh RNN's W_hh to this spectral radius")
+    flow.add_argument("--checkpoint", default=None,
+                      help="a one-layer model saved by `tinygrad-rnn train` instead of a "
+                      "random one")
+    flow.add_argument("--max-frames", type=_positive, default=60,
+                      help="animate: at most this many frames (default: 60)")
+    flow.add_argument("--max-steps", type=_positive, default=10,
+                      help="animate: draw at most this many steps (default: 10)")
+    flow.add_argument("-o", "--out", default=None,
+                      help="output file: .png/.svg/.pdf, or .gif for animate "
+                      "(default: flow_VIEW.png / .gif)")
+    flow.add_argument("--seed", type=_seed, default=0)
+    flow.set_defaults(run=cmd_flow)
     return p
 
 
@@ -188,8 +267,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         return args
     args = build_parser().parse_args(argv)
     if args.command is None:
-        raise UsageError(f"{PROG}: error: a command is needed: hello, train, sample or render "
-                         f"(see {PROG} --help)")
+        raise UsageError(f"{PROG}: error: a command is needed: hello, train, sample, render or "
+                         f"flow (see {PROG} --help)")
     return args
 
 

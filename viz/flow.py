@@ -199,8 +199,8 @@ def plot_connectivity(maps: np.ndarray | Mapping[str, np.ndarray],
     if not positive or not np.isfinite(top):
         raise ValueError("plot_connectivity: no positive finite entry to draw")
     norm = LogNorm(vmin=max(min(positive), top * floor), vmax=top)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels) + 0.9, 4.2),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels) + 1.2, 4.4),
+                             squeeze=False, layout="constrained")
     image = None
     for ax, (label, m) in zip(axes[0], panels.items()):
         shown = np.ma.masked_less_equal(np.maximum(m, 0), 0)
@@ -210,11 +210,20 @@ def plot_connectivity(maps: np.ndarray | Mapping[str, np.ndarray],
         ax.set_title(label, fontsize=11)
         ax.set_xlabel("input step j")
         ax.set_ylabel("output step t")
+        _integer_ticks(ax)
     fig.colorbar(image, ax=list(axes[0]), label=r"$\|\partial L_t / \partial x_j\|$ (log)",
-                 fraction=0.05, pad=0.03)
+                 shrink=0.9)
     if title:
         fig.suptitle(title)
     return _finish(fig, path, plt)
+
+
+def _integer_ticks(ax: Any, y: bool = True) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if y:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _panels(data: Any, fn: str, ndim: int) -> dict[str, Any]:
@@ -433,9 +442,10 @@ def plot_jacobians(results: Jacobians | Mapping[str, Jacobians],
                         label=r"$\|\prod_{k\leq t} \mathrm{diag}(f_k)\|$")
         ax.axhline(1.0, color="gray", linestyle=":", linewidth=1)
         rho = ", ".join(f"{k} {v:.2f}" for k, v in r.W_hh_radius.items())
-        ax.set_title(f"{label + ': ' if label else ''}{r.cell}\nspectral radius of W_hh: {rho}",
-                     fontsize=10)
+        name = label if r.cell in label else f"{label + ': ' if label else ''}{r.cell}"
+        ax.set_title(f"{name}\nspectral radius of W_hh: {rho}", fontsize=10)
         ax.set_xlabel("step t")
+        _integer_ticks(ax, y=False)
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8, loc="best")
     if title:
@@ -503,7 +513,7 @@ def plot_state_gradients(grads: np.ndarray | Mapping[str, np.ndarray],
         raise ValueError("plot_state_gradients: no positive finite entry to draw")
     norm = LogNorm(vmin=max(min(positive), top * floor), vmax=top)
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.2 + 2.0 * len(panels)),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     image = None
     for ax, (label, g) in zip(axes[:, 0], panels.items()):
         T, H = g.shape
@@ -512,9 +522,9 @@ def plot_state_gradients(grads: np.ndarray | Mapping[str, np.ndarray],
                           extent=(0.5, T + 0.5, H - 0.5, -0.5))
         ax.set_title(label, fontsize=10)
         ax.set_ylabel("unit")
+        _integer_ticks(ax)
     axes[-1, 0].set_xlabel("step t")
-    fig.colorbar(image, ax=list(axes[:, 0]), label=r"$|\partial L / \partial h_t|$ (log)",
-                 fraction=0.04, pad=0.02)
+    fig.colorbar(image, ax=list(axes[:, 0]), label=r"$|\partial L / \partial h_t|$ (log)")
     if title:
         fig.suptitle(title)
     return _finish(fig, path, plt)
@@ -727,6 +737,48 @@ def unroll_losses(cell: CellBase, xs: Any, head: Any, targets: Any,
     return Unrolled(x, states, losses)
 
 
+CELL_TYPES = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
+
+
+def set_spectral_radius(cell: CellBase, radius: float) -> None:
+    """Rescale the W_hh block of an RNNCell (the columns after the input's) in place so that its
+    spectral radius (largest |eigenvalue|) is `radius`."""
+    if not isinstance(cell, nn.RNNCell):
+        raise TypeError(f"set_spectral_radius: cell must be an RNNCell, got "
+                        f"{type(cell).__name__}")
+    if not radius > 0:
+        raise ValueError(f"set_spectral_radius: radius must be > 0, got {radius}")
+    W_hh = cell.linear.weight.data[:, cell.input_size:]
+    rho = float(np.max(np.abs(np.linalg.eigvals(W_hh))))
+    if rho == 0:
+        raise ValueError("set_spectral_radius: W_hh is nilpotent (spectral radius 0)")
+    W_hh *= radius / rho  # a view: changes the parameter's data
+    cell.linear.weight._bump_version()
+
+
+def random_model(cell: str = "rnn", steps: int = 50, hidden_size: int = 64, input_size: int = 8,
+                 classes: int = 4, seed: int = 0, radius: float | None = None) -> tuple:
+    """The setting of the views in the command and the docs: (cell, head, xs, ys) with a cell
+    "rnn" (tanh) / "lstm" / "gru" initialised from `seed`, a readout head Linear(H, classes),
+    standard-normal inputs xs (steps, 1, input_size) and random targets ys (steps,).
+    radius: rescale the tanh RNN's W_hh to this spectral radius (`set_spectral_radius`)."""
+    if cell not in CELL_TYPES:
+        raise ValueError(f"random_model: cell must be one of {sorted(CELL_TYPES)}, got {cell!r}")
+    for name, value in (("steps", steps), ("hidden_size", hidden_size),
+                        ("input_size", input_size), ("classes", classes)):
+        _check_count(value, "random_model", name)
+    if radius is not None and cell != "rnn":
+        raise ValueError(f"random_model: radius rescales a tanh RNN's W_hh; not for {cell!r}")
+    tg.manual_seed(seed)
+    model = CELL_TYPES[cell](input_size, hidden_size)
+    head = nn.Linear(hidden_size, classes)
+    if radius is not None:
+        set_spectral_radius(model, radius)
+    rng = np.random.default_rng(seed)
+    xs = rng.standard_normal((steps, 1, input_size)).astype(np.float32)
+    return model, head, xs, rng.integers(0, classes, size=steps)
+
+
 def render_view(view: str, cell: CellBase, xs: Any, head: Any, targets: Any,
                 path: str | os.PathLike, title: str | None = None,
                 **options: Any) -> dict[str, Any]:
@@ -735,7 +787,8 @@ def render_view(view: str, cell: CellBase, xs: Any, head: Any, targets: Any,
     view: "connectivity" (||dL_t/dx_j||), "jacobians" (dh_t/dh_{t-1} of the first sample),
     "units" (|dL_T/dh_t| per unit, for the last step's loss) or "animate" (a GIF of backward
     from L_T; options go to `animate_backward`). The optional extra is checked first.
-    Returns {"path", "data" (the array or Jacobians), "seconds" (computing, not drawing)}.
+    Returns {"path", "data" (the array or Jacobians, None for animate), "seconds" (the run and
+    the view's numbers, without the plotting; for animate, everything)}.
     """
     import time
 
@@ -765,13 +818,14 @@ def render_view(view: str, cell: CellBase, xs: Any, head: Any, targets: Any,
         data = state_gradients(run.losses[-1], run.states)
         seconds = time.perf_counter() - start
         written = plot_state_gradients({f"{name}: |dL_{T}/dh_t| per unit": data}, path, title)
-    else:
-        seconds = time.perf_counter() - start
+    else:  # the frames are the work here: timed with their drawing
         data = None
         written = animate_backward(run.losses[-1], path, **options)
+        seconds = time.perf_counter() - start
     return {"path": written, "data": data, "seconds": seconds}
 
 
 __all__ = ["connectivity", "plot_connectivity", "jacobians", "Jacobians", "plot_jacobians",
            "state_gradients", "plot_state_gradients", "animate_backward", "animate_training",
-           "unroll_losses", "Unrolled", "render_view", "MissingExtraError", "VIEWS"]
+           "unroll_losses", "Unrolled", "render_view", "random_model", "set_spectral_radius",
+           "MissingExtraError", "VIEWS", "CELL_TYPES"]
