@@ -62,7 +62,7 @@ class Function:
                     break
         out = np.asarray(out)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name, t.meta = out, None, None, meta
+        t.data, t.grad, t.name, t.tags = out, None, None, meta
         t.requires_grad = requires_grad
         t._vc, t._base = [0], None
         base = out.base

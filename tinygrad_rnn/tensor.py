@@ -48,7 +48,7 @@ class Tensor:
 
     # _vc: the version counter, a one-element list shared with every tensor whose data is a view
     # of the same memory (its `_base`, the tensor that owns that memory; None for an owner)
-    __slots__ = ("data", "grad", "requires_grad", "name", "meta", "_ctx", "_vc", "_base",
+    __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "_vc", "_base",
                  "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # hash by identity even though == compares values
@@ -66,7 +66,9 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self.name: str | None = name
-        self.meta: dict | None = None  # e.g. {"step": 3, "layer": 0}: read by viz
+        # facts the library records for viz, e.g. {"step": 3, "cell": "RNNCell", "role": "state"}
+        # (see nn/cells.py); never mutated in place: a tensor gets a new dict or a shared one
+        self.tags: dict | None = None
         self._ctx = None  # the Function that made this tensor (None for leaves)
         self._vc, self._base = [0], None
 
@@ -121,10 +123,13 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data (and its version counter), cut from the graph
-        (no grad flows back)."""
-        t = Tensor(self.data, name=self.name)
-        t._vc, t._base = self._vc, self if self._base is None else self._base
-        return t
+        (no grad flows back). It keeps the name and the tags, marked `cut` (viz draws a
+        truncated-BPTT boundary)."""
+        cut = Tensor(self.data, name=self.name)
+        cut._vc, cut._base = self._vc, self if self._base is None else self._base
+        if self.tags:
+            cut.tags = {**self.tags, "cut": True}
+        return cut
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
