@@ -377,7 +377,7 @@ def test_flow_command_animates_a_checkpoint_model(tmp_path, capsys):
 @pytest.mark.parametrize("args,words", [
     (["--view", "spectrum"], ["--view", "invalid choice"]),
     (["--steps", "0"], ["--steps", "expected a positive integer"]),
-    (["--radius", "-1"], ["--radius", "expected a number"]),
+    (["--radius", "-1"], ["--radius", "-1"]),
     (["--cell", "lstm", "--radius", "1.5"], ["radius", "'lstm'"]),
     (["--view", "animate", "-o", "x.png"], ["-o", ".gif"]),
     (["-o", "x.txt"], ["-o", ".png"]),
