@@ -360,11 +360,10 @@ def test_flow_command_draws_each_view(view, tmp_path, capsys):
 @needs_dot
 def test_flow_command_animates_a_checkpoint_model(tmp_path, capsys):
     pytest.importorskip("PIL")
-    from tinygrad_rnn.cli import load_example
+    from tinygrad_rnn import charlm
 
-    char_lm = load_example("char_lm")
     tg.manual_seed(0)
-    model = char_lm.CharModel(4, hidden_size=3, num_layers=1, cell="rnn")
+    model = charlm.CharModel(4, hidden_size=3, num_layers=1, cell="rnn")
     ckpt = tmp_path / "lm.npz"
     tg.save(ckpt, model, vocab=list("ehlo"), cell="rnn", hidden_size=3, num_layers=1)
     out = tmp_path / "b.gif"
