@@ -72,15 +72,14 @@ def test_three_step_rnn_ops_counts_match_hand_count():
     src = viz.draw(loss).source
     # Hand count of nn.RNN unrolled 3 steps, loss = output.sum(), x and h_0 not requiring grad.
     # Step 1: cat([x_1, h_0]) has no input that requires grad, so it is a leaf (x_1, h_0 are
-    #   not in the graph): cat-leaf, transpose(W), matmul, add(b), tanh            = 5 nodes
-    # Steps 2, 3: x_2 leaf, cat, transpose, matmul, add, tanh                    = 6 nodes each
+    #   not in the graph): cat-leaf, linear (x W^T + b, one node), tanh             = 3 nodes
+    # Steps 2, 3: x_2 leaf, cat, linear, tanh                                      = 4 nodes each
     # Parameters W, b (once each); stack (output) and sum (loss)                 = 2 + 2
-    assert len(visible_nodes(src)) == 5 + 2 * 6 + 2 + 2
-    # Edges, step 1: W->transpose, cat->matmul, transpose->matmul, matmul->add, b->add,
-    #   add->tanh                                                                = 6
-    # Steps 2, 3: the same 6 plus x_t->cat and h_{t-1}->cat                      = 8 each
+    assert len(visible_nodes(src)) == 3 + 2 * 4 + 2 + 2
+    # Edges, step 1: cat->linear, W->linear, b->linear, linear->tanh             = 4
+    # Steps 2, 3: the same 4 plus x_t->cat and h_{t-1}->cat                      = 6 each
     # h_1, h_2, h_3 -> stack, stack -> sum                                       = 3 + 1
-    assert len(visible_edges(src)) == 6 + 2 * 8 + 3 + 1
+    assert len(visible_edges(src)) == 4 + 2 * 6 + 3 + 1
 
 
 def test_three_step_rnn_cells_counts_match_hand_count():
