@@ -124,7 +124,7 @@ def train_sine(clip: float | None, radius: float, steps: int, lr: float = 0.1,
     rng = np.random.default_rng(seed)
     cell, head = nn.RNNCell(1, hidden_size), nn.Linear(hidden_size, CLASSES)
     set_spectral_radius(cell, radius)
-    params = cell.parameters() + head.parameters()
+    params = [*cell.parameters(), *head.parameters()]
     opt = optim.SGD(params, lr=lr)
     losses, norms = [], []
     for _ in range(steps):

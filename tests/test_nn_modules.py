@@ -313,7 +313,7 @@ def test_step_layer_annotations_and_tensor_names(rng) -> None:
     first = nn.RNN(2, 3, fused=False)(constant_input)[0].parents[0]
     assert first.name == "h_1" and "xh" in {t.name for t in topological_order(first)}
     assert [p.name for p in m.parameters()] == [n for n, _ in m.named_parameters()]
-    assert m.parameters()[0].name == "cells.0.linear.weight"
+    assert next(m.parameters()).name == "cells.0.linear.weight"
 
 
 @pytest.mark.parametrize("kind,cls", SEQ_KINDS, ids=[k for k, _ in SEQ_KINDS])

@@ -114,7 +114,9 @@ def test_zero_grad() -> None:
     (lambda ps: optim.RMSprop(ps, alpha=1.5), "alpha"),
     (lambda ps: optim.SGD([], lr=0.1), "empty"),
     (lambda ps: optim.SGD(ps + ps, lr=0.1), "twice"),
-    (lambda ps: optim.SGD([nn.Parameter([1.0]).detach()], lr=0.1), "requires_grad"),
+    (lambda ps: optim.SGD([nn.Parameter([1.0]) * 2], lr=0.1), "leaf"),
+    (lambda ps: optim.SGD([{"params": ps, "lr": 0.1, "momentun": 0.9}]), "momentun"),
+    (lambda ps: optim.SGD([{"params": ps, "lr": -0.1}]), "lr"),
 ])
 def test_bad_arguments_are_clear_errors(make, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -126,6 +128,8 @@ def test_non_tensor_parameters_are_type_errors() -> None:
         optim.SGD([np.zeros(2)], lr=0.1)
     with pytest.raises(TypeError, match="single Tensor"):
         optim.SGD(nn.Parameter(np.zeros(2)), lr=0.1)
+    with pytest.raises(TypeError, match="Adam: betas must be a pair"):
+        optim.Adam([nn.Parameter(np.zeros(2))], betas=0.9)
     with pytest.raises(TypeError, match="lr must be a number"):
         optim.SGD([nn.Parameter(np.zeros(2))], lr="fast")
 
@@ -183,7 +187,8 @@ def test_state_dict_holds_copies() -> None:
     sd["state"][0]["exp_avg"][:] = 99.0
     assert not np.any(opt.state[0]["exp_avg"] == 99.0)
     assert sd["type"] == "Adam"
-    assert sd["hyperparameters"]["betas"] == [0.9, 0.999]
+    assert sd["param_groups"] == [{"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8,
+                                   "weight_decay": 0.0, "amsgrad": False, "params": [0]}]
 
 
 def test_load_state_dict_errors_change_nothing() -> None:
@@ -199,7 +204,7 @@ def test_load_state_dict_errors_change_nothing() -> None:
         opt.load_state_dict(bad)
     message = str(info.value)
     assert "exp_avg" in message and "(5,)" in message and "parameter 4" in message
-    assert opt.lr == 0.1
+    assert opt.param_groups[0]["lr"] == 0.1
     assert opt.state[0]["step"] == before["state"][0]["step"]
     with pytest.raises(ValueError, match="for SGD"):
         opt.load_state_dict({"type": "SGD", "hyperparameters": {}, "state": {}})
@@ -207,7 +212,7 @@ def test_load_state_dict_errors_change_nothing() -> None:
         opt.load_state_dict({"type": "Adam", "state": {0: {"step": 1}}})
     with pytest.raises(ValueError, match="bad hyper-parameters"):
         opt.load_state_dict({"type": "Adam", "hyperparameters": {"lr": -1.0}, "state": {}})
-    assert opt.lr == 0.1
+    assert opt.param_groups[0]["lr"] == 0.1
 
 
 def test_trains_a_module_end_to_end() -> None:

@@ -85,7 +85,7 @@ def test_each_chunk_gradient_is_the_truncated_reference() -> None:
     rng = np.random.default_rng(0)
     cell = TanhCell(3, 4, rng)
     xs, ys = _data(rng)
-    params = cell.parameters()
+    params = list(cell.parameters())
 
     def model(x, s):
         return unroll(cell, x, s)
@@ -133,7 +133,7 @@ def test_without_optimizer_grads_are_the_sum_of_chunk_grads() -> None:
     rng = np.random.default_rng(2)
     cell = TanhCell(3, 4, rng)
     xs, ys = _data(rng, T=7)
-    params = cell.parameters()
+    params = list(cell.parameters())
 
     def model(x, s):
         return unroll(cell, x, s)
@@ -164,7 +164,7 @@ def test_sequence_lstm_with_tuple_state_matches_reference() -> None:
     rng = np.random.default_rng(4)
     lstm = nn.LSTM(3, 4, num_layers=2, dtype=np.float64)
     xs, ys = _data(rng, T=7)
-    params = lstm.parameters()
+    params = list(lstm.parameters())
     ref = _reference(lstm, xs, ys, 3, None, params)
     rec = Recorder(params)
     result = truncated_bptt(lstm, xs, ys, 3, _mse_sum, optimizer=rec)
@@ -224,7 +224,7 @@ def test_training_with_tbptt_lowers_the_loss() -> None:
         out, s = rnn(xc, s)
         return out @ head.weight.T + head.bias, s
 
-    opt = optim.Adam(rnn.parameters() + head.parameters(), lr=0.03)
+    opt = optim.Adam([*rnn.parameters(), *head.parameters()], lr=0.03)
     first = truncated_bptt(model, Tensor(x), Tensor(y), 5, F.mse_loss, optimizer=opt)
     for _ in range(4):
         last = truncated_bptt(model, Tensor(x), Tensor(y), 5, F.mse_loss, optimizer=opt)

@@ -71,7 +71,7 @@ def save(path: str | os.PathLike, module: Any, optimizer: Any = None, **meta: An
         arrays[_MODULE + name] = np.asarray(arr)
     if optimizer is not None:
         sd = optimizer.state_dict()
-        info = {"type": sd["type"], "hyperparameters": sd["hyperparameters"],
+        info = {"type": sd["type"], "param_groups": sd["param_groups"],
                 "num_params": len(optimizer.params)}
         arrays[_OPTIM_INFO] = np.array(json.dumps(info))
         for index, buffers in sd["state"].items():
@@ -183,8 +183,8 @@ def _load_optimizer(path: str, arrays: dict[str, np.ndarray], optimizer: Any) ->
                 raise CheckpointError(f"load: {path!r}: malformed optimizer entry {key!r}")
             state.setdefault(int(index), {})[buf] = arr
     try:
-        optimizer.load_state_dict({"type": info.get("type"),
-                                   "hyperparameters": info.get("hyperparameters", {}),
-                                   "state": state})
+        groups = ({"param_groups": info["param_groups"]} if "param_groups" in info else
+                  {"hyperparameters": info.get("hyperparameters", {})})
+        optimizer.load_state_dict({"type": info.get("type"), **groups, "state": state})
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"load: {path!r}: {err}") from err

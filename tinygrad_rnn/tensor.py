@@ -192,63 +192,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no input to it "
                                "has requires_grad=True, or it was made under no_grad())")
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(f"backward: grad must be given for a non-scalar tensor "
-                                   f"of shape {self.shape}")
-            grad = np.ones(self.data.shape, self.data.dtype)
-        else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad,
-                              dtype=self.data.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward: grad has shape {grad.shape}, "
-                                 f"tensor has shape {self.shape}")
-        anomaly = _state["anomaly"]
-        grads: dict[Tensor, np.ndarray] = {self: grad}  # keyed by identity (see __hash__)
-        for t in reversed(topological_order(self)):
-            g = grads.pop(t, None)  # intermediate gradients are dropped once used
-            if g is None:
-                continue
-            ctx = t._ctx
-            if ctx is None:  # a leaf: accumulate
-                if g.dtype != t.data.dtype:
-                    g = g.astype(t.data.dtype)
-                if t.grad is not None:
-                    t.grad = t.grad + g
-                elif g.base is None and sys.getrefcount(g) == 2:  # CPython: only `g` holds it
-                    t.grad = g
-                else:  # a view, or held elsewhere too (another input's grad, retain_grad)
-                    t.grad = g.copy()
-                continue
-            if retain_grad:
-                t.grad = g
-            if ctx.saved is _FREED:
-                raise RuntimeError(
-                    f"backward: trying to backward through op '{ctx.op}' a second time; its "
-                    "saved arrays were freed by the first backward. Pass retain_graph=True to "
-                    "the first call to keep them.")
-            parent_grads = ctx.backward(g)
-            if not isinstance(parent_grads, (tuple, list)) or len(parent_grads) != len(ctx.parents):
-                got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
-                       else f"a {type(parent_grads).__name__}")
-                raise RuntimeError(f"backward of '{ctx.op}' returned {got} for "
-                                   f"{len(ctx.parents)} inputs; it must return a tuple with one "
-                                   "gradient (or None) per input")
-            if not retain_graph:
-                ctx.saved = _FREED
-            for p, pg in zip(ctx.parents, parent_grads):
-                if pg is None or not p.requires_grad:
-                    continue
-                if ctx.broadcasts:
-                    pg = unbroadcast(pg, p.data.shape)
-                if pg.shape != p.data.shape:
-                    raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
-                                       f"for an input of shape {p.shape}")
-                if anomaly:
-                    _check_finite(pg, ctx, "backward")
-                old = grads.get(p)
-                grads[p] = pg if old is None else old + pg
-            parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
+        grad = _seed_grad(self, grad, "backward: grad")
+        _propagate({self: grad}, retain_graph, retain_grad)
 
     # ----- arithmetic (ops live in function.py) ----------------------------------------
     def _lift(self, other: Any) -> "Tensor":
@@ -438,6 +383,148 @@ def topological_order(roots: Tensor | Sequence[Tensor]) -> list[Tensor]:
                 stack.pop()
                 order.append(node)
     return order
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool = False,
+         allow_unused: bool = False) -> tuple[np.ndarray | None, ...]:
+    """The gradients of `outputs` with respect to `inputs`, as `torch.autograd.grad`.
+
+    Returns one array per input (d sum(outputs * grad_outputs) / d input) and touches no
+    `.grad`. Inputs may be intermediate tensors (every `h_t` of an unrolled loop, say).
+    grad_outputs: one gradient per output; may be omitted for one-element outputs (it is 1).
+    retain_graph: keep the saved arrays of the ops walked, so backward (or grad) can run again.
+    allow_unused: an input the outputs do not depend on gives None instead of an error.
+    """
+    outputs = _as_tensor_list(outputs, "outputs")
+    inputs = _as_tensor_list(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)) or not isinstance(grad_outputs,
+                                                                          (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad, so no gradient "
+                               "flows to it")
+    seeds: dict[Tensor, np.ndarray] = {}
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad (no input to it has "
+                               "requires_grad=True, or it was made under no_grad())")
+        g = _seed_grad(out, g, f"grad: grad_outputs[{i}]")
+        seeds[out] = g if out not in seeds else seeds[out] + g
+    found = _propagate(seeds, retain_graph, False, targets=set(inputs))
+    result = []
+    for i, t in enumerate(inputs):
+        g = found.get(t)
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} ({_describe(t)}) is not used to compute the "
+                               "outputs; pass allow_unused=True to get None for it")
+        result.append(g)
+    return tuple(result)
+
+
+def _as_tensor_list(x: Any, what: str) -> list[Tensor]:
+    items = [x] if isinstance(x, Tensor) else list(x)
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: {what}[{i}] is a {type(t).__name__}, not a Tensor")
+    if not items:
+        raise ValueError(f"grad: {what} is empty")
+    return items
+
+
+def _describe(t: Tensor) -> str:
+    return f"'{t.name}'" if t.name else f"shape {t.shape}" + (f", op {t.op}" if t.op else "")
+
+
+def _seed_grad(t: Tensor, grad: Any, where: str) -> np.ndarray:
+    """The starting gradient for `t`: 1 for a one-element tensor when none is given."""
+    if grad is None:
+        if t.data.size != 1:
+            raise RuntimeError(f"{where} must be given for a non-scalar tensor of shape "
+                               f"{t.shape}")
+        return np.ones(t.data.shape, t.data.dtype)
+    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=t.data.dtype)
+    if grad.shape != t.shape:
+        raise ValueError(f"{where} has shape {grad.shape}, tensor has shape {t.shape}")
+    return grad
+
+
+def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad: bool,
+               targets: set[Tensor] | None = None) -> dict[Tensor, np.ndarray]:
+    """Reverse mode from the seeded `grads` (the one loop behind backward() and grad()).
+
+    targets None (backward): leaves accumulate into `.grad`. Otherwise (grad): nothing is
+    written; the walk only visits ops that lead to a target, and each target's total gradient
+    is returned in a dict.
+    """
+    order = topological_order(list(grads))
+    leads: set[Tensor] | None = None
+    if targets is not None:  # ops with a target strictly upstream: only these are walked
+        leads = set()
+        for t in order:
+            for p in t.parents:
+                if p in targets or p in leads:
+                    leads.add(t)
+                    break
+    found: dict[Tensor, np.ndarray] = {}
+    anomaly = _state["anomaly"]
+    for t in reversed(order):
+        g = grads.pop(t, None)  # intermediate gradients are dropped once used
+        if g is None:
+            continue
+        ctx = t._ctx
+        if leads is not None:
+            if t in targets:
+                found[t] = g.copy()  # an op's backward may later reuse g in place
+            if t not in leads:
+                continue
+        elif ctx is None:  # a leaf: accumulate
+            if g.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype)
+            if t.grad is not None:
+                t.grad = t.grad + g
+            elif g.base is None and sys.getrefcount(g) == 2:  # CPython: only `g` holds it
+                t.grad = g
+            else:  # a view, or held elsewhere too (another input's grad, retain_grad)
+                t.grad = g.copy()
+            continue
+        if retain_grad:
+            t.grad = g
+        if ctx.saved is _FREED:
+            raise RuntimeError(
+                f"backward: trying to backward through op '{ctx.op}' a second time; its "
+                "saved arrays were freed by the first backward. Pass retain_graph=True to "
+                "the first call to keep them.")
+        parent_grads = ctx.backward(g)
+        if not isinstance(parent_grads, (tuple, list)) or len(parent_grads) != len(ctx.parents):
+            got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
+                   else f"a {type(parent_grads).__name__}")
+            raise RuntimeError(f"backward of '{ctx.op}' returned {got} for "
+                               f"{len(ctx.parents)} inputs; it must return a tuple with one "
+                               "gradient (or None) per input")
+        if not retain_graph:
+            ctx.saved = _FREED
+        for p, pg in zip(ctx.parents, parent_grads):
+            if pg is None or not p.requires_grad:
+                continue
+            if leads is not None and p not in leads and p not in targets:
+                continue
+            if ctx.broadcasts:
+                pg = unbroadcast(pg, p.data.shape)
+            if pg.shape != p.data.shape:
+                raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
+                                   f"for an input of shape {p.shape}")
+            if anomaly:
+                _check_finite(pg, ctx, "backward")
+            old = grads.get(p)
+            grads[p] = pg if old is None else old + pg
+        parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
+    return found
 
 
 def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:

@@ -1,11 +1,17 @@
-"""Neural-network layers: Module, Parameter, Linear, recurrent cells and sequence modules."""
+"""Neural-network layers: Module, Parameter, Linear, recurrent cells and sequence modules,
+small layers and containers, losses, and `nn.init`."""
 
 from tinygrad_rnn.nn.cells import GRUCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.interop import export_torch_weights, load_torch_weights
+from tinygrad_rnn.nn.layers import (Dropout, Embedding, Identity, LogSoftmax, ModuleList, ReLU,
+                                    Sequential, Sigmoid, Softmax, Tanh)
 from tinygrad_rnn.nn.linear import Linear
+from tinygrad_rnn.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN, unroll
-from tinygrad_rnn.nn import utils
+from tinygrad_rnn.nn import init, utils
 
 __all__ = ["Module", "Parameter", "Linear", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM",
-           "GRU", "unroll", "utils", "load_torch_weights", "export_torch_weights"]
+           "GRU", "unroll", "utils", "init", "load_torch_weights", "export_torch_weights",
+           "Embedding", "Dropout", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
+           "Sequential", "ModuleList", "CrossEntropyLoss", "NLLLoss", "MSELoss"]

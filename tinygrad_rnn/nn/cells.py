@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.nn.linear import Linear
-from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.nn.module import Module, as_input
 from tinygrad_rnn.tensor import Tensor, annotate, cat
 
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
@@ -51,9 +51,7 @@ class CellBase(Module):
 
     def _input(self, x: Any) -> Tensor:
         """x as a Tensor of shape (B, I) or (I,), or a clear error."""
-        if not isinstance(x, Tensor):
-            arr = np.asarray(x)
-            x = Tensor(arr if arr.dtype.kind == "f" else arr.astype(self.linear.weight.dtype))
+        x = as_input(x, self.linear.weight.dtype, type(self).__name__)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: input x must have shape (B, "
                              f"{self.input_size}) or ({self.input_size},), got {x.shape}")
@@ -63,9 +61,8 @@ class CellBase(Module):
         """One state tensor (h or c) checked against x, or zeros named `{label}_0` if None."""
         shape = x.shape[:-1] + (self.hidden_size,)
         if s is None:
-            dtype = np.result_type(x.dtype, self.linear.weight.dtype)
-            return Tensor(np.zeros(shape, dtype=dtype), name=f"{label}_0")
-        s = s if isinstance(s, Tensor) else Tensor(s)
+            return Tensor(np.zeros(shape, dtype=self.linear.weight.dtype), name=f"{label}_0")
+        s = as_input(s, self.linear.weight.dtype, f"{type(self).__name__} state {label}")
         if s.shape != shape:
             raise ValueError(f"{type(self).__name__}: state {label} must have shape {shape} for "
                              f"input x of shape {x.shape}, got {s.shape}")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.fused import LinearLayer
-from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.nn.module import Module, Parameter, as_input
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
 
@@ -41,7 +41,7 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x (..., in_features) -> (..., out_features)."""
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = as_input(x, self.weight.dtype, "Linear")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input of shape {x.shape} does not end in in_features="
                              f"{self.in_features}")

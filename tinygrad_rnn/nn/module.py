@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from tinygrad_rnn.function import Function
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -17,6 +18,41 @@ class Parameter(Tensor):
     def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
         super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=True,
                          dtype=dtype, name=name)
+
+
+class _Cast(Function):
+    """x.astype(dtype), differentiable: the gradient is cast back to x's dtype."""
+
+    op = "cast"
+
+    def forward(ctx, x: np.ndarray, dtype: Any = None) -> np.ndarray:
+        ctx.saved = (np.empty(0, x.dtype),)  # only the source dtype is needed
+        return x.astype(dtype)
+
+    def backward(ctx, grad_out: np.ndarray) -> tuple:
+        return (grad_out.astype(ctx.saved[0].dtype),)
+
+
+def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
+    """A module's input in the module's dtype (that of its parameters).
+
+    Floating input of another width is cast, differentiably, so a float32 model never builds a
+    float64 graph (and a float64 model computes in float64); integer and boolean data become
+    floats of `dtype`. Anything else (complex, strings, objects) is a TypeError naming `fn`.
+    """
+    dtype = np.dtype(dtype)
+    if not isinstance(x, Tensor):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{fn}: input must hold real numbers, got dtype {arr.dtype}")
+        return Tensor(arr.astype(dtype, copy=False))
+    if x.dtype == dtype:
+        return x
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: input must hold real numbers, got dtype {x.dtype}")
+    if x.dtype.kind != "f" or not x.requires_grad:
+        return Tensor(x.data.astype(dtype), name=x.name)
+    return _Cast.apply(x, dtype=dtype)
 
 
 class Module:
@@ -32,18 +68,52 @@ class Module:
         """The computation; subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """(name, module) for each direct sub-module, in assignment order; a list or tuple
+        attribute `cells` gives `cells.0`, `cells.1`, ..."""
+        for key, value in vars(self).items():
+            for path, item in _members(key, value):
+                if isinstance(item, Module):
+                    yield path, item
+
+    def children(self) -> Iterator["Module"]:
+        """Each direct sub-module, in assignment order."""
+        for _, module in self.named_children():
+            yield module
+
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
-        """(dotted name, module) for this module and every sub-module, depth first."""
+        """(dotted name, module) for this module and every sub-module, depth first, each once
+        (a module reachable under two names appears under the first, as in PyTorch)."""
+        seen: set[int] = set()
         todo: list[tuple[str, Module]] = [(prefix, self)]
         while todo:
             name, module = todo.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
             yield name, module
-            children = []
-            for key, value in vars(module).items():
-                for path, item in _members(key, value):
-                    if isinstance(item, Module):
-                        children.append((f"{name}.{path}" if name else path, item))
+            children = [(f"{name}.{path}" if name else path, child)
+                        for path, child in module.named_children()]
             todo.extend(reversed(children))
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every sub-module, depth first, each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def apply(self, fn: Any) -> "Module":
+        """Call fn(m) on every sub-module and then on this module (PyTorch's order: children
+        first), e.g. to re-initialise weights; returns self."""
+        order, todo, seen = [], [self], set()
+        while todo:  # root, then children last-first: reversed, each child before its parent
+            module = todo.pop()
+            if id(module) not in seen:
+                seen.add(id(module))
+                order.append(module)
+                todo.extend(module.children())
+        for module in reversed(order):
+            fn(module)
+        return self
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs: a module's own parameters first, then each
@@ -56,9 +126,11 @@ class Module:
                     seen.add(id(value))
                     yield (f"{name}.{key}" if name else key), value
 
-    def parameters(self) -> list[Parameter]:
-        """Every parameter, once each, in the order of named_parameters()."""
-        return [p for _, p in self.named_parameters()]
+    def parameters(self) -> Iterator[Parameter]:
+        """Every parameter, once each, in the order of named_parameters(). An iterator, as in
+        PyTorch (`next(model.parameters())` works); `list(...)` it to index or reuse it."""
+        for _, p in self.named_parameters():
+            yield p
 
     def zero_grad(self) -> None:
         """Set every parameter's .grad to None."""
@@ -82,15 +154,28 @@ class Module:
             p.name = name
         return self
 
-    def to(self, dtype: Any) -> "Module":
-        """Cast every parameter (in place) to a floating dtype, e.g. np.float64; returns self."""
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: parameters must be floating point, "
-                            f"got dtype {dtype}")
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> "Module":
+        """Cast every parameter (in place) to a floating dtype, e.g. `to(np.float64)`; a device
+        argument must be the CPU (`"cpu"`, the only device here). Returns self, as in PyTorch."""
+        for arg in args:
+            if _is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        name = type(self).__name__
+        if device is not None and str(getattr(device, "type", device)).split(":")[0] != "cpu":
+            raise ValueError(f"{name}.to: device {device!r} is not available; tinygrad_rnn "
+                             "runs on the CPU only")
+        if dtype is None:
+            return self
+        dtype = _float_dtype(dtype, f"{name}.to")
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None if p.grad is None else p.grad.astype(dtype)
+        return self
+
+    def cpu(self) -> "Module":
+        """Returns self: parameters always live in main memory (PyTorch's `.cpu()`)."""
         return self
 
     def double(self) -> "Module":
@@ -137,15 +222,32 @@ class Module:
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for key, value in vars(self).items():
-            for name, module in _members(key, value):
-                if isinstance(module, Module):
-                    lines.append(f"  ({name}): " + repr(module).replace("\n", "\n  "))
+        for name, module in self.named_children():
+            lines.append(f"  ({name}): " + repr(module).replace("\n", "\n  "))
         return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
 
     def extra_repr(self) -> str:
         """The constructor arguments shown by repr(); subclasses override it."""
         return ""
+
+
+def _is_device(arg: Any) -> bool:
+    """A device given to `Module.to`: a string such as "cpu" / "cuda:0", or a device object."""
+    if isinstance(arg, str):
+        return arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
+    return type(arg).__name__ == "device"
+
+
+def _float_dtype(dtype: Any, fn: str) -> np.dtype:
+    """A floating NumPy dtype from np.float64, "float64", a tinygrad_rnn dtype, ...; or an error."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: {dtype!r} is not a dtype") from None
+    if dt.kind != "f" or dt.itemsize not in (4, 8):
+        raise TypeError(f"{fn}: parameters must be floating point (float32 or float64), "
+                        f"got dtype {dt}")
+    return dt
 
 
 def _members(key: str, value: Any) -> list[tuple[str, Any]]:

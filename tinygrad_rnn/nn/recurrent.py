@@ -20,7 +20,7 @@ import numpy as np
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell
-from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.nn.module import Module, as_input
 from tinygrad_rnn.tensor import Tensor, annotate, stack
 
 Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
@@ -208,7 +208,7 @@ class RecurrentBase(Module):
         return [self._layer_state(h0, layer, "h_0") for layer in range(self.num_layers)]
 
     def _state_tensor(self, s: Any, shape: tuple, label: str) -> Tensor:
-        s = s if isinstance(s, Tensor) else Tensor(s)
+        s = as_input(s, self.cells[0].linear.weight.dtype, f"{type(self).__name__} {label}")
         if s.shape != shape:
             raise ValueError(f"{type(self).__name__}: initial state {label} must have shape "
                              f"{shape} (num_layers, batch, hidden_size), got {s.shape}")
@@ -224,10 +224,7 @@ class RecurrentBase(Module):
         return piece
 
     def _input(self, x: Any) -> Tensor:
-        if not isinstance(x, Tensor):
-            arr = np.asarray(x)
-            x = Tensor(arr if arr.dtype.kind == "f" else
-                       arr.astype(self.cells[0].linear.weight.dtype))  # as the cells do
+        x = as_input(x, self.cells[0].linear.weight.dtype, type(self).__name__)
         layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: input must have shape {layout} or (T, I) "

@@ -1,0 +1,346 @@
+"""PyTorch-named layers, containers, losses, nn.init, optimizers with parameter groups and
+learning-rate schedules: golden values computed by PyTorch
+(tests/fixtures/make_torchnn_fixtures.py -> torchnn.npz), plus the behaviour PyTorch code relies
+on (parameters() as an iterator, apply order, dtype casting at module boundaries)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor, nn, optim
+from tinygrad_rnn.optim import lr_scheduler
+
+FIX = np.load(Path(__file__).parent / "fixtures" / "torchnn.npz", allow_pickle=False)
+TOL = {"float64": dict(rtol=1e-12, atol=1e-13), "float32": dict(rtol=1e-6, atol=1e-6)}
+
+
+# ----- optimizers -----------------------------------------------------------------------------
+OPTIM_CASES = json.loads(str(FIX["optim_cases"]))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", sorted(OPTIM_CASES))
+def test_optimizer_matches_pytorch(case: str, dtype: str) -> None:
+    kind, groups, kwargs = OPTIM_CASES[case]
+    params = [nn.Parameter(FIX[f"optim.{case}.{dtype}.init{i}"].copy()) for i in range(2)]
+    if groups is None:
+        opt = getattr(optim, kind)(params, **kwargs)
+    else:
+        opt = getattr(optim, kind)([{"params": [p], **g} for p, g in zip(params, groups)],
+                                   **kwargs)
+    for step in range(FIX[f"optim.{case}.{dtype}.grads0"].shape[0]):
+        for i, p in enumerate(params):
+            p.grad = FIX[f"optim.{case}.{dtype}.grads{i}"][step].copy()
+        opt.step()
+        for i, p in enumerate(params):
+            assert p.dtype == np.dtype(dtype)
+            np.testing.assert_allclose(p.data, FIX[f"optim.{case}.{dtype}.after{i}"][step],
+                                       **TOL[dtype], err_msg=f"{case} step {step} param {i}")
+
+
+def test_param_groups_are_pytorch_shaped_and_editable() -> None:
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))
+    opt = optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.1, momentum=0.0)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    assert opt.param_groups[1]["params"] == [b]
+    opt.param_groups[0]["lr"] = 1.0  # what a schedule (or a hand-written decay) does
+    a.grad, b.grad = np.ones(2), np.ones(3)
+    opt.step()
+    np.testing.assert_allclose(a.data, [0.0, 0.0])
+    np.testing.assert_allclose(b.data, [0.5, 0.5, 0.5])
+    c = nn.Parameter(np.ones(1))
+    opt.add_param_group({"params": [c], "lr": 2.0})
+    c.grad = np.ones(1)
+    opt.step()
+    np.testing.assert_allclose(c.data, [-1.0])
+    with pytest.raises(ValueError, match="twice"):
+        opt.add_param_group({"params": [a]})
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0], [1], [2]]
+
+
+def test_optimizer_accepts_a_frozen_parameter_and_skips_it() -> None:
+    emb = nn.Embedding.from_pretrained(np.eye(3), freeze=True)
+    lin = nn.Linear(3, 2)
+    model = nn.Sequential(emb, lin)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    before = emb.weight.data.copy()
+    model(np.array([0, 2])).sum().backward()
+    assert emb.weight.grad is None
+    opt.step()
+    np.testing.assert_array_equal(emb.weight.data, before)
+
+
+def test_optimizer_load_state_dict_validates_before_assigning() -> None:
+    """issue 13 item 9: a negative step or a string buffer is refused, and nothing changes."""
+    p = nn.Parameter(np.zeros(2))
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = np.ones(2)
+    opt.step()
+    before = opt.state_dict()
+    bad_step = {"type": "Adam", "param_groups": [{"lr": 0.7, "params": [0]}],
+                "state": {0: {"step": -3, "exp_avg": np.zeros(2), "exp_avg_sq": np.zeros(2)}}}
+    with pytest.raises(ValueError, match="step must be a whole number >= 0"):
+        opt.load_state_dict(bad_step)
+    bad_dtype = {"type": "Adam", "param_groups": [{"lr": 0.7, "params": [0]}],
+                 "state": {0: {"step": 3, "exp_avg": np.array(["a", "b"]),
+                               "exp_avg_sq": np.zeros(2)}}}
+    with pytest.raises(ValueError, match="real numbers"):
+        opt.load_state_dict(bad_dtype)
+    with pytest.raises(ValueError, match="2 parameter groups"):
+        opt.load_state_dict({"type": "Adam", "param_groups": [{}, {}], "state": {}})
+    assert opt.param_groups[0]["lr"] == 0.1
+    np.testing.assert_array_equal(opt.state[0]["exp_avg"], before["state"][0]["exp_avg"])
+    assert opt.state[0]["step"] == 1
+
+
+def test_step_takes_a_closure() -> None:
+    w = nn.Parameter(np.array([3.0]))
+    opt = optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 9.0
+    np.testing.assert_allclose(w.data, [1.5])
+
+
+# ----- schedules ------------------------------------------------------------------------------
+SCHED_CASES = json.loads(str(FIX["sched_cases"]))
+
+
+@pytest.mark.parametrize("case", sorted(SCHED_CASES))
+def test_schedule_matches_pytorch(case: str) -> None:
+    kind, kwargs, metrics = SCHED_CASES[case]
+    opt = optim.SGD([{"params": [nn.Parameter(np.zeros(2))]},
+                     {"params": [nn.Parameter(np.zeros(1))], "lr": 0.4}], lr=1.0)
+    sched = getattr(lr_scheduler, kind)(opt, **kwargs)
+    lrs = []
+    for epoch in range(12):
+        lrs.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        sched.step(metrics[epoch]) if metrics else sched.step()
+    np.testing.assert_allclose(np.array(lrs), FIX[f"sched.{case}"], rtol=1e-12, atol=1e-15)
+    assert sched.get_last_lr() == [g["lr"] for g in opt.param_groups]
+
+
+def test_schedule_state_dict_resumes() -> None:
+    def run(split: bool) -> list[float]:
+        opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        sched = lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        out = []
+        for epoch in range(7):
+            if split and epoch == 3:
+                saved, opt_state = sched.state_dict(), opt.state_dict()
+                opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+                sched = lr_scheduler.StepLR(opt, step_size=5)  # as PyTorch: build, then load
+                opt.load_state_dict(opt_state)
+                sched.load_state_dict(saved)
+            out.append(opt.param_groups[0]["lr"])
+            sched.step()
+        return out
+
+    assert run(True) == run(False)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda o: lr_scheduler.StepLR(o, step_size=0), ValueError, "step_size"),
+    (lambda o: lr_scheduler.StepLR(o, step_size=1.5), TypeError, "step_size"),
+    (lambda o: lr_scheduler.ExponentialLR(o, gamma="x"), TypeError, "gamma"),
+    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=0), ValueError, "T_max"),
+    (lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="up"), ValueError, "mode"),
+    (lambda o: lr_scheduler.ReduceLROnPlateau(o, factor=1.0), ValueError, "factor"),
+    (lambda o: lr_scheduler.StepLR(None, step_size=1), TypeError, "optimizer"),
+])
+def test_schedule_bad_arguments(make, error, match) -> None:
+    opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+    with pytest.raises(error, match=match):
+        make(opt)
+
+
+# ----- losses ---------------------------------------------------------------------------------
+LOSS_CASES = json.loads(str(FIX["loss_cases"]))
+
+
+@pytest.mark.parametrize("case", sorted(LOSS_CASES))
+def test_loss_matches_pytorch(case: str) -> None:
+    kind, kwargs, _ = LOSS_CASES[case]
+    x = Tensor(FIX[f"loss.{case}.logits"], requires_grad=True)
+    loss = getattr(nn, kind)(**kwargs)(x, FIX[f"loss.{case}.target"])
+    np.testing.assert_allclose(loss.data, FIX[f"loss.{case}.loss"], rtol=1e-12, atol=1e-14)
+    (loss * Tensor(FIX[f"loss.{case}.w"])).sum().backward()
+    np.testing.assert_allclose(x.grad, FIX[f"loss.{case}.grad"], rtol=1e-10, atol=1e-13)
+
+
+def test_loss_bad_inputs_are_clear() -> None:
+    ce = nn.CrossEntropyLoss()
+    with pytest.raises(IndexError, match="CrossEntropyLoss: target 7 is outside"):
+        ce(Tensor(np.zeros((2, 3))), np.array([0, 7]))
+    with pytest.raises(IndexError, match="NLLLoss: target -1 is outside"):
+        nn.NLLLoss()(Tensor(np.zeros((2, 3))), np.array([0, -1]))
+    with pytest.raises(ValueError, match="NLLLoss: target of shape"):
+        nn.NLLLoss()(Tensor(np.zeros((2, 3))), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MSELoss(reduction="avg")
+    all_ignored = nn.CrossEntropyLoss(ignore_index=0, label_smoothing=0.1)(
+        Tensor(np.zeros((2, 3))), np.array([0, 0]))
+    assert np.isnan(all_ignored.item())  # PyTorch: the mean over no rows is NaN
+
+
+# ----- layers ---------------------------------------------------------------------------------
+def test_embedding_matches_pytorch_with_padding_idx() -> None:
+    emb = nn.Embedding.from_pretrained(FIX["emb.weight"], freeze=False, padding_idx=1)
+    assert emb.weight.dtype == np.float64 and emb.weight.requires_grad
+    y = emb(FIX["emb.idx"])
+    np.testing.assert_array_equal(y.data, FIX["emb.out"])
+    (y * Tensor(FIX["emb.w_out"])).sum().backward()
+    np.testing.assert_allclose(emb.weight.grad, FIX["emb.grad"], rtol=1e-14)
+    assert not emb.weight.grad[1].any()  # the padding row gets no gradient
+
+
+def test_embedding_init_and_errors() -> None:
+    emb = nn.Embedding(50, 8, padding_idx=3)
+    assert emb.weight.shape == (50, 8) and emb.weight.dtype == np.float32
+    assert not emb.weight.data[3].any()
+    assert 0.7 < emb.weight.data.std() < 1.3  # N(0, 1), as PyTorch
+    with pytest.raises(IndexError, match="Embedding: index 50 is outside"):
+        emb(np.array([1, 50]))
+    with pytest.raises(TypeError, match="Embedding: indices must be integers"):
+        emb(np.array([1.0]))
+    with pytest.raises(ValueError, match="Embedding: sizes"):
+        nn.Embedding(0, 3)
+
+
+def test_dropout_module_follows_train_and_eval() -> None:
+    drop = nn.Dropout(0.5)
+    x = Tensor(np.ones((100, 100)))
+    y = drop(x).data
+    assert set(np.unique(y)) == {0.0, 2.0}
+    drop.eval()
+    assert drop(x) is x
+    with pytest.raises(ValueError, match="Dropout: p"):
+        nn.Dropout(1.0)
+    with pytest.raises(TypeError, match="Dropout: p must be a number"):
+        nn.Dropout("0.5")
+
+
+def test_activations_and_softmax_modules() -> None:
+    x = Tensor(np.array([[-1.0, 0.0, 2.0], [3.0, -2.0, 0.5]]))
+    np.testing.assert_array_equal(nn.ReLU()(x).data, np.maximum(x.data, 0))
+    np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x.data))
+    np.testing.assert_allclose(nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)))
+    e = np.exp(x.data)
+    np.testing.assert_allclose(nn.Softmax(dim=0)(x).data, e / e.sum(0))
+    np.testing.assert_allclose(nn.LogSoftmax(dim=1)(x).data, np.log(e / e.sum(1, keepdims=True)))
+    with pytest.warns(UserWarning, match="implicit dimension"):
+        implicit = nn.LogSoftmax()(x)  # PyTorch's legacy choice for 2-D input: dim 1
+    np.testing.assert_allclose(implicit.data, np.log(e / e.sum(1, keepdims=True)))
+
+
+def test_sequential_and_modulelist_names_and_order() -> None:
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(2, 3), nn.Linear(3, 3)])
+            self.head = nn.Sequential(nn.Tanh(), nn.Linear(3, 1))
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return self.head(x)
+
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+                     "head.1.weight", "head.1.bias"]
+    assert [n for n, _ in net.named_modules()] == ["", "layers", "layers.0", "layers.1", "head",
+                                                   "head.0", "head.1"]
+    assert [type(m).__name__ for m in net.children()] == ["ModuleList", "Sequential"]
+    assert net(np.ones((4, 2))).shape == (4, 1)
+    visited = []
+    net.apply(lambda m: visited.append(type(m).__name__))  # children first, as PyTorch
+    assert visited == ["Linear", "Linear", "ModuleList", "Tanh", "Linear", "Sequential", "Net"]
+    first = next(net.parameters())  # an iterator, as in PyTorch
+    assert first is net.layers[0].weight
+    assert len(net.layers[:1]) == 1 and "(0): Linear" in repr(net.layers)
+    with pytest.raises(TypeError, match="ModuleList: items must be nn.Module"):
+        nn.ModuleList([nn.Linear(1, 1), "relu"])
+    named = nn.Sequential({"embed": nn.Embedding(4, 2), "out": nn.Linear(2, 1)})
+    assert [n for n, _ in named.named_parameters()] == ["embed.weight", "out.weight", "out.bias"]
+
+
+def test_module_to_cpu_double_float() -> None:
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    assert m.to("cpu") is m and m.cpu() is m
+    m.to(np.float64)
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    m.to("cpu", np.float32)
+    assert all(p.dtype == np.float32 for p in m.parameters())
+    with pytest.raises(ValueError, match="Sequential.to: device 'cuda' is not available"):
+        m.to("cuda")
+
+
+def test_float32_model_never_builds_a_float64_graph() -> None:
+    """Float input of another width is cast to the parameters' dtype at the module boundary."""
+    lin = nn.Linear(3, 2)
+    x = Tensor(np.ones((4, 3)), requires_grad=True)  # float64 leaf
+    assert x.dtype == np.float64
+    y = lin(x)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float64  # the gradient comes back in the input's own dtype
+    np.testing.assert_allclose(x.grad, np.tile(lin.weight.data.sum(0), (4, 1)), rtol=1e-6)
+    for m in (nn.RNN(3, 4), nn.LSTM(3, 4), nn.GRU(3, 4)):
+        out, _ = m(np.zeros((5, 2, 3)))  # float64 ndarray
+        assert out.dtype == np.float32
+    cell = nn.LSTMCell(3, 4).double()
+    h, c = cell(np.ones((2, 3), dtype=np.float32), (np.zeros((2, 4), np.float32),) * 2)
+    assert h.dtype == c.dtype == np.float64
+    with pytest.raises(TypeError, match="Linear: input must hold real numbers"):
+        lin(np.ones((1, 3), dtype=complex))
+
+
+# ----- nn.init --------------------------------------------------------------------------------
+def test_init_functions_fill_in_place() -> None:
+    w = nn.Parameter(np.zeros((200, 300)))
+    same = w.data
+    assert nn.init.uniform_(w, -0.5, 0.5) is w and w.data is same
+    assert -0.5 <= w.data.min() and w.data.max() <= 0.5 and w.data.std() > 0.25
+    nn.init.normal_(w, 1.0, 0.1)
+    assert abs(w.data.mean() - 1.0) < 0.01 and abs(w.data.std() - 0.1) < 0.01
+    nn.init.constant_(w, 0.3)
+    assert np.all(w.data == 0.3)
+    nn.init.zeros_(w)
+    assert not w.data.any()
+    nn.init.ones_(w)
+    assert np.all(w.data == 1)
+    nn.init.xavier_uniform_(w, gain=2.0)
+    bound = 2.0 * np.sqrt(6.0 / 500)
+    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.9 * bound
+    for shape in ((5, 5), (3, 7), (7, 3)):
+        q = nn.Parameter(np.zeros(shape))
+        nn.init.orthogonal_(q, gain=1.5)
+        small = q.data if shape[0] <= shape[1] else q.data.T
+        np.testing.assert_allclose(small @ small.T, 2.25 * np.eye(min(shape)), atol=1e-5)
+    with pytest.raises(ValueError, match="xavier_uniform_: needs a tensor with at least 2"):
+        nn.init.xavier_uniform_(nn.Parameter(np.zeros(3)))
+    with pytest.raises(TypeError, match="uniform_: expected a Tensor"):
+        nn.init.uniform_(np.zeros(3))
+
+
+def test_init_is_seeded_by_manual_seed() -> None:
+    tg.manual_seed(5)
+    a = nn.init.normal_(nn.Parameter(np.zeros(4))).data.copy()
+    tg.manual_seed(5)
+    b = nn.init.normal_(nn.Parameter(np.zeros(4))).data.copy()
+    np.testing.assert_array_equal(a, b)
