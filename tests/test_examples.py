@@ -5,7 +5,6 @@ and exploding gradients, and the pictures are written."""
 import collections
 import importlib.util
 import math
-import shutil
 import sys
 from pathlib import Path
 
@@ -177,20 +176,22 @@ def test_seq2seq_main_quick(capsys):
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     vg = load_example("vanishing_gradients")
-    graphs = shutil.which("dot") is not None
     out = tmp_path_factory.mktemp("study")
-    return vg.run(steps=30, train_steps=120, graph_steps=4, out=str(out), graphs=graphs)
+    return vg.run(steps=20, hidden_size=16, train_steps=120, out=str(out), graphs=False)
 
 
-def test_vanishing_tanh_rnn_gradient_is_orders_of_magnitude_below_lstm(study):
-    norms = study["norms"]
-    assert norms["tanh RNN"][0] * 1e3 < norms["LSTM, forget bias 1"][0]
-    # the tanh RNN's signal at t=1 is a vanishing fraction of the one at T
-    assert norms["tanh RNN"][0] < 1e-5 * norms["tanh RNN"][-1]
-    # identity-initialised ReLU RNN keeps it within a factor of 10
-    assert norms["ReLU RNN, W_hh = I"][0] > 0.1 * norms["ReLU RNN, W_hh = I"][-1]
-    # spectral radius 3: exploding
-    assert norms["tanh RNN, radius 3"][0] > 1e3 * norms["tanh RNN, radius 3"][-1]
+def test_study_radius_orders_the_jacobian_product_and_the_lstm_forgets_least(study):
+    views, falls = study["views"], study["decades"]
+    product = {k: v["jacobians"].product_norm[-1] for k, v in views.items()}
+    assert (product["tanh RNN, radius 0.9"] < product["tanh RNN, radius 1"]
+            < product["tanh RNN, radius 1.5"])
+    for label, v in views.items():  # causal: nothing above the diagonal, all of it below
+        c = v["connectivity"]
+        assert c.shape == (20, 20) and np.all(np.triu(c, 1) == 0)
+        assert np.all(c[np.tril_indices(20)] > 0)
+    assert falls["LSTM, forget bias 1"] < falls["tanh RNN, radius 0.9"]
+    lstm = views["LSTM, forget bias 1"]["jacobians"]
+    assert lstm.cell_product_norm[-1] > 1e3 * lstm.product_norm[-1]  # the highway
 
 
 def test_clipping_keeps_training_stable(study):
@@ -202,10 +203,8 @@ def test_clipping_keeps_training_stable(study):
 
 def test_study_writes_pngs(study):
     names = sorted(f.rsplit("/", 1)[-1] for f in study["files"])
-    expected = ["clipping.png", "gradient_flow.png"]
-    if shutil.which("dot"):
-        expected += ["unrolled_lstm.png", "unrolled_tanh_rnn.png"]
-    assert names == sorted(expected)
+    assert names == ["clipping.png", "connectivity.png", "jacobians_gated.png",
+                     "jacobians_radius.png", "units.png"]
     for f in study["files"]:
         with open(f, "rb") as fh:
             head = fh.read(8)

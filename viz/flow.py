@@ -45,8 +45,9 @@ class MissingExtraError(ImportError):
     """A drawing function needs matplotlib or Pillow, from the optional extra `flow`."""
 
 
-def _need(module: str, fn: str) -> Any:
-    """Import `module` (matplotlib or PIL) or raise one clear error naming the extra."""
+def require(module: str, fn: str) -> Any:
+    """Import `module` (matplotlib, PIL, ...) or raise MissingExtraError naming the extra and
+    the function `fn` that needs it; call it before any work."""
     try:
         return importlib.import_module(module)
     except ImportError:
@@ -56,8 +57,10 @@ def _need(module: str, fn: str) -> Any:
                                 f"install {package.lower()})") from None
 
 
-def _pyplot(fn: str) -> Any:
-    _need("matplotlib", fn)
+def pyplot(fn: str) -> Any:
+    """matplotlib.pyplot (on the Agg backend outside notebooks), or MissingExtraError naming
+    the extra and `fn`."""
+    require("matplotlib", fn)
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
@@ -190,7 +193,7 @@ def plot_connectivity(maps: np.ndarray | Mapping[str, np.ndarray],
     step j across; zeros (above the diagonal) are left blank. Several maps (a dict label ->
     map) are drawn side by side on the same scale. Entries below `floor` times the largest are
     clipped to it. Saves to `path` and returns it, or returns the matplotlib Figure."""
-    plt = _pyplot("plot_connectivity")
+    plt = pyplot("plot_connectivity")
     from matplotlib.colors import LogNorm
 
     panels = _panels(maps, "plot_connectivity", ndim=2)
@@ -421,7 +424,7 @@ def plot_jacobians(results: Jacobians | Mapping[str, Jacobians],
     """One log plot per result (side by side, same y scale): the largest singular value of each
     dh_t/dh_{t-1}, the running product's norm, the line 1, and for the LSTM the cell-state
     path dc_t/dc_{t-1}. Saves to `path` and returns it, or returns the Figure."""
-    plt = _pyplot("plot_jacobians")
+    plt = pyplot("plot_jacobians")
     panels = _panels(results, "plot_jacobians", ndim=0)
     for label, r in panels.items():
         if not isinstance(r, Jacobians):
@@ -503,7 +506,7 @@ def plot_state_gradients(grads: np.ndarray | Mapping[str, np.ndarray],
     """Heatmap of |dL/dh_t| per unit (time across, units down) on a log colour scale; several
     (a dict label -> (T, H) array) are stacked, sharing the scale. Saves to `path` and returns
     it, or returns the Figure."""
-    plt = _pyplot("plot_state_gradients")
+    plt = pyplot("plot_state_gradients")
     from matplotlib.colors import LogNorm
 
     panels = _panels(grads, "plot_state_gradients", ndim=2)
@@ -539,7 +542,7 @@ def _check_count(value: Any, fn: str, arg: str) -> int:
 
 def _gif_tools(fn: str, path: Any, max_frames: Any, max_side: Any) -> Any:
     """Everything a GIF needs, checked before any work: Pillow, `dot`, the arguments."""
-    Image = _need("PIL.Image", fn)
+    Image = require("PIL.Image", fn)
     import shutil
 
     import viz
@@ -799,7 +802,7 @@ def render_view(view: str, cell: CellBase, xs: Any, head: Any, targets: Any,
         _gif_tools("animate_backward", path, options.get("max_frames", 60),
                    options.get("max_side", 1200))
     else:
-        _pyplot(f"plot_{'state_gradients' if view == 'units' else view}")
+        pyplot(f"plot_{'state_gradients' if view == 'units' else view}")
     name = type(cell).__name__
     start = time.perf_counter()
     if view == "jacobians":
@@ -828,4 +831,4 @@ def render_view(view: str, cell: CellBase, xs: Any, head: Any, targets: Any,
 __all__ = ["connectivity", "plot_connectivity", "jacobians", "Jacobians", "plot_jacobians",
            "state_gradients", "plot_state_gradients", "animate_backward", "animate_training",
            "unroll_losses", "Unrolled", "render_view", "random_model", "set_spectral_radius",
-           "MissingExtraError", "VIEWS", "CELL_TYPES"]
+           "MissingExtraError", "VIEWS", "CELL_TYPES", "pyplot", "require"]
