@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Mapping
 import graphviz
 import numpy as np
 
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import _FREED, Tensor, grad
 from viz.colors import NO_GRAD_COLOR, LogScale, text_color
 
 DETAILS = ("ops", "cells")
@@ -115,8 +115,11 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
     root: the tensor to draw back from (usually the loss), or a sequence of tensors.
     detail: "ops" draws every primitive op; "cells" draws one box per cell per step, with the
         tensors it passes on (h_t, c_t) as separate nodes.
-    grads: fill each tensor node by log10 of its gradient norm (one scale per picture, with a
-        legend). Needs the intermediate gradients: call `loss.backward(retain_grad=True)` first.
+    grads: fill each tensor node by log10 of the norm of d(root)/d(tensor) (one scale per
+        picture, with a legend; several roots: of their sum; a non-scalar root: of its sum).
+        Works before any backward and after `backward(retain_graph=True)` (computed with
+        `tg.grad`), and after `backward(retain_grad=True)` (read from `.grad`); never changes a
+        `.grad`. After a plain `backward()` the graph is freed: an error says what to do.
     max_steps: draw at most this many time steps: the first ceil(k/2) and the last floor(k/2),
         with a single "... n steps ..." node standing for the ones left out.
     params: names for the parameters: an `nn.Module` (its `named_parameters()`) or a mapping
@@ -214,10 +217,36 @@ def _small(text: str) -> str:
     return f'<FONT POINT-SIZE="9">{text}</FONT>'
 
 
-def _grad_norm(t: Tensor) -> float | None:
-    if t.grad is None:
-        return None
-    return float(np.linalg.norm(np.asarray(t.grad, dtype=np.float64)))
+def _norm(g: np.ndarray | None) -> float | None:
+    return None if g is None else float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
+
+
+def gradients(roots: list[Tensor], order: list[Tensor]) -> list[np.ndarray | None]:
+    """d(sum of roots)/d(tensor) for every tensor of `order` that requires grad (None for the
+    others), touching no `.grad`.
+
+    With the graph still whole (no backward yet, or `backward(retain_graph=True)`) this is one
+    `tg.grad` that keeps the graph. After `backward(retain_grad=True)` freed it, the `.grad`
+    that backward stored on every tensor is read instead. After a plain `backward()` there is
+    nothing to read: the error says which of the three to do.
+    """
+    freed = any(t._ctx is not None and t._ctx.saved is _FREED for t in order)
+    if freed:
+        stored = [t.grad for t in order]
+        if any(g is not None for t, g in zip(order, stored) if not t.is_leaf):
+            return stored
+        raise RuntimeError(
+            "draw(grads=True): the graph's saved arrays were freed by backward(), and no "
+            "gradient was kept on the intermediate tensors. Draw before calling backward, or "
+            "call loss.backward(retain_graph=True) or loss.backward(retain_grad=True) instead.")
+    wanted = [t for t in order if t.requires_grad]
+    live = [r for r in roots if r.requires_grad]
+    if not wanted or not live:
+        return [None] * len(order)
+    seeds = [np.ones(r.shape, r.dtype) for r in live]
+    found = grad(live, wanted, grad_outputs=seeds, retain_graph=True, allow_unused=True)
+    by_id = {id(t): g for t, g in zip(wanted, found)}
+    return [by_id.get(id(t)) for t in order]
 
 
 class _Builder:
@@ -239,6 +268,7 @@ class _Builder:
             for j in ps:
                 self.consumers[j].append(i)
         self.param = [_is_param(t) and not self.parents[i] for i, t in enumerate(order)]
+        self.norms = [_norm(g) for g in gradients(roots, order)] if grads else [None] * len(order)
         self.view, self.label_op = self._folds()
         self.place = self._placements()
         self.group = self._groups() if detail == "cells" else [None] * len(order)
@@ -425,9 +455,9 @@ class _Builder:
 
     def _norm(self, node: dict) -> float | None:
         if node["kind"] == "tensor":
-            return _grad_norm(self.order[node["i"]])
+            return self.norms[node["i"]]
         if node["kind"] == "cell":
-            norms = [_grad_norm(self.order[i]) for i in node["outputs"]]
+            norms = [self.norms[i] for i in node["outputs"]]
             norms = [n for n in norms if n is not None]
             return math.sqrt(sum(n * n for n in norms)) if norms else None
         return None
@@ -435,19 +465,17 @@ class _Builder:
     def _scale(self, nodes: dict) -> LogScale | None:
         if not self.grads:
             return None
-        norms, params_only = [], False
+        norms = []
         for node in nodes.values():
-            if node["kind"] == "tensor" and _is_param(self.order[node["i"]]):
-                params_only |= self.order[node["i"]].grad is not None
+            if node["kind"] == "tensor" and self.param[node["i"]]:
                 continue  # parameters sum every step's gradient: shown as text, not coloured
             node["norm"] = self._norm(node)
             if node["norm"] is not None:
                 norms.append(node["norm"])
         if not norms:
-            which = ("tensor other than a parameter (parameters are not coloured)"
-                     if params_only else "tensor in the graph")
-            raise ValueError(f"draw(grads=True): no {which} has a gradient stored; "
-                             "call loss.backward(retain_grad=True) before drawing")
+            raise ValueError("draw(grads=True): no tensor other than a parameter (parameters are "
+                             "not coloured) has a gradient: nothing between the parameters and "
+                             "the root requires grad")
         return LogScale(norms, span=self.grad_range)
 
     def _emit(self, nodes: dict, edges: dict, scale: LogScale | None,
@@ -563,7 +591,7 @@ class _Builder:
         elif t.is_leaf and t.size == 1 and not t.requires_grad:
             lines.append(html.escape(f"{t.data.item():.4g}"))  # a constant
         lines.append(_small(_shape_text(t.shape)))
-        norm = _grad_norm(t) if _is_param(t) else norm
+        norm = self.norms[node["i"]] if self.param[node["i"]] else norm
         if scale is not None and self.show_norms and norm is not None:
             lines.append(_small(f"|g| {norm:.1e}"))
         label = "<" + "<BR/>".join(lines) + ">"
