@@ -40,13 +40,14 @@ from __future__ import annotations
 import html
 import math
 import re
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import graphviz
 import numpy as np
 
-from tinygrad_rnn.tensor import _FREED, Tensor, grad
+from tinygrad_rnn.tensor import Tensor
 from viz.colors import NO_GRAD_COLOR, LogScale, text_color
+from viz.view import View, _as_roots, graph_op, walk  # noqa: F401  (walk: re-exported)
 
 DETAILS = ("ops", "cells")
 SKIP_KEY = "skip"
@@ -60,56 +61,11 @@ _LEAF_FILL = "#f0f0f0"
 _PARAM_EDGE = "#5b8fc7"
 _SUBSCRIPT = re.compile(r"^([A-Za-z]+)_(\d+|[a-z])$")  # h_3 -> h with subscript 3, h_n
 
-Parents = Callable[[Tensor], tuple]
-
-
-def graph_parents(t: Tensor) -> tuple:
-    """The inputs viz draws into `t`: its op's parents, or for a constant the inputs its
-    `from` tag remembers."""
-    if t._ctx is not None:
-        return t._ctx.parents
-    made = t.tags.get("from") if t.tags else None
-    return made[1] if made else ()
-
-
-def graph_op(t: Tensor) -> str | None:
-    """The op name viz shows for `t` (None for a leaf)."""
-    if t._ctx is not None:
-        return t._ctx.op
-    made = t.tags.get("from") if t.tags else None
-    return made[0] if made else None
-
-
-def walk(roots: Tensor | Iterable[Tensor], parents: Parents = graph_parents) -> list[Tensor]:
-    """Every tensor reachable from `roots` through `parents`, each after all its parents.
-
-    An iterative depth-first post-order (so a 100,000-op chain is fine) that depends only on
-    the graph's structure and the order of each op's parents.
-    """
-    order: list[Tensor] = []
-    visited: set[Tensor] = set()  # by identity: Tensor hashes as object does
-    for root in _as_roots(roots):
-        if root in visited:
-            continue
-        visited.add(root)
-        stack = [(root, iter(parents(root)))]
-        while stack:
-            node, todo = stack[-1]
-            for p in todo:
-                if p not in visited:
-                    visited.add(p)
-                    stack.append((p, iter(parents(p))))
-                    break
-            else:  # every parent done: the node comes after them
-                stack.pop()
-                order.append(node)
-    return order
-
-
 def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = False,
          max_steps: int | None = None, params: Any = None, show_norms: bool = True,
          title: str | None = None, splines: str = "auto", show_params: bool = True,
-         grad_range: tuple[float, float] | None = None) -> graphviz.Digraph:
+         grad_range: tuple[float, float] | None = None,
+         unroll_fused: bool = True) -> graphviz.Digraph:
     """Build (never render) the Graphviz picture of the graph that made `root`.
 
     root: the tensor to draw back from (usually the loss), or a sequence of tensors.
@@ -134,6 +90,9 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
     splines: Graphviz edge routing: "auto" (the default: "ortho" up to ORTHO_MAX_NODES drawn
         nodes, "line" above, as right-angle routing gets slow), "ortho" (right angles, tidy),
         "line" (straight, fast), "spline", ...
+    unroll_fused: draw a fused layer node (`rnn_layer`, `lstm_layer`, `gru_layer`: what
+        `nn.RNN/LSTM/GRU` record by default) as its time steps, re-run through its cell in a
+        scratch graph (viz/view.py); False keeps one box per layer.
     Returns a `graphviz.Digraph`; in Jupyter it displays inline, `viz.render` writes a file.
     """
     if detail not in DETAILS:
@@ -149,30 +108,13 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
         if not (0 < lo < hi and math.isfinite(hi)):
             raise ValueError("draw: grad_range must be two gradient norms (lo, hi) with "
                              f"0 < lo < hi, got {grad_range!r}")
-    roots = _as_roots(root)
-    order = walk(roots)
-    builder = _Builder(order, graph_parents, roots, detail, grads, max_steps,
-                       _param_names(params), show_norms, show_params, grad_range)
+    view = View(_as_roots(root), unroll_fused)
+    builder = _Builder(view, detail, grads, max_steps, _param_names(params), show_norms,
+                       show_params, grad_range)
     return builder.build(title, splines)
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-def _as_roots(roots: Any) -> list[Tensor]:
-    if isinstance(roots, Tensor):
-        return [roots]
-    try:
-        out = list(roots)
-    except TypeError:
-        raise TypeError(f"draw: root must be a Tensor or a sequence of Tensors, "
-                        f"got {type(roots).__name__}") from None
-    for i, t in enumerate(out):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"draw: root[{i}] is a {type(t).__name__}, not a Tensor")
-    if not out:
-        raise ValueError("draw: no root tensor given")
-    return out
-
-
 def _param_names(params: Any) -> dict[int, str]:
     if params is None:
         return {}
@@ -221,54 +163,27 @@ def _norm(g: np.ndarray | None) -> float | None:
     return None if g is None else float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
 
 
-def gradients(roots: list[Tensor], order: list[Tensor]) -> list[np.ndarray | None]:
-    """d(sum of roots)/d(tensor) for every tensor of `order` that requires grad (None for the
-    others), touching no `.grad`.
-
-    With the graph still whole (no backward yet, or `backward(retain_graph=True)`) this is one
-    `tg.grad` that keeps the graph. After `backward(retain_grad=True)` freed it, the `.grad`
-    that backward stored on every tensor is read instead. After a plain `backward()` there is
-    nothing to read: the error says which of the three to do.
-    """
-    freed = any(t._ctx is not None and t._ctx.saved is _FREED for t in order)
-    if freed:
-        stored = [t.grad for t in order]
-        if any(g is not None for t, g in zip(order, stored) if not t.is_leaf):
-            return stored
-        raise RuntimeError(
-            "draw(grads=True): the graph's saved arrays were freed by backward(), and no "
-            "gradient was kept on the intermediate tensors. Draw before calling backward, or "
-            "call loss.backward(retain_graph=True) or loss.backward(retain_grad=True) instead.")
-    wanted = [t for t in order if t.requires_grad]
-    live = [r for r in roots if r.requires_grad]
-    if not wanted or not live:
-        return [None] * len(order)
-    seeds = [np.ones(r.shape, r.dtype) for r in live]
-    found = grad(live, wanted, grad_outputs=seeds, retain_graph=True, allow_unused=True)
-    by_id = {id(t): g for t, g in zip(wanted, found)}
-    return [by_id.get(id(t)) for t in order]
-
-
 class _Builder:
     """One drawing: the passes described in the module docstring, in order."""
 
-    def __init__(self, order: list[Tensor], parents: Parents, roots: list[Tensor], detail: str,
-                 grads: bool, max_steps: int | None, names: dict[int, str], show_norms: bool,
-                 show_params: bool = True,
+    def __init__(self, view: View, detail: str, grads: bool, max_steps: int | None,
+                 names: dict[int, str], show_norms: bool, show_params: bool = True,
                  grad_range: tuple[float, float] | None = None) -> None:
+        order, roots = view.order, view.roots
         self.order, self.detail, self.grads = order, detail, grads
         self.names, self.show_norms, self.max_steps = names, show_norms, max_steps
         self.show_params, self.grad_range = show_params, grad_range
         self.index = {id(t): i for i, t in enumerate(order)}
         self.root_ids = {id(t) for t in roots}
-        self.parents = [[self.index[id(p)] for p in parents(t)] for t in order]
+        self.parents = [[self.index[id(p)] for p in view.parents(t)] for t in order]
         self.op = [graph_op(t) for t in order]
         self.consumers: list[list[int]] = [[] for _ in order]
         for i, ps in enumerate(self.parents):
             for j in ps:
                 self.consumers[j].append(i)
         self.param = [_is_param(t) and not self.parents[i] for i, t in enumerate(order)]
-        self.norms = [_norm(g) for g in gradients(roots, order)] if grads else [None] * len(order)
+        found = view.gradients() if grads else {}
+        self.norms = [_norm(found.get(id(t))) for t in order]
         self.view, self.label_op = self._folds()
         self.place = self._placements()
         self.group = self._groups() if detail == "cells" else [None] * len(order)
