@@ -310,6 +310,15 @@ def test_animate_backward_gif_has_one_frame_per_share_of_the_tensors(tmp_path):
     frames, size = _gif_frames(path)
     assert frames == 3 and max(size) <= 300
     assert [t.grad for t in reached] == before  # every .grad left as it was
+    from PIL import Image
+
+    with Image.open(path) as im:  # colour fills in: more warm pixels frame after frame
+        warm = []
+        for k in range(frames):
+            im.seek(k)
+            rgb = np.asarray(im.convert("RGB"), dtype=int)
+            warm.append(int(np.sum(rgb[..., 0] - rgb[..., 2] > 80)))
+    assert warm[0] < warm[1] < warm[2]
     w = Tensor([0.5, -1.0], requires_grad=True, name="w")
     small = ((w * 2.0).tanh()).sum()  # w, w*2, tanh, sum: four tensors need a gradient
     few = flow.animate_backward(small, tmp_path / "all.gif", max_frames=60, max_side=200)

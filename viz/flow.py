@@ -601,10 +601,12 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
     """A GIF of the unrolled graph of `loss` filling with gradient colour in the order backward
     reaches its tensors (step T first), on one fixed colour scale, with a frame counter.
 
-    The gradients come from one `tg.grad` over the retained graph; each frame sets `.grad` on
-    the tensors reached so far, draws with `viz.draw(grads=True)` and restores every `.grad`
-    afterwards. At most `max_frames` frames (the tensors are shared out evenly between them)
-    and at most `max_side` pixels on a side, so a long sequence cannot make a huge file.
+    The gradients come from one `loss.backward(retain_grad=True)`, which frees the graph (as any
+    backward does: call this last, or on a fresh forward); each frame sets `.grad` on the
+    tensors reached so far and draws with `viz.draw(grads=True)`, which then reads `.grad`.
+    Every `.grad` (leaves' included) is put back as it was before the call. At most
+    `max_frames` frames (the tensors are shared out evenly between them) and at most
+    `max_side` pixels on a side, so a long sequence cannot make a huge file.
     draw_options go to `viz.draw` (default detail="cells", show_norms=False; max_steps helps
     for long sequences; show_params=True draws the parameters too, slower). Needs Pillow
     (extra `flow`) and Graphviz, checked before any work. Returns the path.
@@ -615,21 +617,23 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
         raise ValueError(f"{fn}: loss must be a one-element Tensor that requires grad")
     import viz
 
-    order = [t for t in reversed(topological_order(loss)) if t.requires_grad]  # backward's order
-    found = tg.grad(loss, order[1:], retain_graph=True, allow_unused=True)
-    grads = {id(t): np.zeros(t.shape, t.dtype) if g is None else g
-             for t, g in zip(order[1:], found)}
-    grads[id(loss)] = np.ones(loss.shape, loss.dtype)
-    span = _grad_span([float(np.linalg.norm(grads[id(t)])) for t in order
-                       if not (t.is_leaf and t.requires_grad)])
-    n, frames = len(order), min(max_frames, len(order))
-    options = {"detail": "cells", "show_norms": False, "show_params": False, **draw_options,
-               "grads": True, "grad_range": span}
-    name = loss.name or "loss"
     everything = topological_order(loss)
+    order = [t for t in reversed(everything) if t.requires_grad]  # backward's order
     saved = [t.grad for t in everything]
     graphs = []
     try:
+        for t in everything:
+            t.grad = None
+        # one backward keeping every gradient: it frees the graph, so viz.draw reads `.grad`
+        loss.backward(retain_grad=True)
+        grads = {id(t): np.zeros(t.shape, t.dtype) if t.grad is None else t.grad
+                 for t in order}
+        span = _grad_span([float(np.linalg.norm(grads[id(t)])) for t in order
+                           if not (t.is_leaf and t.requires_grad)])
+        n, frames = len(order), min(max_frames, len(order))
+        options = {"detail": "cells", "show_norms": False, "show_params": False,
+                   **draw_options, "grads": True, "grad_range": span}
+        name = loss.name or "loss"
         for t in everything:
             t.grad = None
         reached = 0
