@@ -427,3 +427,55 @@ def test_in_place_errors_agree_with_pytorch():
         with lib.no_grad():
             w.add_(1.0)
         assert w.tolist() == [2.0, 2.0, 2.0]
+
+
+# ----- in-place changes that backward needs: the version counter refuses ------------------------
+IN_PLACE = {
+    "add_": lambda x: x.add_(1.0), "sub_": lambda x: x.sub_(1.0, alpha=2.0),
+    "mul_": lambda x: x.mul_(2.0), "div_": lambda x: x.div_(2.0),
+    "clamp_": lambda x: x.clamp_(-0.1, 0.1), "zero_": lambda x: x.zero_(),
+    "fill_": lambda x: x.fill_(3.0), "copy_": lambda x: x.copy_(np.arange(3.0)),
+    "uniform_": lambda x: x.uniform_(), "normal_": lambda x: x.normal_(),
+    "setitem": lambda x: x.__setitem__(1, 5.0), "iadd": lambda x: x.__iadd__(1.0),
+    "imul": lambda x: x.__imul__(2.0), "view_setitem": lambda x: x[1:].__setitem__(0, 7.0),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_change_of_saved_data_makes_backward_raise(name):
+    x = torch.ones(3)  # data: needs no grad, saved by the product below
+    w = torch.ones(3, requires_grad=True)
+    y = (w * x).sum()
+    IN_PLACE[name](x)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_nested_item_increment_is_seen_by_the_version_counter():
+    x = torch.zeros(2, 3)
+    w = torch.ones(3, requires_grad=True)
+    y = (x[1] * w).sum()
+    x[1][2] += 1  # writes through two views into x's memory
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_parameter_step_between_forward_and_backward_raises():
+    w = torch.ones(3, requires_grad=True)
+    y = (w * w).sum()
+    with torch.no_grad():
+        w.sub_(0.1)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_setitem_over_values_an_earlier_op_saved_raises_at_backward():
+    outputs = torch.zeros(2, 3)
+    w = torch.ones(3, requires_grad=True)
+    y = (outputs * w).sum()  # saves outputs' values
+    outputs[0] = w * 2.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+    z = (outputs * 1.0).sum()  # made after the change: fine
+    z.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
