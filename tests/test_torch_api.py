@@ -147,6 +147,7 @@ def test_max_and_min_with_dim_give_values_and_indices():
     np.testing.assert_array_equal(values.data, [5.0, 7.0])
     assert indices.dtype == np.int64 and indices.tolist() == [1, 0]
     r = torch.max(x, dim=0, keepdim=True)
+    assert repr(r).startswith("ValuesIndices(values=Tensor(")
     assert r.values.shape == (1, 3) and r.indices.tolist() == [[1, 0, 1]]
     m = x.min(dim=1)
     assert m.values.tolist() == [1.0, 0.0] and m.indices.tolist() == [0, 1]

@@ -800,6 +800,9 @@ class ValuesIndices(tuple):
     values = property(lambda self: self[0], doc="The values (differentiable).")
     indices = property(lambda self: self[1], doc="Their int64 indices along the dim.")
 
+    def __repr__(self) -> str:
+        return f"ValuesIndices(values={self[0]!r}, indices={self[1]!r})"
+
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
