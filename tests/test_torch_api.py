@@ -480,3 +480,23 @@ def test_setitem_over_values_an_earlier_op_saved_raises_at_backward():
     z = (outputs * 1.0).sum()  # made after the change: fine
     z.backward()
     np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
+def test_a_value_that_requires_grad_is_never_written_in_silently():
+    w = torch.ones(3, requires_grad=True)
+    h = w * 2.0
+    total = torch.zeros(3)
+    alias = total
+    total += h  # rebinds: total is now a graph node, and its gradient reaches w
+    assert total.requires_grad and alias.tolist() == [0.0, 0.0, 0.0]
+    total.sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+    buf = torch.zeros(3)
+    for write in (lambda: buf.add_(h), lambda: buf.mul_(h), lambda: buf.copy_(h),
+                  lambda: buf.div_(h), lambda: buf.fill_(h[0])):
+        with pytest.raises(RuntimeError, match="the value written in requires grad"):
+            write()
+    assert buf.tolist() == [0.0, 0.0, 0.0]
+    with torch.no_grad():
+        buf.add_(h)  # nothing is recorded under no_grad: a plain write
+    assert buf.tolist() == [2.0, 2.0, 2.0]
