@@ -12,9 +12,9 @@ of the rounds, and each ratio is the median over rounds of the two times of the 
     per-op    (extra, with --per-op) the same model with fused=False: the unrolled graph
     numpy     plain NumPy written here: batched, a loop only over the recurrence, hand-written
               BPTT and Adam
-    torch     PyTorch nn.RNN / nn.LSTM / nn.GRU + nn.Linear + torch.optim.Adam (if importable)
-    jax       JAX: jax.jit over the whole step, lax.scan over time, the same Adam (if importable;
-              `pip install -e ".[bench]"`)
+    torch     PyTorch nn.RNN / nn.LSTM / nn.GRU + nn.Linear + torch.optim.Adam
+    jax       JAX: jax.jit over the whole step, lax.scan over time, the same Adam
+              (torch, jax and threadpoolctl come with the bench extra: pip install -e ".[bench]")
     bound     the step's matrix products alone (NumPy BLAS, same shapes): the "BLAS bound"
 
 Targets (issue 14) are printed beside each ratio as "met" or "MISSED": tinygrad / torch <= 0.8,
@@ -481,7 +481,7 @@ def verdict(value: float, target: float, at_most: bool = True) -> str:
 def run_table(configs: list[tuple[int, int, int]], rounds: int, budget: float,
               threads: str, cells: list[str], per_op: bool) -> None:
     """Print one markdown table for this process's thread setting."""
-    peers = [name for name in ("torch", "jax") if available(name)]
+    peers = ["torch", "jax"]
     if "torch" in peers:
         import torch
 
@@ -592,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.coldstart:
         coldstart()
         return 0
+    missing = [m for m in ("torch", "jax", "threadpoolctl") if not available(m)]
+    if missing:
+        p.error(f"needs {', '.join(missing)}: install the bench extra, "
+                f"pip install -e '.[bench]'")
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     if args.config:
         configs = [tuple(int(v) for v in c.split(",")) for c in args.config]

@@ -404,6 +404,8 @@ def _graph_ops(root):
 def test_benchmark_quick_runs():
     if os.environ.get("NUMBA_DISABLE_JIT") == "1":
         pytest.skip("the benchmark's compiled path is too slow without the JIT")
+    for extra in ("torch", "jax", "threadpoolctl"):  # the bench extra
+        pytest.importorskip(extra)
     done = subprocess.run([sys.executable, "benchmarks/bench_rnn.py", "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
