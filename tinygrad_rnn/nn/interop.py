@@ -41,7 +41,18 @@ def _layers(module: Module) -> list[tuple[str, CellBase]]:
 def _read(weights: Any) -> dict[str, np.ndarray]:
     """A mapping of arrays (or a path to an .npz file) as {key: ndarray}."""
     if isinstance(weights, (str, os.PathLike)):
-        with np.load(weights) as f:
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"load_torch_weights: {path!r} does not exist (no such file)")
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except Exception as err:  # not a NumPy file at all, a pickle, a damaged zip, ...
+            raise ValueError(f"load_torch_weights: {path!r} is not a readable .npz file "
+                             f"({type(err).__name__})") from None
+        if not hasattr(loaded, "files"):  # np.load gave one array: a .npy file
+            raise ValueError(f"load_torch_weights: {path!r} holds a single array (.npy); give an "
+                             ".npz file of PyTorch-named arrays (np.savez(path, **state_dict))")
+        with loaded as f:
             return {k: f[k] for k in f.files}
     if not hasattr(weights, "keys"):
         raise TypeError(f"torch interop: weights must be a mapping of arrays or an .npz path, "
@@ -80,7 +91,9 @@ def load_torch_weights(module: Module, weights: Mapping[str, Any] | str | os.Pat
                     problems.append(f"missing key {key}")
                 continue
             used.add(key)
-            if arrays[key].shape != shape:
+            if arrays[key].dtype.kind not in "biuf":
+                problems.append(f"{key}: dtype {arrays[key].dtype} is not a real number type")
+            elif arrays[key].shape != shape:
                 problems.append(f"{key}: shape {arrays[key].shape}, expected {shape}")
             else:
                 found[key] = arrays[key]

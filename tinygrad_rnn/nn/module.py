@@ -193,9 +193,19 @@ class Module:
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy arrays into the parameters of the same names.
 
-        Every problem (missing keys and unexpected keys when strict; wrong shapes always) is
-        listed in one error, and then nothing has been changed.
+        Everything is checked before anything is assigned: missing and unexpected keys (when
+        strict), wrong shapes, and values that are not real numbers (strings, complex, objects)
+        are all listed in one error, and then nothing has been changed.
         """
+        self._assign_state_dict(self._checked_state_dict(state, strict))
+
+    def _checked_state_dict(self, state: Any, strict: bool = True) -> dict[str, np.ndarray]:
+        """{name: new array} for load_state_dict, every value checked and cast to its
+        parameter's dtype; raises (KeyError listing every problem) without changing anything."""
+        name = type(self).__name__
+        if not hasattr(state, "items"):
+            raise TypeError(f"load_state_dict for {name}: expected a dict of arrays, got "
+                            f"{type(state).__name__}")
         params = dict(self.named_parameters())
         problems = []
         if strict:
@@ -209,16 +219,30 @@ class Module:
         for key, value in state.items():
             if key not in params:
                 continue
-            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if arr.shape != params[key].shape:
+            try:
+                arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            except Exception as err:  # e.g. a ragged list
+                problems.append(f"{key}: not an array ({type(err).__name__})")
+                continue
+            if arr.dtype.kind not in "biuf":
+                problems.append(f"{key}: dtype {arr.dtype} is not a real number type")
+            elif arr.shape != params[key].shape:
                 problems.append(f"{key}: shape {arr.shape} in the state, {params[key].shape} "
                                 "in the module")
             else:
-                new[key] = arr
+                new[key] = arr.astype(params[key].dtype, copy=True)
         if problems:
-            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
+            raise KeyError(f"load_state_dict for {name}: " + "; ".join(problems))
+        return new
+
+    def _assign_state_dict(self, new: dict[str, np.ndarray]) -> None:
+        """Assign what _checked_state_dict returned (cannot fail)."""
+        params = dict(self.named_parameters())
         for key, arr in new.items():
-            params[key].data = arr.astype(params[key].dtype, copy=True)
+            params[key].data = arr
+            bump = getattr(params[key], "_bump_version", None)
+            if bump is not None:
+                bump()
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
