@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.tensor import Tensor, _check_finite, _state
+from tinygrad_rnn.modes import switches
+from tinygrad_rnn.tensor import Tensor, _check_finite
 
 
 class Function:
@@ -51,19 +52,20 @@ class Function:
             shapes = ", ".join(str(p.shape) for p in parents)
             named = str(e).startswith(f"{cls.op}:")  # the op's own message already names it
             raise type(e)(f"{'' if named else cls.op + ': '}{e} (input shapes {shapes})") from None
+        grad_enabled, anomaly, meta = switches()
         requires_grad = False
-        if _state["grad_enabled"]:
+        if grad_enabled:
             for p in parents:
                 if p.requires_grad:
                     requires_grad = True
                     break
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, _state["meta"]
+        t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, meta
         t.requires_grad = requires_grad
         t._ctx = ctx if requires_grad else None
         if requires_grad:
             ctx.parents = parents
-        if _state["anomaly"]:
+        if anomaly:
             ctx.created_at = _creation_site()
             _check_finite(t.data, ctx, "forward")
         return t

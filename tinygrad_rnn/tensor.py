@@ -8,64 +8,15 @@ and adds what comes back into the parents' gradients.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-# Global switches read by every op; changed only through the context managers below.
-_state: dict[str, Any] = {"grad_enabled": True, "anomaly": False, "meta": None}
-
-
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Context in which ops record nothing: results never require grad."""
-    previous = _state["grad_enabled"]
-    _state["grad_enabled"] = False
-    try:
-        yield
-    finally:
-        _state["grad_enabled"] = previous
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return _state["grad_enabled"]
-
-
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Context that raises at the first op whose forward or backward makes NaN or inf.
-
-    Every op created inside records where it was created, and the error names both.
-    It slows every op down; use it to hunt a NaN, not to train.
-    """
-    previous = _state["anomaly"]
-    _state["anomaly"] = True
-    try:
-        yield
-    finally:
-        _state["anomaly"] = previous
-
-
-class annotate:  # lower case: it is used like a function, `with annotate(step=3): ...`
-    """Context that tags every tensor made by an op inside with `meta` (merged into any outer
-    annotation), e.g. `with annotate(step=3, layer=0): h = cell(x, h)`. `viz` reads the tags to
-    group the unrolled graph by time step and layer; nothing else depends on them. (A class, not
-    a generator: entering it is on the hot path of every recurrent step.)"""
-
-    __slots__ = ("meta", "previous")
-
-    def __init__(self, **meta: Any) -> None:
-        self.meta, self.previous = meta, None
-
-    def __enter__(self) -> None:
-        self.previous = _state["meta"]
-        _state["meta"] = {**(self.previous or {}), **self.meta}
-
-    def __exit__(self, *exc_info: Any) -> None:
-        _state["meta"] = self.previous
+# the engine's switches live in modes.py; imported here too so old imports keep working
+from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad,  # noqa: F401
+                                is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled,
+                                switches)
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -472,7 +423,7 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                     leads.add(t)
                     break
     found: dict[Tensor, np.ndarray] = {}
-    anomaly = _state["anomaly"]
+    anomaly = switches()[1]
     for t in reversed(order):
         g = grads.pop(t, None)  # intermediate gradients are dropped once used
         if g is None:
