@@ -1,34 +1,57 @@
-# The two commands a fresh machine needs: `make demo` and `make test`.
-# Each makes .venv if there is none, installs the package with what it needs (and the Graphviz
+# The two commands a fresh machine needs: `make demo` and `make test` (`make help` lists all).
+# Each makes .venv if there is none, installs the package with its extras (and the Graphviz
 # `dot` program when it is missing), then runs.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+EXTRAS := dev,examples,flow,notebooks
+DEMO_PICTURE := hello_graph.png
 
-.PHONY: demo test lint bench graphviz clean
+.PHONY: help demo test test-slow lint bench graphviz clean
+
+help: ## list the targets
+	@echo "make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,examples]"
+	@if [ ! -x $(PY) ]; then \
+	  echo "==> creating the virtual environment $(VENV) (with $(PYTHON))"; \
+	  $(PYTHON) -m venv $(VENV) || exit 1; \
+	fi
+	@echo "==> installing tinygrad-rnn into $(VENV) with the extras [$(EXTRAS)] (a minute or two the first time)"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
-graphviz:
+graphviz: ## install the Graphviz `dot` program if it is missing
 	@command -v dot >/dev/null 2>&1 || .ci/install-graphviz
 
-demo: $(STAMP) graphviz
-	$(PY) examples/hello.py --render hello_graph.png
+demo: $(STAMP) graphviz ## train the hello task and draw its unrolled graph
+	@echo "==> compiling the Numba kernels the demo needs (once: they are cached on disk)"
+	@$(PY) examples/hello.py --epochs 1 > /dev/null
+	@echo "==> training the hello task: one RNN cell learns 'hello' -> 'ohlol'"
+	@$(PY) examples/hello.py --render $(DEMO_PICTURE)
+	@echo
+	@echo "The picture: $(CURDIR)/$(DEMO_PICTURE)"
+	@echo "Next, try:"
+	@echo "  1. the same task with an LSTM cell:  $(PY) examples/hello.py --cell lstm --render lstm.png"
+	@echo "  2. a character language model:       $(VENV)/bin/tinygrad-rnn train --quick"
+	@echo "  3. read how it works:                 docs/engine.md, then docs/nn.md and docs/viz.md"
+	@echo "Activate the environment with:  source $(VENV)/bin/activate"
 
-test: $(STAMP) graphviz
+test: $(STAMP) graphviz ## run the test suite (slow tests left out)
 	$(PY) -m pytest
 
-lint: $(STAMP)
+test-slow: $(STAMP) graphviz ## run only the tests marked slow
+	$(PY) -m pytest -m slow
+
+lint: $(STAMP) ## ruff
 	$(PY) -m ruff check tinygrad_rnn viz examples tests benchmarks
 
-bench: $(STAMP)
+bench: $(STAMP) ## the speed comparisons in benchmarks/
 	$(PY) benchmarks/bench_rnn.py
 
-clean:
+clean: ## remove the environment and build files
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -205,7 +205,10 @@ def test_lstm_layer_equals_per_op(backend, inner_path, rng, bias):
                  inputs, rng)
 
 
-@pytest.mark.parametrize("cell_class", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
+@pytest.mark.parametrize("cell_class", [
+    nn.RNNCell, nn.LSTMCell, nn.GRUCell,
+    lambda *a, **kw: nn.GRUCell(*a, reset_after=False, **kw)],
+    ids=["rnn", "lstm", "gru", "gru-cho"])
 @pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
 @pytest.mark.parametrize("with_state", [True, False], ids=["state", "zeros"])
 def test_unroll_fused_equals_step_by_step(rng, cell_class, batched, with_state):
@@ -295,8 +298,9 @@ def test_bad_inputs_name_the_op_and_shapes(rng):
 
 
 # ----- the sequence modules: fused default vs fused=False
-@pytest.mark.parametrize("module, options", [(nn.RNN, {}), (nn.RNN, {"nonlinearity": "relu"}),
-                                             (nn.LSTM, {})], ids=["rnn", "rnn-relu", "lstm"])
+@pytest.mark.parametrize("module, options", [
+    (nn.RNN, {}), (nn.RNN, {"nonlinearity": "relu"}), (nn.LSTM, {}), (nn.GRU, {}),
+    (nn.GRU, {"reset_after": False})], ids=["rnn", "rnn-relu", "lstm", "gru", "gru-cho"])
 @pytest.mark.parametrize("x_shape", [(5, 3, 4), (5, 4)], ids=["batched", "unbatched"])
 @pytest.mark.parametrize("given_state", [False, True])
 def test_modules_fused_equals_per_op(backend, rng, module, options, x_shape, given_state):
@@ -346,14 +350,21 @@ def test_module_graphs_fused_is_one_node_per_layer_per_op_is_unrolled(rng):
     assert _graph_ops(out_per_op).count("sigmoid") == 2 * 5 * 3  # i, f, o per step per layer
 
 
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "cho"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_gru_layer_equals_per_op_cells_and_gradchecks(rng, bias):
+def test_gru_layer_equals_per_op_cells_and_gradchecks(backend, rng, reset_after, bias):
     x, h0, W = _leaf(rng, (5, 3, 2), 0.7), _leaf(rng, (3, 4), 0.7), _leaf(rng, (12, 6), 0.7)
-    inputs = [x, h0, W] + ([_leaf(rng, (12,))] if bias else [])
-    cell = nn.GRUCell(2, 4, bias=bias, dtype=np.float64)
+    biases = [_leaf(rng, (12,))] + ([_leaf(rng, (4,))] if reset_after else []) if bias else []
+    inputs = [x, h0, W] + biases
+    cell = nn.GRUCell(2, 4, bias=bias, reset_after=reset_after, dtype=np.float64)
     cell.linear.weight = W  # the cell reads the same leaf tensors
     if bias:
-        cell.linear.bias = inputs[3]
+        cell.linear.bias = biases[0]
+        if reset_after:
+            cell.b_hn = biases[1]
+
+    def layer(x, h0, W, *b):
+        return fused.gru_layer(x, h0, W, *b, reset_after=reset_after)
 
     def per_op(x, h, *_):
         hs = []
@@ -362,24 +373,34 @@ def test_gru_layer_equals_per_op_cells_and_gradchecks(rng, bias):
             hs.append(h)
         return tg.stack(hs)
 
-    _grads_equal(fused.gru_layer, per_op, inputs, rng)
-    assert tg.gradcheck(fused.gru_layer, inputs)
+    _grads_equal(layer, per_op, inputs, rng)
+    assert tg.gradcheck(layer, inputs)
+    assert layer(*inputs).op == "gru_layer"
 
 
-def test_gru_module_fused_equals_per_op(rng):
-    m = nn.GRU(3, 4, num_layers=2, dtype=np.float64)
+def test_gru_layer_checks_its_biases(rng):
+    x, h0, W = (tg.Tensor(rng.standard_normal(s)) for s in [(5, 2, 3), (2, 4), (12, 7)])
+    b, b_hn = tg.Tensor(np.zeros(12)), tg.Tensor(np.zeros(4))
+    with pytest.raises(ValueError, match="gru_layer: with reset_after=True a bias b needs b_hn"):
+        fused.gru_layer(x, h0, W, b)
+    with pytest.raises(ValueError, match=r"gru_layer: b_hn must be \(H,\) = \(4,\)"):
+        fused.gru_layer(x, h0, W, b, b_hn, reset_after=False)
+    with pytest.raises(ValueError, match=r"b_hn must be \(H,\).*got shape \(12,\)"):
+        fused.gru_layer(x, h0, W, b, b)
+    with pytest.raises(ValueError, match="gru_layer: b_hn without b"):
+        fused.gru_layer(x, h0, W, None, b_hn)
+    with pytest.raises(TypeError, match="gru_layer: all inputs must share one float dtype"):
+        fused.gru_layer(x, h0, W, b, tg.Tensor(np.zeros(4, np.float32)))
+
+
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "cho"])
+def test_gru_module_is_one_node_per_layer(rng, reset_after):
+    m = nn.GRU(3, 4, num_layers=2, dtype=np.float64, reset_after=reset_after)
     assert m.fused
-    x = _leaf(rng, (4, 2, 3))
-    results = []
-    for flag in (True, False):
-        for t in [x] + list(m.parameters()):
-            t.grad = None
-        out, h_n = m(x, fused=flag)
-        ((out * out).sum() + (h_n * 0.5).sum()).backward()
-        results.append([out.data, h_n.data, x.grad] + [p.grad for p in m.parameters()])
+    x = tg.Tensor(rng.standard_normal((4, 2, 3)))
     assert _graph_ops(m(x)[0]).count("gru_layer") == 2
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert "sigmoid" not in _graph_ops(m(x)[0])
+    assert _graph_ops(m(x, fused=False)[0]).count("sigmoid") == 2 * 4 * 2  # r, z per step
 
 
 def _graph_ops(root):

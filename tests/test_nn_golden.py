@@ -123,29 +123,3 @@ def test_batch_first_gives_the_transposed_result() -> None:
     assert_close(output.data.transpose(1, 0, 2), expected(case, "float64", "output"), "float64",
                  "batch_first output")
     assert_close(h_n.data, expected(case, "float64", "h_n"), "float64", "batch_first h_n")
-
-
-def test_live_pytorch_gru_gates_and_documented_candidate_difference() -> None:
-    """With torch installed: our GRU's r and z equal PyTorch's; its candidate follows the
-    [x; r*h] formula (checked by hand here), which is not PyTorch's r*(W_hn h + b_hn)."""
-    torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    ref = torch.nn.GRUCell(3, 4).double()
-    x, h = np.random.default_rng(0).standard_normal((2, 2, 3))[0], np.full((2, 4), 0.3)
-    weights = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
-    cell = nn.GRUCell(3, 4, dtype="float64")
-    with pytest.warns(UserWarning, match="candidate"):
-        nn.load_torch_weights(cell, weights)
-    ours = cell(Tensor(x), Tensor(h)).data
-    W_ih, W_hh = weights["weight_ih"], weights["weight_hh"]
-    b = weights["bias_ih"] + weights["bias_hh"]
-    a = x @ W_ih.T + h @ W_hh.T + b
-
-    def sig(v):
-        return 1 / (1 + np.exp(-v))
-
-    r, z = sig(a[:, :4]), sig(a[:, 4:8])
-    n = np.tanh(x @ W_ih[8:].T + (r * h) @ W_hh[8:].T + b[8:])
-    np.testing.assert_allclose(ours, (1 - z) * n + z * h, rtol=1e-12)
-    theirs = ref(torch.tensor(x), torch.tensor(h)).detach().numpy()
-    assert not np.allclose(ours, theirs, atol=1e-6)

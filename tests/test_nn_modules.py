@@ -6,6 +6,8 @@ state and every parameter; forward values against formulas written out in NumPy 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,8 @@ CELL_KINDS = [("rnn_tanh", lambda n_in, H, **kw: nn.RNNCell(n_in, H, **kw)),
               ("rnn_relu", lambda n_in, H, **kw: nn.RNNCell(n_in, H, nonlinearity="relu",
                                                                    **kw)),
               ("lstm", lambda n_in, H, **kw: nn.LSTMCell(n_in, H, **kw)),
-              ("gru", lambda n_in, H, **kw: nn.GRUCell(n_in, H, **kw))]
+              ("gru", lambda n_in, H, **kw: nn.GRUCell(n_in, H, **kw)),
+              ("gru_cho", lambda n_in, H, **kw: nn.GRUCell(n_in, H, reset_after=False, **kw))]
 SEQ_KINDS = [("rnn", nn.RNN), ("lstm", nn.LSTM), ("gru", nn.GRU)]
 
 
@@ -67,12 +70,13 @@ def test_cell_gradcheck_x_state_and_every_parameter(kind, make, bias, rng) -> No
     cell = make(3, 4, bias=bias, dtype=np.float64)
     lstm = isinstance(cell, nn.LSTMCell)
     params = [name for name, _ in cell.named_parameters()]
-    assert params == (["linear.weight", "linear.bias"] if bias else ["linear.weight"])
+    own = ["b_hn"] if kind == "gru" and bias else []  # PyTorch's GRU keeps b_hn apart
+    assert params == own + (["linear.weight", "linear.bias"] if bias else ["linear.weight"])
 
     def fn(x, h, c, *p):
-        cell.linear.weight = p[0]
-        if bias:
-            cell.linear.bias = p[1]
+        for name, value in zip(params, p):
+            *path, attr = name.split(".")
+            setattr(cell.linear if path else cell, attr, value)
         return step_as_tensor(cell, x, h, c if lstm else None)
 
     x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
@@ -120,13 +124,30 @@ def test_lstm_cell_formula_gate_order_and_forget_bias(rng) -> None:
 
 
 def test_gru_cell_formula_candidate_reads_x_and_r_times_h(rng) -> None:
-    cell = nn.GRUCell(3, 4, dtype=np.float64)
+    cell = nn.GRUCell(3, 4, reset_after=False, dtype=np.float64)
+    assert cell.b_hn is None and "reset_after=False" in repr(cell)
     x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
     W, b = cell.linear.weight.data, cell.linear.bias.data
     a = np.concatenate([x, h], axis=1) @ W.T + b
     r, z = sigmoid(a[:, :4]), sigmoid(a[:, 4:8])
     n = np.tanh(np.concatenate([x, r * h], axis=1) @ W[8:].T + b[8:])
     np.testing.assert_allclose(cell(Tensor(x), Tensor(h)).data, (1 - z) * n + z * h, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_cell_default_formula_resets_the_transformed_state(rng, bias) -> None:
+    cell = nn.GRUCell(3, 4, bias=bias, dtype=np.float64)
+    assert cell.reset_after and (cell.b_hn is not None) == bias
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    W = cell.linear.weight.data
+    b = cell.linear.bias.data if bias else np.zeros(12)
+    b_hn = cell.b_hn.data if bias else np.zeros(4)
+    a = np.concatenate([x, h], axis=1) @ W.T + b
+    r, z = sigmoid(a[:, :4]), sigmoid(a[:, 4:8])
+    n = np.tanh(x @ W[8:, :3].T + b[8:] + r * (h @ W[8:, 3:].T + b_hn))
+    np.testing.assert_allclose(cell(Tensor(x), Tensor(h)).data, (1 - z) * n + z * h, rtol=1e-12)
+    unbatched = cell(Tensor(x[0]), Tensor(h[0])).data
+    np.testing.assert_allclose(unbatched, ((1 - z) * n + z * h)[0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind,make", CELL_KINDS, ids=[k for k, _ in CELL_KINDS])
@@ -388,16 +409,43 @@ def test_interop_round_trip(kind, cls, rng) -> None:
     assert exported["weight_ih_l0"].shape == (G * 4, 3)
     assert exported["weight_ih_l1"].shape == (G * 4, 4)
     assert exported["weight_hh_l1"].shape == (G * 4, 4)
-    np.testing.assert_array_equal(exported["bias_hh_l0"], 0.0)
-    if kind == "gru":
-        with pytest.warns(UserWarning):
-            nn.load_torch_weights(b, exported)
+    if kind == "gru":  # b_hn lives in the n rows of bias_hh; the r and z rows are zero
+        np.testing.assert_array_equal(exported["bias_hh_l0"][:8], 0.0)
+        np.testing.assert_array_equal(exported["bias_hh_l1"][8:], a.cells[1].b_hn.data)
     else:
+        np.testing.assert_array_equal(exported["bias_hh_l0"], 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the round trip is exact
         nn.load_torch_weights(b, exported)
     for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data)
     x = Tensor(rng.standard_normal((3, 2, 3)).astype(np.float32))
     np.testing.assert_array_equal(a(x)[0].data, b(x)[0].data)
+
+
+def test_interop_gru_keeps_b_hn_apart_and_cho_gru_warns(rng) -> None:
+    W_ih, W_hh = rng.standard_normal((12, 3)), rng.standard_normal((12, 4))
+    b_ih, b_hh = rng.standard_normal(12), rng.standard_normal(12)
+    weights = {"weight_ih": W_ih, "weight_hh": W_hh, "bias_ih": b_ih, "bias_hh": b_hh}
+    cell = nn.GRUCell(3, 4, dtype=np.float64)
+    nn.load_torch_weights(cell, weights)
+    np.testing.assert_array_equal(cell.linear.bias.data[:8], b_ih[:8] + b_hh[:8])
+    np.testing.assert_array_equal(cell.linear.bias.data[8:], b_ih[8:])
+    np.testing.assert_array_equal(cell.b_hn.data, b_hh[8:])
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    gi, gh = x @ W_ih.T + b_ih, h @ W_hh.T + b_hh  # PyTorch's GRUCell, written out
+    r, z = sigmoid(gi[:, :4] + gh[:, :4]), sigmoid(gi[:, 4:8] + gh[:, 4:8])
+    n = np.tanh(gi[:, 8:] + r * gh[:, 8:])
+    np.testing.assert_allclose(cell(Tensor(x), Tensor(h)).data, (1 - z) * n + z * h,
+                               rtol=1e-12)
+    cho = nn.GRU(3, 4, reset_after=False, dtype=np.float64)
+    with pytest.warns(UserWarning, match=r"reset_after=False.*reset_after=True matches PyTorch"):
+        nn.load_torch_weights(cho, {f"{k}_l0": v for k, v in weights.items()})
+    np.testing.assert_array_equal(cho.cells[0].linear.bias.data, b_ih + b_hh)  # folded
+    back = nn.export_torch_weights(cho)
+    np.testing.assert_array_equal(back["bias_hh_l0"], 0.0)
+    with pytest.raises(KeyError, match="bias_ih_l0 and bias_hh_l0 must be given together"):
+        nn.load_torch_weights(nn.GRU(3, 4), {"bias_ih_l0": b_ih}, strict=False)
 
 
 def test_interop_folds_the_two_biases_and_splits_the_weight(rng) -> None:

@@ -434,71 +434,134 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return kernels.add_act_np(a, np.zeros((), a.dtype), kernels.SIGMOID)
 
 
+def gru_sequence_np(p: np.ndarray, h0: np.ndarray, w_h_t: np.ndarray, b_hn: np.ndarray,
+                    reset_after: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The GRU time loop after the input projection p = x W_x^T + b (T, B, 3H).
+
+    w_h_t (H, 3H) is W_h^T, the h columns of W transposed; b_hn (H,) (zeros without a bias).
+    Returns hs (T, B, H), gates (T, B, 3H) holding r, z, n, and m (T, B, H), what the reset gate
+    multiplied: W_hn h_{t-1} + b_hn (reset_after=True) or r * h_{t-1} (reset_after=False)."""
+    steps, batch, three_h = p.shape
+    H = three_h // 3
+    hs = np.empty((steps, batch, H), dtype=p.dtype)
+    gates, m = np.empty_like(p), np.empty_like(hs)
+    h_prev = h0
+    for t in range(steps):
+        r, z, n = gates[t, :, :H], gates[t, :, H:2 * H], gates[t, :, 2 * H:]
+        if reset_after:
+            q = h_prev @ w_h_t  # W_h h_{t-1}, all three blocks in one product
+            gates[t, :, :2 * H] = _sigmoid(p[t, :, :2 * H] + q[:, :2 * H])
+            m[t] = q[:, 2 * H:] + b_hn
+            n[...] = np.tanh(p[t, :, 2 * H:] + r * m[t])
+        else:
+            gates[t, :, :2 * H] = _sigmoid(p[t, :, :2 * H] + h_prev @ w_h_t[:, :2 * H])
+            np.multiply(r, h_prev, out=m[t])
+            n[...] = np.tanh(p[t, :, 2 * H:] + m[t] @ w_h_t[:, 2 * H:])
+        hs[t] = h_prev = n + z * (h_prev - n)  # (1 - z) n + z h_{t-1}
+    return hs, gates, m
+
+
+def gru_sequence_backward_np(g: np.ndarray, hs: np.ndarray, h0: np.ndarray, gates: np.ndarray,
+                             m: np.ndarray, w_h: np.ndarray,
+                             reset_after: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BPTT of `gru_sequence_np`: g (T, B, H) is dL/dh_t from outside, w_h (3H, H) is W_h.
+
+    Returns dp (T, B, 3H), the gradient at the input projection p (the x side of the
+    pre-activations); dm (T, B, H), the gradient at the candidate's hidden-side product
+    (W_hn h_{t-1} + b_hn, or the product of W_hn with r * h_{t-1}); and dh0 (B, H)."""
+    steps, batch, H = hs.shape
+    dp, dm = np.empty_like(gates), np.empty_like(hs)
+    dh_next = np.zeros_like(h0)
+    for t in range(steps - 1, -1, -1):
+        h_prev = hs[t - 1] if t > 0 else h0
+        r, z, n = gates[t, :, :H], gates[t, :, H:2 * H], gates[t, :, 2 * H:]
+        dh = g[t] + dh_next  # dL/dh_t: from outside plus from step t+1
+        dp[t, :, H:2 * H] = dh * (h_prev - n) * z * (1 - z)  # back through z's sigmoid
+        da_n = dp[t, :, 2 * H:]
+        np.multiply(dh * (1 - z), 1 - n * n, out=da_n)  # back through n's tanh
+        if reset_after:  # a_n = p_n + r * m
+            np.multiply(da_n, r, out=dm[t])
+            dp[t, :, :H] = da_n * m[t] * r * (1 - r)  # back through r's sigmoid
+            dq = np.concatenate([dp[t, :, :2 * H], dm[t]], axis=1)
+            dh_next = dh * z + dq @ w_h  # h_{t-1} fed z directly and all three products
+        else:  # a_n = p_n + (r * h_{t-1}) W_hn^T
+            dm[t] = da_n
+            d_rh = da_n @ w_h[2 * H:]
+            dp[t, :, :H] = d_rh * h_prev * r * (1 - r)
+            dh_next = dh * z + d_rh * r + dp[t, :, :2 * H] @ w_h[:2 * H]
+    return dp, dm, dh_next
+
+
 class GRULayer(Function):
     """A whole sequence of one GRU layer (the [x; h] form of nn.GRUCell) as one node.
 
-    r, z = sigmoid([x; h] W_rz^T + b_rz); n = tanh([x; r h] W_n^T + b_n); h' = (1-z) n + z h.
-    Inputs x (T, B, I), h0 (B, H), W (3H, I+H) with row blocks r, z, n, b (3H,) (optional).
-    Returns hs (T, B, H). The time loop is Python around BLAS products and NumPy elementwise
-    work on both backends (no compiled GRU kernel yet): one node, far fewer ops than per-op.
+    r, z = sigmoid([x; h] W_rz^T + b_rz); h' = (1 - z) n + z h with the candidate
+    n = tanh(x W_xn^T + b_n + r * (h W_hn^T + b_hn)) (reset_after=True, PyTorch's) or
+    n = tanh([x; r h] W_n^T + b_n) (reset_after=False, Cho's).
+    Inputs x (T, B, I), h0 (B, H), W (3H, I+H) with row blocks r, z, n, then optionally b (3H,)
+    and, with reset_after=True, b_hn (H,) (a bias needs both). Returns hs (T, B, H).
+    Forward projects every input at once (one BLAS product), runs the time loop, and saves the
+    gates; backward runs BPTT and forms the weight gradients as big products over all steps.
     """
 
-    __slots__ = ("n_in",)
+    __slots__ = ("n_in", "reset_after")
     op = "gru_layer"
 
-    def forward(ctx, x, h0, W, *rest):
-        n_in, hidden = _check("gru_layer", x, (h0,), W, rest, 3, seq=True)
+    def forward(ctx, x, h0, W, *rest, reset_after=True):
+        ctx.reset_after = reset_after = bool(reset_after)
+        if reset_after and len(rest) == 1:
+            raise ValueError("gru_layer: with reset_after=True a bias b needs b_hn too")
+        b_hn = rest[1] if len(rest) == 2 else None
+        if b_hn is not None and (not reset_after or b_hn.shape != (W.shape[0] // 3,)):
+            raise ValueError(f"gru_layer: b_hn must be (H,) = ({W.shape[0] // 3},) and only "
+                             f"with reset_after=True, got shape {b_hn.shape}")
+        n_in, hidden = _check("gru_layer", x, (h0,), W, rest[:1], 3, seq=True)
+        if b_hn is not None and b_hn.dtype != W.dtype:
+            raise TypeError(f"gru_layer: all inputs must share one float dtype, got "
+                            f"{W.dtype} and {b_hn.dtype} (b_hn)")
         ctx.n_in = n_in
         steps, batch, _ = x.shape
         x2 = np.ascontiguousarray(x).reshape(steps * batch, n_in)
-        p = _project(x2, W, n_in, rest).reshape(steps, batch, 3 * hidden)
-        w_rz_t, w_n_t = W[:2 * hidden, n_in:].T, W[2 * hidden:, n_in:].T
-        hs = np.empty((steps, batch, hidden), dtype=p.dtype)
-        gates = np.empty_like(p)  # r, z, n after their nonlinearities
-        rh = np.empty_like(hs)  # r * h_{t-1}, the input of the candidate's product
-        h_prev = np.ascontiguousarray(h0)
-        for t in range(steps):
-            gates[t, :, :2 * hidden] = _sigmoid(p[t, :, :2 * hidden] + h_prev @ w_rz_t)
-            r, z = gates[t, :, :hidden], gates[t, :, hidden:2 * hidden]
-            np.multiply(r, h_prev, out=rh[t])
-            n = np.tanh(p[t, :, 2 * hidden:] + rh[t] @ w_n_t)
-            gates[t, :, 2 * hidden:] = n
-            hs[t] = h_prev = (1 - z) * n + z * h_prev  # interpolate candidate and old state
-        ctx.save_for_backward(x2, np.ascontiguousarray(h0), W, hs, gates, rh)
+        p = _project(x2, W, n_in, rest[:1]).reshape(steps, batch, 3 * hidden)
+        h0 = np.ascontiguousarray(h0)
+        b_hn = np.zeros(hidden, W.dtype) if b_hn is None else b_hn
+        hs, gates, m = gru_sequence_np(p, h0, np.ascontiguousarray(W[:, n_in:].T), b_hn,
+                                       reset_after)
+        ctx.save_for_backward(x2, h0, W, hs, gates, m)
         return hs
 
     def backward(ctx, g):
-        x2, h0, W, hs, gates, rh = ctx.saved
+        x2, h0, W, hs, gates, m = ctx.saved
         steps, batch, hidden = hs.shape
         n_in = ctx.n_in
-        w_rz, w_n = W[:2 * hidden, n_in:], W[2 * hidden:, n_in:]
-        da = np.empty_like(gates)  # gradients at the pre-activations a_r, a_z, a_n
-        dh_next = np.zeros_like(h0)
-        for t in range(steps - 1, -1, -1):
-            h_prev = hs[t - 1] if t > 0 else h0
-            r, z, n = (gates[t, :, k * hidden:(k + 1) * hidden] for k in range(3))
-            dh = g[t] + dh_next
-            dn = dh * (1 - z)
-            da[t, :, hidden:2 * hidden] = dh * (h_prev - n) * z * (1 - z)  # through z
-            da_n = da[t, :, 2 * hidden:]
-            np.multiply(dn, 1 - n * n, out=da_n)  # backprop through tanh
-            d_rh = da_n @ w_n  # a_n reads r * h through W_nh
-            da[t, :, :hidden] = d_rh * h_prev * r * (1 - r)  # through r
-            # h_{t-1} reaches h_t directly (z h), through r * h, and through a_r, a_z
-            dh_next = dh * z + d_rh * r + da[t, :, :2 * hidden] @ w_rz
-        da2 = da.reshape(steps * batch, 3 * hidden)
+        dp, dm, dh0 = gru_sequence_backward_np(np.ascontiguousarray(g), hs, h0, gates, m,
+                                               np.ascontiguousarray(W[:, n_in:]), ctx.reset_after)
+        dp2 = dp.reshape(steps * batch, 3 * hidden)
+        dm2 = dm.reshape(steps * batch, hidden)
         h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
         dW = np.empty_like(W)
-        dW[:, :n_in] = da2.T @ x2
-        dW[:2 * hidden, n_in:] = da2[:, :2 * hidden].T @ h_prev2
-        dW[2 * hidden:, n_in:] = da2[:, 2 * hidden:].T @ rh.reshape(steps * batch, hidden)
-        dx = _input_grad(ctx, da2, W, n_in, steps, batch)
-        return (dx, dh_next, dW) + ((da2.sum(axis=0),) if len(ctx.parents) == 4 else ())
+        dW[:, :n_in] = kernels.mm(dp2.T, x2)  # dW_x = dp^T x
+        dW[:2 * hidden, n_in:] = kernels.mm(dp2[:, :2 * hidden].T, h_prev2)  # r, z read h
+        # the candidate's hidden product read h (reset_after) or r * h (Cho)
+        dW[2 * hidden:, n_in:] = kernels.mm(
+            dm2.T, h_prev2 if ctx.reset_after else m.reshape(steps * batch, hidden))
+        dx = _input_grad(ctx, dp2, W, n_in, steps, batch)
+        grads = (dx, dh0, dW)
+        if len(ctx.parents) >= 4:
+            grads += (np.add.reduce(dp2, axis=0),)
+        if len(ctx.parents) == 5:
+            grads += (np.add.reduce(dm2, axis=0),)  # b_hn sits inside the reset product
+        return grads
 
 
-def gru_layer(x: Tensor, h0: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
-    """A whole sequence of one GRU layer ([x; h] form) as one graph node; returns hs (T, B, H)."""
-    return GRULayer.apply(*((x, h0, W) if b is None else (x, h0, W, b)))
+def gru_layer(x: Tensor, h0: Tensor, W: Tensor, b: Tensor | None = None,
+              b_hn: Tensor | None = None, reset_after: bool = True) -> Tensor:
+    """A whole sequence of one GRU layer ([x; h] form) as one graph node; returns hs (T, B, H).
+    reset_after=True (PyTorch's candidate) needs b_hn whenever b is given."""
+    args = (x, h0, W) + (() if b is None else (b,)) + (() if b_hn is None else (b_hn,))
+    if b is None and b_hn is not None:
+        raise ValueError("gru_layer: b_hn without b; a GRU has both biases or neither")
+    return GRULayer.apply(*args, reset_after=reset_after)
 
 
 def rnn_layer(x: Tensor, h0: Tensor, W: Tensor, b: Tensor | None = None,

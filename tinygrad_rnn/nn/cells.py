@@ -163,40 +163,66 @@ class LSTMCell(CellBase):
 
 
 class GRUCell(CellBase):
-    """GRU cell in the [x; h] form:
+    """GRU cell in the [x; h] form. The gates r and z read [x; h]; the candidate n has two
+    formulas, chosen by `reset_after`:
 
         r = sigma(W_r [x; h] + b_r),   z = sigma(W_z [x; h] + b_z)
-        n = tanh(W_n [x; r * h] + b_n)
+        reset_after=True (default, PyTorch's and Keras's GRU):
+            n = tanh(W_xn x + b_n + r * (W_hn h + b_hn))
+        reset_after=False (Cho et al. 2014, the original GRU):
+            n = tanh(W_n [x; r * h] + b_n)
         h' = (1 - z) * n + z * h
 
-    `.linear` is Linear(I + H, 3H) with row blocks r, z, n (PyTorch's order). The r and z blocks
-    read [x; h]; the n block reads [x; r * h].
+    `.linear` is Linear(I + H, 3H) with row blocks r, z, n (PyTorch's order); its n block
+    W_n = [W_xn  W_hn] is applied to x and to h separately when reset_after=True, which then
+    needs a second bias `b_hn` (H,) inside the reset gate's product: `.b_hn` is that Parameter
+    (None when reset_after=False or bias=False). With reset_after=True, weights loaded from a
+    PyTorch GRU (`nn.load_torch_weights`) give exactly PyTorch's outputs.
 
-    Difference from PyTorch's GRU: PyTorch computes n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
-    i.e. the reset gate multiplies the *transformed* state plus its own bias. Here the reset gate
-    multiplies h *before* the one linear layer (the original formulation of Cho et al. 2014), and
-    there is one bias. So r and z match PyTorch's exactly once the biases are folded, but n does
-    not, and weights loaded from a PyTorch GRU give a different (though closely related) model.
+    >>> cell = GRUCell(3, 4)
+    >>> cell(Tensor(np.ones((2, 3)))).shape, cell.b_hn.shape
+    ((2, 4), (4,))
     """
 
     gate_blocks = 3
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 reset_after: bool = True, dtype: Any = np.float32) -> None:
+        self.reset_after = bool(reset_after)
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.b_hn = None
+        if self.reset_after and self.bias:  # drawn after .linear: its values keep their seed
+            self.b_hn = uniform_parameter((self.hidden_size,), 1.0 / np.sqrt(self.hidden_size),
+                                          dtype)
+            self.name_parameters()
 
     def forward(self, x: Any, h: Any = None) -> Tensor:
         """One step: x (B, I) or (I,), h (B, H) or (H,) or None -> h'."""
         x = self._input(x)
         h = self._state(h, x, "h")
-        H = self.hidden_size
+        n_in, H = self.input_size, self.hidden_size
         W, b = self.linear.weight, self.linear.bias
         with annotate(cell=type(self).__name__):
             a_rz = _concat(x, h) @ W[:2 * H].T
             if b is not None:
                 a_rz = a_rz + b[:2 * H]
-            a_r, a_z = a_rz.split(2, axis=-1)
+            a_r, a_z = a_rz.split([H, H], axis=-1)
             r, z = a_r.sigmoid(), a_z.sigmoid()
             r.name, z.name = "r", "z"
-            a_n = _concat(x, r * h, name="x_rh") @ W[2 * H:].T
-            if b is not None:
-                a_n = a_n + b[2 * H:]
+            W_n = W[2 * H:]
+            if self.reset_after:  # r scales the transformed state W_hn h + b_hn
+                a_xn = x @ W_n[:, :n_in].T
+                a_hn = h @ W_n[:, n_in:].T
+                if b is not None:
+                    a_xn, a_hn = a_xn + b[2 * H:], a_hn + self.b_hn
+                a_n = a_xn + r * a_hn
+            else:  # r scales h before the linear layer
+                a_n = _concat(x, r * h, name="x_rh") @ W_n.T
+                if b is not None:
+                    a_n = a_n + b[2 * H:]
             n = a_n.tanh()
             n.name = "n"
             return (1.0 - z) * n + z * h  # interpolate between the candidate and the old state
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

@@ -9,9 +9,13 @@ use the same names without the `_l{k}` suffix. A cell here has one `.linear` ove
     W = [weight_ih  weight_hh]    (side by side: x columns first)
     b = bias_ih + bias_hh         (one bias: the two are folded)
 
-For RNN and LSTM weights the forward pass is then identical to PyTorch's. For the GRU only the
-r and z gates are; the candidate n is computed differently (see `GRUCell`), so a warning is
-given. Exporting splits W back and puts the whole bias into `bias_ih` (`bias_hh` is zero).
+For RNN and LSTM weights the forward pass is then identical to PyTorch's. A GRU with
+reset_after=True (the default) computes PyTorch's candidate n = tanh(W_in x + b_in +
+r * (W_hn h + b_hn)), whose b_hn cannot be folded: its r and z rows fold as above, its n rows
+take b_n = b_in, and `.b_hn` = the n rows of bias_hh, so it too is identical to PyTorch's. A GRU
+with reset_after=False (Cho's candidate, see `GRUCell`) matches PyTorch only in r and z; loading
+warns. Exporting splits W back and puts the whole bias into `bias_ih`, with `bias_hh` zero except
+for b_hn in its n rows, so exporting and loading round-trip exactly.
 """
 
 from __future__ import annotations
@@ -111,7 +115,17 @@ def load_torch_weights(module: Module, weights: Mapping[str, Any] | str | os.Pat
             new_state[name + "weight"] = np.concatenate([W_ih, W_hh], axis=1)
         elif (W_ih is None) != (W_hh is None) and not strict:
             problems.append(f"weight_ih{sfx} and weight_hh{sfx} must be given together")
-        biases = [found[key] for key in (f"bias_ih{sfx}", f"bias_hh{sfx}") if key in found]
+        b_ih, b_hh = found.get(f"bias_ih{sfx}"), found.get(f"bias_hh{sfx}")
+        if getattr(cell, "b_hn", None) is not None:  # PyTorch's GRU: b_hn stays apart
+            if (b_ih is None) != (b_hh is None) and not strict:
+                problems.append(f"bias_ih{sfx} and bias_hh{sfx} must be given together "
+                                "(a GRU keeps b_hn apart)")
+            elif b_ih is not None and b_hh is not None:
+                new_state[name + "bias"] = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H],
+                                                           b_ih[2 * H:]])
+                new_state[prefix.format(k=k) + "b_hn"] = b_hh[2 * H:]
+            continue
+        biases = [b for b in (b_ih, b_hh) if b is not None]
         if biases:
             new_state[name + "bias"] = sum(biases[1:], biases[0])  # b = b_ih + b_hh
     unexpected = sorted(set(arrays) - used)
@@ -121,16 +135,18 @@ def load_torch_weights(module: Module, weights: Mapping[str, Any] | str | os.Pat
                            else ""))
     if problems:
         raise KeyError(f"load_torch_weights into {type(module).__name__}: " + "; ".join(problems))
-    if any(isinstance(cell, GRUCell) for _, cell in layers):
-        warnings.warn("load_torch_weights: this GRU computes the candidate from [x; r*h] with one "
-                      "bias, PyTorch's from r*(W_hn h + b_hn); r and z match, the outputs do not",
+    if any(isinstance(cell, GRUCell) and not cell.reset_after for _, cell in layers):
+        warnings.warn("load_torch_weights: this GRU (reset_after=False) computes the candidate "
+                      "from [x; r*h] with one bias, PyTorch's from r*(W_hn h + b_hn); r and z "
+                      "match, the outputs do not (reset_after=True matches PyTorch)",
                       stacklevel=2)
     module.load_state_dict(new_state, strict=False)
 
 
 def export_torch_weights(module: Module) -> dict[str, np.ndarray]:
     """PyTorch-named copies of a cell's or sequence module's weights: W split into weight_ih /
-    weight_hh, the one bias as bias_ih and zeros as bias_hh (so b_ih + b_hh = b)."""
+    weight_hh, the one bias as bias_ih and zeros as bias_hh (so b_ih + b_hh = b), except that a
+    GRU's b_hn (reset_after=True) goes into the n rows of bias_hh."""
     out: dict[str, np.ndarray] = {}
     for sfx, cell in _layers(module):
         W = cell.linear.weight.data
@@ -141,4 +157,6 @@ def export_torch_weights(module: Module) -> dict[str, np.ndarray]:
         if cell.linear.bias is not None:
             out[f"bias_ih{sfx}"] = cell.linear.bias.data.copy()
             out[f"bias_hh{sfx}"] = np.zeros_like(cell.linear.bias.data)
+            if getattr(cell, "b_hn", None) is not None:
+                out[f"bias_hh{sfx}"][2 * cell.hidden_size:] = cell.b_hn.data
     return out

@@ -101,7 +101,8 @@ def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple
             c0 = Tensor(np.zeros(h_shape, W.dtype), name="c_0") if c0 is None else c0
             hs, h_last, c_last = fused_ops.lstm_layer(x, h0, c0, W, b)
         else:
-            hs = (fused_ops.gru_layer(x, h0, W, b) if isinstance(cell, GRUCell) else
+            hs = (fused_ops.gru_layer(x, h0, W, b, cell.b_hn, reset_after=cell.reset_after)
+                  if isinstance(cell, GRUCell) else
                   fused_ops.rnn_layer(x, h0, W, b, nonlinearity=cell.nonlinearity))
             h_last = hs[steps - 1]
         if unbatched:
@@ -330,8 +331,22 @@ class LSTM(RecurrentBase):
 
 
 class GRU(RecurrentBase):
-    """Stacked GRU: `.cells` are GRUCell layers (see GRUCell for how it differs from
-    PyTorch's GRU). By default each layer runs as one fused graph node (`fused=True`);
-    `fused=False` unrolls the per-op graph that `viz` draws. Both give the same numbers."""
+    """Stacked GRU: `.cells` are GRUCell layers. reset_after=True (the default, as PyTorch and
+    Keras) computes the candidate as PyTorch does, n = tanh(W_xn x + b_n + r * (W_hn h + b_hn));
+    reset_after=False is Cho et al.'s n = tanh(W_n [x; r * h] + b_n) (see GRUCell).
+
+    By default each layer runs as one fused graph node (`fused=True`); `fused=False` (or
+    `m(x, fused=False)`) unrolls the per-op graph that `viz` draws. Both give the same numbers.
+    """
 
     cell_class = GRUCell
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
+                 dtype: Any = np.float32, reset_after: bool = True) -> None:
+        self.reset_after = bool(reset_after)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
+                         dtype, reset_after=reset_after)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
