@@ -360,8 +360,6 @@ def _close(actual: np.ndarray, want: np.ndarray, what: str) -> None:
 @pytest.mark.parametrize("case", sorted(REC_CASES))
 def test_recurrent_layer_matches_pytorch(case: str, fused: bool) -> None:
     kind, kwargs = REC_CASES[case]
-    if kind == "GRU" and not hasattr(nn.GRUCell(1, 1), "b_hn"):
-        pytest.skip("needs the GRU with PyTorch's candidate (reset_after, the gru engineer's)")
     get = lambda name: FIX[f"rec.{case}.{name}"]  # noqa: E731
     m = getattr(nn, kind)(3, 4, dtype=np.float64, **kwargs)
     prefix = f"rec.{case}.param_"

@@ -343,10 +343,11 @@ class GRU(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
-                 dtype: Any = np.float32, reset_after: bool = True) -> None:
+                 dtype: Any = np.float32, reset_after: bool = True,
+                 bidirectional: bool = False) -> None:
         self.reset_after = bool(reset_after)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
-                         dtype, reset_after=reset_after)
+                         dtype, bidirectional, reset_after=reset_after)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
