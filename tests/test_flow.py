@@ -322,7 +322,7 @@ def test_animate_backward_gif_has_one_frame_per_share_of_the_tensors(tmp_path):
 def test_animate_training_draws_capped_epochs_on_one_scale(tmp_path):
     pytest.importorskip("PIL")
     cell, head, xs, ys = _model(nn.RNNCell)
-    params = cell.parameters() + head.parameters()
+    params = [*cell.parameters(), *head.parameters()]
     opt = tg.optim.Adam(params, lr=0.05)
 
     def loss_fn():

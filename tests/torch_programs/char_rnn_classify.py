@@ -12,7 +12,8 @@ n_letters = len(all_letters)
 category_lines = {
     "English": ["smith", "jones", "taylor", "brown", "wilson", "johnson", "walker", "wright"],
     "Italian": ["rossi", "russo", "ferrari", "esposito", "bianchi", "romano", "colombo", "ricci"],
-    "Japanese": ["sato", "suzuki", "takahashi", "tanaka", "watanabe", "ito", "yamamoto", "nakamura"],
+    "Japanese": ["sato", "suzuki", "takahashi", "tanaka", "watanabe", "ito", "yamamoto",
+                 "nakamura"],
 }
 all_categories = list(category_lines)
 n_categories = len(all_categories)
@@ -72,7 +73,8 @@ for epoch in range(12):
         total += loss.item()
         guess, _ = categoryFromOutput(output)
         correct += int(guess == category)
-    print(f"epoch {epoch + 1} loss={total / len(examples):.4f} accuracy={correct / len(examples):.2f}")
+    accuracy = correct / len(examples)
+    print(f"epoch {epoch + 1} loss={total / len(examples):.4f} accuracy={accuracy:.2f}")
 
 rnn.eval()
 with torch.no_grad():

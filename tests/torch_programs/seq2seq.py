@@ -52,7 +52,8 @@ class DecoderRNN(nn.Module):
 def random_pair():
     digits = [random.randint(0, 9) for _ in range(random.randint(2, 4))]
     src = torch.tensor([d + 2 for d in digits] + [EOS_token], dtype=torch.long).view(-1, 1)
-    tgt = torch.tensor([d + 2 for d in reversed(digits)] + [EOS_token], dtype=torch.long).view(-1, 1)
+    tgt = torch.tensor([d + 2 for d in reversed(digits)] + [EOS_token], dtype=torch.long)
+    tgt = tgt.view(-1, 1)
     return src, tgt
 
 
