@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygrad_rnn.function import Function
+from tinygrad_rnn.function import Cast
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -18,19 +18,6 @@ class Parameter(Tensor):
     def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
         super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=True,
                          dtype=dtype, name=name)
-
-
-class _Cast(Function):
-    """x.astype(dtype), differentiable: the gradient is cast back to x's dtype."""
-
-    op = "cast"
-
-    def forward(ctx, x: np.ndarray, dtype: Any = None) -> np.ndarray:
-        ctx.saved = (np.empty(0, x.dtype),)  # only the source dtype is needed
-        return x.astype(dtype)
-
-    def backward(ctx, grad_out: np.ndarray) -> tuple:
-        return (grad_out.astype(ctx.saved[0].dtype),)
 
 
 def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
@@ -52,7 +39,7 @@ def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
         raise TypeError(f"{fn}: input must hold real numbers, got dtype {x.dtype}")
     if x.dtype.kind != "f" or not x.requires_grad:
         return Tensor(x.data.astype(dtype), name=x.name)
-    return _Cast.apply(x, dtype=dtype)
+    return Cast.apply(x, dtype=dtype)
 
 
 class Module:
