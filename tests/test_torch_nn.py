@@ -217,7 +217,7 @@ def test_embedding_init_and_errors() -> None:
         emb(np.array([1, 50]))
     with pytest.raises(TypeError, match="Embedding: indices must be integers"):
         emb(np.array([1.0]))
-    with pytest.raises(ValueError, match="Embedding: sizes"):
+    with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 1"):
         nn.Embedding(0, 3)
 
 
@@ -411,3 +411,19 @@ def test_bidirectional_and_proj_size_round_trip_torch_names_and_check_states() -
     with pytest.raises(ValueError, match="proj_size must be an integer in"):
         nn.LSTM(3, 5, proj_size=5)
     assert "bidirectional=True" in repr(lstm) and "proj_size=2" in repr(lstm)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: nn.Linear("3", 2), TypeError, "Linear: in_features must be an integer"),
+    (lambda: nn.Linear(3, 0), ValueError, "Linear: out_features must be >= 1"),
+    (lambda: nn.RNN(3, 4, dropout="0.1"), TypeError, "RNN: dropout must be a number"),
+    (lambda: nn.LSTM(3, 4, num_layers=1.5), TypeError, "LSTM: num_layers must be an integer"),
+    (lambda: nn.GRU(3, 4, num_layers=0), ValueError, "GRU: num_layers must be >= 1"),
+    (lambda: nn.RNNCell(3.0, 4), TypeError, "RNNCell: input_size must be an integer"),
+    (lambda: nn.LSTMCell(3, True), TypeError, "LSTMCell: hidden_size must be an integer"),
+    (lambda: nn.Embedding(10, 2.5), TypeError, "Embedding: embedding_dim must be an integer"),
+    (lambda: nn.Dropout(p=1.0), ValueError, r"Dropout: p must be in \[0, 1\)"),
+])
+def test_constructor_arguments_are_checked_at_the_boundary(make, error, match) -> None:
+    with pytest.raises(error, match=match):
+        make()

@@ -19,7 +19,7 @@ import numpy as np
 
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
-from tinygrad_rnn.nn.module import Module, as_input
+from tinygrad_rnn.nn.module import Module, as_input, check_size
 from tinygrad_rnn.tensor import Tensor, annotate, cat
 
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
@@ -84,10 +84,8 @@ class CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  dtype: Any = np.float32) -> None:
         name = type(self).__name__
-        if int(input_size) <= 0 or int(hidden_size) <= 0:
-            raise ValueError(f"{name}: input_size and hidden_size must be positive, got "
-                             f"{input_size} and {hidden_size}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size = check_size(input_size, "input_size", name)
+        self.hidden_size = check_size(hidden_size, "hidden_size", name)
         self.bias = bool(bias)
         self.linear = Linear(self.input_size + self.state_size("h"),
                              self.gate_blocks * self.hidden_size, bias=bias, dtype=dtype,

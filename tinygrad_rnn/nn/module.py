@@ -242,6 +242,26 @@ class Module:
         return ""
 
 
+def check_size(value: Any, name: str, fn: str, low: int = 1) -> int:
+    """An integer argument >= low (a layer size, a count), or a clear error naming fn and name:
+    TypeError for a non-integer ("3", 1.5, True), ValueError below low."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}: {name} must be an integer, got {value!r}")
+    if value < low:
+        raise ValueError(f"{fn}: {name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_probability(value: Any, name: str, fn: str) -> float:
+    """A number in [0, 1) (a dropout probability), or a clear error naming fn and name."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{fn}: {name} must be in [0, 1), got {value}")
+    return float(value)
+
+
 def _is_device(arg: Any) -> bool:
     """A device given to `Module.to`: a string such as "cpu" / "cuda:0", or a device object."""
     if isinstance(arg, str):

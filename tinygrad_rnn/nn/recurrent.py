@@ -22,7 +22,7 @@ import numpy as np
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
-from tinygrad_rnn.nn.module import Module, as_input
+from tinygrad_rnn.nn.module import Module, as_input, check_probability, check_size
 from tinygrad_rnn.tensor import Tensor, annotate, cat, stack
 
 Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
@@ -129,13 +129,11 @@ class RecurrentBase(Module):
                  dtype: Any = np.float32, bidirectional: bool = False,
                  **cell_options: Any) -> None:
         name = type(self).__name__
-        if int(num_layers) < 1:
-            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        self.num_layers, self.bias = int(num_layers), bool(bias)
-        self.batch_first, self.dropout, self.fused = bool(batch_first), float(dropout), fused
+        self.input_size = check_size(input_size, "input_size", name)
+        self.hidden_size = check_size(hidden_size, "hidden_size", name)
+        self.num_layers = check_size(num_layers, "num_layers", name)
+        self.dropout = check_probability(dropout, "dropout", name)
+        self.bias, self.batch_first, self.fused = bool(bias), bool(batch_first), fused
         self.bidirectional = bool(bidirectional)
         self.num_directions = 2 if self.bidirectional else 1
         out = cell_options.get("proj_size") or self.hidden_size  # the width of each h
