@@ -29,10 +29,7 @@ SLOW = pytest.mark.slow
 CASES = [  # (program, arguments, marks for the run here)
     ("hello.py", [], []),
     ("char_rnn_classify.py", [], []),
-    ("name_generator.py", [], [pytest.mark.xfail(
-        strict=True, reason="`loss = torch.Tensor([0]); loss += criterion(...)`: Tensor.__iadd__ "
-        "on a tensor that needs no grad writes in place and drops the other operand's graph "
-        "(PyTorch records the add); reported to the lead for the torchapi part")]),
+    ("name_generator.py", [], []),
     ("word_lm.py", ["LSTM"], []),
     ("word_lm.py", ["GRU"], []),
     ("word_lm.py", ["RNN_TANH"], []),
