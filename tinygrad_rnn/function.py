@@ -124,6 +124,23 @@ class Mul(Function):
         return g * b, g * a  # product rule
 
 
+class Div(Function):
+    """a / b, broadcasting: its own op, so float32 1e-30 / 1e-39 is 1e9 (as a * b**-1 it
+    would overflow to inf) and no gradient goes through b**-2."""
+
+    __slots__ = ()
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        y = a / b
+        ctx.save_for_backward(b, y)
+        return y
+
+    def backward(ctx, g):
+        b, y = ctx.saved
+        return g / b, -(g * y) / b  # d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -(a/b)/b
+
+
 class Neg(Function):
     """-a."""
 

@@ -80,7 +80,7 @@ class Tensor:
                 raise TypeError(f"Tensor: only floating-point tensors can require grad, "
                                 f"got dtype {arr.dtype}")
             if arr.base is not None or arr is data or isinstance(data, Tensor):
-                arr = arr.copy()  # a trainable tensor owns its data: steps never touch the caller's
+                arr = arr.copy(order="K")  # a trainable tensor owns its data (same layout)
         self.data: np.ndarray = arr
         self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
@@ -261,11 +261,8 @@ class Tensor:
     def __neg__(self): return F.Neg.apply(self)
     def __sub__(self, other): return self + (-self._lift(other))
     def __rsub__(self, other): return self._lift(other) + (-self)
-    def __truediv__(self, other):
-        if isinstance(other, Tensor):
-            return self * other ** -1.0
-        return self * self._lift(1.0 / np.asarray(other, dtype=np.float64))
-    def __rtruediv__(self, other): return self._lift(other) * self ** -1.0
+    def __truediv__(self, other): return F.Div.apply(self, self._lift(other))
+    def __rtruediv__(self, other): return F.Div.apply(self._lift(other), self)
     def __matmul__(self, other): return F.MatMul.apply(self, self._lift(other))
     def __rmatmul__(self, other): return F.MatMul.apply(self._lift(other), self)
 
@@ -1011,60 +1008,72 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                     break
     found: dict[Tensor, np.ndarray] = {}
     anomaly = switches()[1]
-    for t in reversed(order):
-        g = grads.pop(t, None)  # intermediate gradients are dropped once used
-        if g is None:
-            continue
-        ctx = t._ctx
-        if leads is not None:
-            if t in targets:
-                found[t] = g.copy()  # an op's backward may later reuse g in place
-            if t not in leads:
+    written: list[tuple[Tensor, np.ndarray]] = []  # .grad values, stored only once all is done
+    freed: list = []  # the ops whose saved arrays this call released
+    t = None
+    try:
+        for t in reversed(order):
+            g = grads.pop(t, None)  # intermediate gradients are dropped once used
+            if g is None:
                 continue
-        elif ctx is None:  # a leaf: accumulate
-            if g.dtype != t.data.dtype:
-                g = g.astype(t.data.dtype)
-            if t.grad is not None:
-                t.grad = t.grad + g
-            elif g.base is None and sys.getrefcount(g) == 2:  # CPython: only `g` holds it
-                t.grad = g
-            else:  # a view, or held elsewhere too (another input's grad, retain_grad)
-                t.grad = g.copy()
-            continue
-        if retain_grad:
-            t.grad = g
-        if ctx.saved is _FREED:
-            raise RuntimeError(
-                f"backward: trying to backward through op '{ctx.op}' a second time; its "
-                "saved arrays were freed by the first backward. Pass retain_graph=True to "
-                "the first call to keep them.")
-        for vc, version, arr, crc, owner in ctx.watched:  # were saved arrays changed since?
-            if vc[0] != version or (crc is not None and _fingerprint(arr) != crc):
-                raise RuntimeError(_changed_message(ctx, arr, owner, version, vc[0]))
-        parent_grads = ctx.backward(g)
-        if not isinstance(parent_grads, (tuple, list)) or len(parent_grads) != len(ctx.parents):
-            got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
-                   else f"a {type(parent_grads).__name__}")
-            raise RuntimeError(f"backward of '{ctx.op}' returned {got} for "
-                               f"{len(ctx.parents)} inputs; it must return a tuple with one "
-                               "gradient (or None) per input")
-        if not retain_graph:
-            ctx.saved, ctx.watched = _FREED, ()
-        for p, pg in zip(ctx.parents, parent_grads):
-            if pg is None or not p.requires_grad:
+            ctx = t._ctx
+            if leads is not None:
+                if t in targets:
+                    found[t] = g.copy()  # an op's backward may later reuse g in place
+                if t not in leads:
+                    continue
+            elif ctx is None:  # a leaf: accumulate
+                if g.dtype != t.data.dtype:
+                    g = g.astype(t.data.dtype)
+                if not (g.base is None and sys.getrefcount(g) == 2):  # CPython: only `g` has it
+                    g = g.copy()  # a view, or held elsewhere too (another input's grad)
+                written.append((t, g))
                 continue
-            if leads is not None and p not in leads and p not in targets:
-                continue
-            if ctx.broadcasts:
-                pg = unbroadcast(pg, p.data.shape)
-            if pg.shape != p.data.shape:
-                raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
-                                   f"for an input of shape {p.shape}")
-            if anomaly:
-                _check_finite(pg, ctx, "backward")
-            old = grads.get(p)
-            grads[p] = pg if old is None else old + pg
-        parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
+            if retain_grad:
+                written.append((t, g))
+            saved = ctx.saved
+            if saved is _FREED or saved.__class__ is _Failed:
+                raise RuntimeError(_freed_message(ctx))
+            for vc, version, arr, crc, owner in ctx.watched:  # were saved arrays changed since?
+                if vc[0] != version or (crc is not None and _fingerprint(arr) != crc):
+                    raise RuntimeError(_changed_message(ctx, arr, owner, version, vc[0]))
+            parent_grads = ctx.backward(g)
+            if (not isinstance(parent_grads, (tuple, list))
+                    or len(parent_grads) != len(ctx.parents)):
+                got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
+                       else f"a {type(parent_grads).__name__}")
+                raise RuntimeError(f"backward of '{ctx.op}' returned {got} for "
+                                   f"{len(ctx.parents)} inputs; it must return a tuple with one "
+                                   "gradient (or None) per input")
+            if not retain_graph:
+                ctx.saved, ctx.watched = _FREED, ()
+                freed.append(ctx)
+            for p, pg in zip(ctx.parents, parent_grads):
+                if pg is None or not p.requires_grad:
+                    continue
+                if leads is not None and p not in leads and p not in targets:
+                    continue
+                if ctx.broadcasts:
+                    pg = unbroadcast(pg, p.data.shape)
+                if pg.shape != p.data.shape:
+                    raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
+                                       f"for an input of shape {p.shape}")
+                if anomaly:
+                    _check_finite(pg, ctx, "backward")
+                old = grads.get(p)
+                grads[p] = pg if old is None else old + pg
+            parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
+    except Exception as e:  # leave every .grad as it was; say so, and mark what was freed
+        where = f"op '{t._ctx.op}'" if t is not None and t._ctx is not None else "a leaf"
+        e.add_note(f"(backward stopped at {where}: no .grad was changed"
+                   + (f"; the saved arrays of the {len(freed)} ops it had passed are freed, so "
+                      "run the forward pass again)" if freed else ")"))
+        failure = _Failed(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        for ctx in freed:
+            ctx.saved = failure
+        raise
+    for t, g in written:
+        t.grad = g if t.grad is None or t._ctx is not None else t.grad + g
     return found
 
 
@@ -1140,6 +1149,20 @@ def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:
 
 
 _FREED = object()  # marks a Function whose saved arrays were released by backward
+
+
+class _Failed(str):
+    """Marks a Function whose saved arrays a backward released before failing (the reason)."""
+
+
+def _freed_message(ctx: Any) -> str:
+    if ctx.saved is _FREED:
+        return (f"backward: trying to backward through op '{ctx.op}' a second time; its saved "
+                "arrays were freed by the first backward. Pass retain_graph=True to the first "
+                "call to keep them.")
+    return (f"backward: op '{ctx.op}' has no saved arrays any more: an earlier backward() "
+            f"freed them and then failed ({ctx.saved}). That call changed no .grad; run the "
+            "forward pass again (or pass retain_graph=True, which frees nothing).")
 
 from tinygrad_rnn import creation as C  # noqa: E402  (dtypes and devices need Tensor)
 from tinygrad_rnn import function as F  # noqa: E402  (ops need Tensor, Tensor needs ops)

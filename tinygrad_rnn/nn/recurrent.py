@@ -23,7 +23,7 @@ from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
 from tinygrad_rnn.nn.module import Module, as_input
-from tinygrad_rnn.tensor import Tensor, annotate, stack
+from tinygrad_rnn.tensor import Tensor, annotate, no_grad, stack
 
 Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
 
@@ -50,10 +50,29 @@ def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
     if x.ndim not in (2, 3) or x.shape[0] == 0 or x.shape[-1] != cell.input_size:
         raise ValueError(f"unroll: x must have shape (T, B, I) or (T, I) with T >= 1 and "
                          f"I = input_size = {cell.input_size}, got {x.shape}")
+    state = _checked_state(cell, x, state)  # once, so both paths refuse the same states
     outputs, final = (_unroll_fused if fused else _unroll_steps)(cell, x, state, layer)
     if isinstance(outputs, list):  # step by step (asked for, or the fused path's fallback)
         outputs = stack(outputs, axis=0)
     return outputs, final
+
+
+def _checked_state(cell: CellBase, x: Tensor, state: Any) -> Any:
+    """unroll's initial state checked as the cell checks it at every step: an LSTMCell takes a
+    pair (h, c), the other cells one tensor h, each of shape x[0].shape[:-1] + (hidden,)."""
+    if state is None:
+        return None
+    lstm = isinstance(cell, LSTMCell)
+    pair = isinstance(state, (tuple, list))
+    if lstm != pair or (lstm and len(state) != 2):
+        want = "a pair (h, c)" if lstm else "one tensor h, not a tuple"
+        got = f"a {type(state).__name__} of {len(state)}" if pair else type(state).__name__
+        raise TypeError(f"unroll: {type(cell).__name__} takes {want} as its state; got {got}")
+    with no_grad():
+        x0 = x[0]  # (only its shape is read)
+    if lstm:
+        return tuple(cell._state(s, x0, label) for s, label in zip(state, "hc"))
+    return cell._state(state, x0, "h")
 
 
 def _name_state(state: Any, t: int) -> None:
