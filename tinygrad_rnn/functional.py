@@ -9,7 +9,8 @@ import numpy as np
 from tinygrad_rnn import function as ops
 from tinygrad_rnn import fused
 from tinygrad_rnn.random import get_rng
-from tinygrad_rnn.tensor import Tensor, _alias
+from tinygrad_rnn.checks import flag, integer, number
+from tinygrad_rnn.tensor import Tensor, _alias, _dim
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -17,14 +18,17 @@ _REDUCTIONS = ("mean", "sum", "none")
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim` (`axis` is an alias), stable for logits of magnitude
     1e4."""
-    return ops.Softmax.apply(_tensor(x), axis=_alias(dim, -1, axis, "dim", "axis", "softmax"))
+    x = _tensor(x)
+    dim = _dim(_alias(dim, -1, axis, "dim", "axis", "softmax"), x.ndim, "softmax")
+    return ops.Softmax.apply(x, axis=dim)
 
 
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """log(softmax(x)) computed as x - logsumexp(x) along `dim` (`axis` is an alias), stable
     for logits of magnitude 1e4."""
-    return ops.LogSoftmax.apply(_tensor(x),
-                                axis=_alias(dim, -1, axis, "dim", "axis", "log_softmax"))
+    x = _tensor(x)
+    dim = _dim(_alias(dim, -1, axis, "dim", "axis", "log_softmax"), x.ndim, "log_softmax")
+    return ops.LogSoftmax.apply(x, axis=dim)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -114,6 +118,7 @@ def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:
 
 def one_hot(indices: Any, num_classes: int, dtype: Any = np.float32) -> Tensor:
     """Float tensor of shape indices.shape + (num_classes,) with a 1 at each index."""
+    num_classes = integer(num_classes, "one_hot", "num_classes", minimum=1)
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
@@ -125,8 +130,8 @@ def one_hot(indices: Any, num_classes: int, dtype: Any = np.float32) -> Tensor:
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity if not
     training or p == 0)."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    p = number(p, "dropout", "p", 0.0, 1.0, high_open=True)
+    training = flag(training, "dropout", "training")
     x = _tensor(x)
     if not training or p == 0.0:
         return x

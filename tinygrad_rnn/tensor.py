@@ -74,7 +74,17 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        arr = _as_array(data, dtype)
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Tensor: name must be a str or None, got {name!r}")
+        try:
+            arr = _as_array(data, dtype)
+        except (TypeError, ValueError) as e:  # NumPy's own message, said to come from here
+            if str(e).startswith("Tensor:"):
+                raise
+            raise type(e)(f"Tensor: cannot make an array of the {type(data).__name__} given "
+                          f"(dtype={dtype!r}): {e}") from None
         if requires_grad:
             if arr.dtype.kind != "f":
                 raise TypeError(f"Tensor: only floating-point tensors can require grad, "
@@ -248,6 +258,9 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         arr = np.asarray(other)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor op: cannot combine a Tensor with a {type(other).__name__} "
+                            f"({other!r:.40}); use numbers, real arrays or Tensors")
         if self.data.dtype.kind == "f" and arr.dtype.kind in "biuf":
             arr = arr.astype(self.data.dtype)  # a float64 graph stays float64
         elif arr.dtype.kind == "f" and not isinstance(other, np.ndarray):
@@ -267,7 +280,8 @@ class Tensor:
     def __rmatmul__(self, other): return F.MatMul.apply(self._lift(other), self)
 
     def __pow__(self, exponent: float) -> "Tensor":
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+        if (isinstance(exponent, (Tensor, str, bytes)) or np.ndim(exponent) != 0
+                or np.asarray(exponent).dtype.kind not in "biuf"):
             raise TypeError("pow: the exponent must be a Python scalar, not "
                             f"{type(exponent).__name__}")
         return F.Pow.apply(self, exponent=float(exponent))
@@ -367,7 +381,10 @@ class Tensor:
              keepdims: bool | None = None) -> "Tensor":
         """Mean over `dim` (an int or a tuple; all dims when None); `axis`/`keepdims` alias."""
         dim, keepdim = _reduce_args(dim, keepdim, axis, keepdims, "mean")
-        total = self.sum(dim, keepdim)
+        try:
+            total = self.sum(dim, keepdim)
+        except (TypeError, ValueError, IndexError) as e:  # a bad dim: say "mean", not "sum"
+            raise type(e)(str(e).replace("sum:", "mean:", 1)) from None
         if self.data.size == 0:  # the mean of nothing is NaN (as in NumPy and PyTorch), not 0
             return total * np.nan
         return total * (total.data.size / self.data.size)  # 1/n as a constant
@@ -452,12 +469,12 @@ class Tensor:
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape: int) -> "Tensor":
         """Same data, new shape (one entry may be -1); the shape as ints or one tuple."""
-        return F.Reshape.apply(self, shape=_shape_args(shape))
+        return F.Reshape.apply(self, shape=_shape_args(shape, "reshape"))
 
     def view(self, *shape: int) -> "Tensor":
         """PyTorch's view: the same as reshape here (any tensor may be viewed; the result
         does not share in-place changes with the original when a copy was needed)."""
-        return F.Reshape.apply(self, shape=_shape_args(shape))
+        return F.Reshape.apply(self, shape=_shape_args(shape, "view"))
 
     def view_as(self, other: "Tensor") -> "Tensor":
         """This tensor reshaped to `other`'s shape."""
@@ -832,14 +849,15 @@ def _reduce_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any, fn: str) -> t
     return _norm_dims(dim), bool(keepdim)
 
 
-def _shape_args(shape: tuple) -> tuple:
-    """Sizes given as ints, or as one tuple/list, as a tuple of ints."""
+def _shape_args(shape: tuple, fn: str = "size") -> tuple:
+    """Sizes given as ints, or as one tuple/list, as a tuple of ints (never a float or a
+    string silently converted)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    try:
-        return tuple(int(n) for n in shape)
-    except TypeError:
-        raise TypeError(f"sizes must be ints or one tuple of ints, got {shape!r}") from None
+    for n in shape:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{fn}: sizes must be ints or one tuple of ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:

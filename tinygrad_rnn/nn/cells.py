@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.checks import flag, float_dtype, integer
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
 from tinygrad_rnn.nn.module import Module, as_input
@@ -84,11 +85,9 @@ class CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  dtype: Any = np.float32) -> None:
         name = type(self).__name__
-        if int(input_size) <= 0 or int(hidden_size) <= 0:
-            raise ValueError(f"{name}: input_size and hidden_size must be positive, got "
-                             f"{input_size} and {hidden_size}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        self.bias = bool(bias)
+        self.input_size = integer(input_size, name, "input_size", minimum=1)
+        self.hidden_size = integer(hidden_size, name, "hidden_size", minimum=1)
+        self.bias, dtype = flag(bias, name, "bias"), float_dtype(dtype, name)
         self.linear = Linear(self.input_size + self.hidden_size,
                              self.gate_blocks * self.hidden_size, bias=bias, dtype=dtype,
                              init_bound=1.0 / np.sqrt(self.hidden_size))

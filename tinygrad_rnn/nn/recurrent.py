@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.checks import flag, float_dtype, integer, number
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
@@ -46,6 +47,7 @@ def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
     if not isinstance(cell, CellBase):
         raise TypeError(f"unroll: cell must be an RNNCell, LSTMCell or GRUCell, got "
                         f"{type(cell).__name__}")
+    fused = flag(fused, "unroll", "fused")
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim not in (2, 3) or x.shape[0] == 0 or x.shape[-1] != cell.input_size:
         raise ValueError(f"unroll: x must have shape (T, B, I) or (T, I) with T >= 1 and "
@@ -141,13 +143,13 @@ class RecurrentBase(Module):
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
                  dtype: Any = np.float32, **cell_options: Any) -> None:
         name = type(self).__name__
-        if int(num_layers) < 1:
-            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        self.num_layers, self.bias = int(num_layers), bool(bias)
-        self.batch_first, self.dropout, self.fused = bool(batch_first), float(dropout), fused
+        self.input_size = integer(input_size, name, "input_size", minimum=1)
+        self.hidden_size = integer(hidden_size, name, "hidden_size", minimum=1)
+        self.num_layers = integer(num_layers, name, "num_layers", minimum=1)
+        self.bias, self.batch_first = flag(bias, name, "bias"), flag(batch_first, name,
+                                                                      "batch_first")
+        self.dropout = number(dropout, name, "dropout", 0.0, 1.0, high_open=True)
+        self.fused, dtype = flag(fused, name, "fused"), float_dtype(dtype, name)
         self.cells = [self.cell_class(self.input_size if layer == 0 else self.hidden_size,
                                       self.hidden_size, bias=bias, dtype=dtype, **cell_options)
                       for layer in range(self.num_layers)]
@@ -164,7 +166,7 @@ class RecurrentBase(Module):
         if self.batch_first and x.ndim == 3:
             x = x.transpose(0, 1)  # to time-major (T, B, I)
         states = self._initial_states(state, x)
-        fused = self.fused if fused is None else fused
+        fused = self.fused if fused is None else flag(fused, type(self).__name__, "fused")
         run = _unroll_fused if fused else _unroll_steps
         steps: Steps = x
         finals = []
