@@ -20,7 +20,7 @@ def integer(value: Any, fn: str, name: str, minimum: int | None = None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{fn}: {name} must be an integer, got {_got(value)}")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{fn}: {name} must be at least {minimum}, got {value}")
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value}")
     return int(value)
 
 
@@ -49,12 +49,13 @@ def flag(value: Any, fn: str, name: str) -> bool:
 
 
 def float_dtype(dtype: Any, fn: str) -> np.dtype:
-    """A floating-point NumPy dtype (float16, float32, float64, longdouble), or a TypeError."""
+    """float32 or float64, the dtypes a module's parameters may have (the compiled kernels and
+    the PyTorch comparisons cover those two; float16 or longdouble parameters would silently
+    become float32), or a TypeError naming the dtype."""
     try:
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{fn}: dtype {dtype!r} is not a NumPy dtype") from None
-    if dt.kind != "f":
-        raise TypeError(f"{fn}: dtype must be a floating-point type (parameters are trained), "
-                        f"got {dt}")
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dt}")
     return dt
