@@ -185,6 +185,11 @@ class Optimizer:
         has been changed. (A state dict with one "hyperparameters" dict instead of
         "param_groups", the older form, applies it to every group.)
         """
+        self._assign_state_dict(self._checked_state_dict(state_dict))
+
+    def _checked_state_dict(self, state_dict: Any) -> tuple[list[dict], list[dict]]:
+        """(new group hyper-parameters, new per-parameter state) for load_state_dict, all
+        checked; raises (one ValueError listing every problem) without changing anything."""
         name = type(self).__name__
         problems: list[str] = []
         if not isinstance(state_dict, dict):
@@ -197,6 +202,11 @@ class Optimizer:
         new_state = self._checked_state(state_dict.get("state", {}), problems)
         if problems:
             raise ValueError(f"{name}.load_state_dict: " + "; ".join(problems))
+        return new_groups, new_state
+
+    def _assign_state_dict(self, checked: tuple[list[dict], list[dict]]) -> None:
+        """Assign what _checked_state_dict returned (cannot fail)."""
+        new_groups, new_state = checked
         for group, hyper in zip(self.param_groups, new_groups):
             group.update(hyper)
         self.state = new_state
