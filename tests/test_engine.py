@@ -97,9 +97,9 @@ def test_annotate_tags_op_results_and_nests():
             b = a.tanh()
         c = b + 1.0
     d = c * 1.0
-    assert a.meta == {"step": 3} and c.meta == {"step": 3}
-    assert b.meta == {"step": 3, "layer": 1}
-    assert d.meta is None and x.meta is None
+    assert a.tags == {"step": 3} and c.tags == {"step": 3}
+    assert b.tags == {"step": 3, "layer": 1}
+    assert d.tags is None and x.tags is None
 
 
 # ----- reverse mode ------------------------------------------------------------------------

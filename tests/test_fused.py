@@ -345,7 +345,7 @@ def test_module_graphs_fused_is_one_node_per_layer_per_op_is_unrolled(rng):
     out, _ = m(x)
     ops = _graph_ops(out)
     assert ops.count("lstm_layer") == 2 and "sigmoid" not in ops
-    assert {t.meta["layer"] for t in topological_order(out) if t.op == "lstm_layer"} == {0, 1}
+    assert {t.tags["layer"] for t in topological_order(out) if t.op == "lstm_layer"} == {0, 1}
     out_per_op, _ = m(x, fused=False)
     assert _graph_ops(out_per_op).count("sigmoid") == 2 * 5 * 3  # i, f, o per step per layer
 

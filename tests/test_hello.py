@@ -71,7 +71,7 @@ def test_per_op_graph_has_a_node_per_step_and_fused_one_node() -> None:
     model = hello.make_model()
     per_op, _ = hello.sequence_loss(model, data, fused=False)
     fused, _ = hello.sequence_loss(model, data, fused=True)
-    steps = {t.meta["step"] for t in topological_order(per_op) if t.meta and "step" in t.meta}
+    steps = {t.tags["step"] for t in topological_order(per_op) if t.tags and "step" in t.tags}
     assert steps == {1, 2, 3, 4, 5}
     ops = [t.op for t in topological_order(fused) if t.op is not None]
     assert ops.count("rnn_layer") == 1 and ops.count("cross_entropy") == 1

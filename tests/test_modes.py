@@ -34,7 +34,7 @@ def _anomaly_probe() -> Any:
 
 
 def _meta_probe() -> Any:
-    return (Tensor([1.0]) * 2.0).meta
+    return (Tensor([1.0]) * 2.0).tags
 
 
 # (name, context for the mode, probe, value the probe gives outside, value inside)

@@ -324,8 +324,8 @@ def test_step_layer_annotations_and_tensor_names(rng) -> None:
     assert (output.name, h_n.name, c_n.name) == ("output", "h_n", "c_n")
     hs = output.parents  # the last layer's h_1 .. h_4, stacked
     assert [h.name for h in hs] == ["h_1", "h_2", "h_3", "h_4"]
-    assert [h.meta for h in hs] == [{"step": t, "layer": 1, "cell": "LSTMCell"}
-                                    for t in range(1, 5)]
+    assert [(h.tags["step"], h.tags["layer"], h.tags["cell"], h.tags["role"]) for h in hs] == \
+        [(t, 1, "LSTMCell", "state") for t in range(1, 5)]
     c_names = [p.name for p in c_n.parents]
     assert c_names == ["c_4", "c_4"]  # each layer's last cell state
     names = {t.name for t in topological_order(output)}

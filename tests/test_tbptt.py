@@ -237,7 +237,7 @@ def test_detach_state() -> None:
     h.name = "h_4"
     d = detach_state(h)
     assert d.is_leaf and not d.requires_grad and np.array_equal(d.data, h.data)
-    assert d.name == "h_4" and d.meta == {"detached": True}  # what viz draws as a cut
+    assert d.name == "h_4" and d.tags == {"cut": True}  # what viz draws as a cut
     pair = detach_state((h, c))
     assert isinstance(pair, tuple) and all(t.is_leaf for t in pair)
     layers = detach_state([(h, c), (h, c)])

@@ -71,29 +71,28 @@ def test_three_step_rnn_ops_counts_match_hand_count():
     loss, _ = rnn_loss(T=3)
     src = viz.draw(loss).source
     # Hand count of nn.RNN unrolled 3 steps, loss = output.sum(), x and h_0 not requiring grad.
-    # Step 1: cat([x_1, h_0]) has no input that requires grad, so it is a leaf (x_1, h_0 are
-    #   not in the graph): cat-leaf, transpose(W), matmul, add(b), tanh            = 5 nodes
-    # Steps 2, 3: x_2 leaf, cat, transpose, matmul, add, tanh                    = 6 nodes each
+    # Step 1: x_1 and h_0 (the constant [x_1; h_0] remembers them), cat, linear (W.T, the
+    #   matmul and + b in one node), tanh                                         = 5 nodes
+    # Steps 2, 3: x_t, cat, linear, tanh (h_{t-1} is the previous tanh)          = 4 nodes each
     # Parameters W, b (once each); stack (output) and sum (loss)                 = 2 + 2
-    assert len(visible_nodes(src)) == 5 + 2 * 6 + 2 + 2
-    # Edges, step 1: W->transpose, cat->matmul, transpose->matmul, matmul->add, b->add,
-    #   add->tanh                                                                = 6
-    # Steps 2, 3: the same 6 plus x_t->cat and h_{t-1}->cat                      = 8 each
+    assert len(visible_nodes(src)) == 5 + 2 * 4 + 2 + 2
+    assert src.count("<B>linear</B>") == 3 and "transpose" not in src and "matmul" not in src
+    # Edges, every step: x_t->cat, h_{t-1}->cat, cat->linear, W->linear, b->linear,
+    #   linear->tanh                                                             = 6 each
     # h_1, h_2, h_3 -> stack, stack -> sum                                       = 3 + 1
-    assert len(visible_edges(src)) == 6 + 2 * 8 + 3 + 1
+    assert len(visible_edges(src)) == 3 * 6 + 3 + 1
 
 
 def test_three_step_rnn_cells_counts_match_hand_count():
     loss, _ = rnn_loss(T=3)
     src = viz.draw(loss, detail="cells").source
-    # Step 1: one RNNCell box (the leaf cat is inside it) and its output h_1        = 2
+    # Step 1: x_1, h_0, one RNNCell box and its output h_1                          = 4
     # Steps 2, 3: x_t, the RNNCell box, h_t                                        = 3 each
     # W, b, stack, sum                                                             = 4
-    assert len(visible_nodes(src)) == 2 + 2 * 3 + 4
-    # Step 1: W->cell, b->cell, cell->h_1                                          = 3
-    # Steps 2, 3: x_t->cell, h_{t-1}->cell, W->cell, b->cell, cell->h_t            = 5 each
+    assert len(visible_nodes(src)) == 4 + 2 * 3 + 4
+    # Every step: x_t->cell, h_{t-1}->cell, W->cell, b->cell, cell->h_t            = 5 each
     # h_t -> stack (3), stack -> sum (1)                                           = 4
-    assert len(visible_edges(src)) == 3 + 2 * 5 + 4
+    assert len(visible_edges(src)) == 3 * 5 + 4
     assert src.count("RNNCell</B>") == 3
 
 
@@ -107,7 +106,11 @@ def test_one_cluster_per_step_in_time_order(cls, T):
         assert f'label="t={t}"' in src
 
 
-@pytest.mark.parametrize("cls,uses_per_step", [(nn.RNN, 1), (nn.LSTM, 1), (nn.GRU, 2)])
+# uses of each parameter per step: the GRU (reset_after) reads W three times (the r, z rows over
+# [x; h]; the n rows' x columns; their h columns), b twice (r, z rows; n rows), b_hn once
+@pytest.mark.parametrize("cls,uses_per_step", [(nn.RNN, {"weight": 1, "bias": 1}),
+                                               (nn.LSTM, {"weight": 1, "bias": 1}),
+                                               (nn.GRU, {"weight": 3, "bias": 2, "b_hn": 1})])
 def test_each_parameter_drawn_once_with_an_edge_into_every_step(cls, uses_per_step):
     T = 4
     loss, model = rnn_loss(T=T, cls=cls)
@@ -117,9 +120,7 @@ def test_each_parameter_drawn_once_with_an_edge_into_every_step(cls, uses_per_st
         key = node_key(src, f"{name}<BR/>")
         assert key in top  # outside every step cluster
         out = [e for e in visible_edges(src) if e[0] == key]
-        # GRU slices W and b twice per step (the r, z rows and the n rows); its b_hn is added
-        # once per step
-        assert len(out) == T * (1 if name.endswith("b_hn") else uses_per_step)
+        assert len(out) == T * uses_per_step[name.rsplit(".", 1)[1]]
 
 
 def test_same_computation_gives_byte_identical_dot():
@@ -140,7 +141,11 @@ def test_node_ids_follow_traversal_order_not_memory():
     assert order[-1] is loss
     ids = [NODE.match(line).group(1) for line in visible_nodes(viz.draw(loss).source)]
     assert all(re.fullmatch(r"n\d+", k) for k in ids)
-    assert sorted(int(k[1:]) for k in ids) == list(range(len(order)))
+    # every tensor but the views of W (W.T) and the matmuls folded into a linear node
+    hidden = [t for t in order if t.op in ("transpose", "matmul")]
+    assert sorted(int(k[1:]) for k in ids) == [i for i, t in enumerate(order)
+                                               if t.op not in ("transpose", "matmul")]
+    assert len(hidden) == 2 * 2
 
 
 def chain(T: int):
@@ -259,13 +264,15 @@ def test_truncated_bptt_cut_is_dashed():
             state = cell(Tensor(xs[t - 1], name=f"x_{t}"), state)
     loss = state[0].sum()
     src = viz.draw(loss).source
-    # h_2 (cut) meets only the input x_3 (no grad) in cat, so only c_2 enters the graph: f * c_2
+    # h_2 and c_2 are cut: h_2 meets x_3 in the constant [x_3; h_2], c_2 enters via f * c_2
     cut = [line for line in visible_nodes(src) if "TBPTT cut" in line]
-    assert len(cut) == 1 and "dashed" in cut[0]
-    key = NODE.match(cut[0]).group(1)
-    out = [attrs for a, _, attrs in visible_edges(src) if a == key]
-    assert len(out) == 1 and "dashed" in out[0]
-    assert all("dashed" not in attrs for a, _, attrs in visible_edges(src) if a != key)
+    assert len(cut) == 2 and all("dashed" in line for line in cut)
+    assert "h<SUB>2</SUB>" in cut[0] and "c<SUB>2</SUB>" in cut[1]
+    keys = [NODE.match(line).group(1) for line in cut]
+    out = [attrs for a, _, attrs in visible_edges(src) if a in keys]
+    assert len(out) == 2 and all("dashed" in attrs for attrs in out)
+    assert all("dashed" not in attrs for a, _, attrs in visible_edges(src) if a not in keys)
+    # the steps go on counting after the cut (the detached state keeps its step tag)
     assert [int(s) for s in CLUSTER_STEP.findall(src)] == [3, 4]
 
 
@@ -277,7 +284,7 @@ def test_truncated_bptt_cut_through_a_sequence_module():
     _, (h, c) = lstm(xs, detach_state(state), fused=False)  # the second chunk
     src = viz.draw(h.sum()).source
     cut = [line for line in visible_nodes(src) if "TBPTT cut" in line]
-    assert len(cut) == 1 and "c<SUB>0</SUB>" in cut[0]  # c enters via f * c; h meets only x
+    assert len(cut) == 2 and "h<SUB>0</SUB>" in cut[0] and "c<SUB>0</SUB>" in cut[1]
 
 
 def test_a_plain_detach_of_a_named_state_is_a_cut_but_h0_is_not():

@@ -60,7 +60,7 @@ class Function:
                     requires_grad = True
                     break
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name, t.meta = np.asarray(out), None, None, meta
+        t.data, t.grad, t.name, t.tags = np.asarray(out), None, None, meta
         t.requires_grad = requires_grad
         t._ctx = ctx if requires_grad else None
         if requires_grad:

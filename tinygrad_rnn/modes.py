@@ -91,7 +91,7 @@ def is_anomaly_enabled() -> bool:
 
 class annotate:  # lower case: it is used like a function, `with annotate(step=3): ...`
     """Context that tags every tensor made by an op inside with `meta` (merged into any outer
-    annotation), e.g. `with annotate(step=3, layer=0): h = cell(x, h)`. `viz` reads the tags to
+    annotation), e.g. `with annotate(step=3, layer=0): h = cell(x, h)`. `viz` reads `.tags` to
     group the unrolled graph by time step and layer; nothing else depends on them. (A class, not
     a generator: entering it is on the hot path of every recurrent step. One object is one
     `with` block: entering the same object twice at once raises.)"""

@@ -45,7 +45,7 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "meta", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # hash by identity even though == compares values
 
@@ -58,7 +58,9 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self.name: str | None = name
-        self.meta: dict | None = None  # e.g. {"step": 3, "layer": 0}: read by viz
+        # facts the library records for viz, e.g. {"step": 3, "cell": "RNNCell", "role": "state"}
+        # (see nn/cells.py); never mutated in place: a tensor gets a new dict or a shared one
+        self.tags: dict | None = None
         self._ctx = None  # the Function that made this tensor (None for leaves)
 
     # ----- what a tensor is -------------------------------------------------------------
@@ -111,8 +113,12 @@ class Tensor:
         return bool(self.data)
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the graph (no grad flows back)."""
-        return Tensor(self.data, name=self.name)
+        """A new leaf sharing this tensor's data, cut from the graph (no grad flows back).
+        It keeps the name and the tags, marked `cut` (viz draws a truncated-BPTT boundary)."""
+        cut = Tensor(self.data, name=self.name)
+        if self.tags:
+            cut.tags = {**self.tags, "cut": True}
+        return cut
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""

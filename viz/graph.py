@@ -4,13 +4,25 @@ The picture is built in four passes over one list of tensors (parents before chi
 
 1. `walk`: every tensor reachable from the roots, found with an explicit stack (no recursion),
    in an order that depends only on the computation, so node ids ("n0", "n1", ...) and the DOT
-   text are the same for the same computation.
-2. placement: a tensor made inside `tg.annotate(step=t, layer=l)` belongs to the cluster of step
-   t (and layer l); a parameter (a leaf that requires grad) belongs to no cluster and is drawn
-   once; any other leaf (an input, a constant) goes to the cluster of its consumers when they
-   all share one, else outside.
-3. representatives: with `detail="cells"` every tensor made inside `annotate(cell=...)` is
-   folded into one box per (step, layer, cell), with the unnamed constants only it uses;
+   text are the same for the same computation. It follows `.parents`, and also the inputs a
+   constant remembers in its `from` tag (the engine records no op whose inputs are constants:
+   `[x_1; h_0]` at the first step), so x_1 and h_0 are drawn feeding step 1 like any step.
+2. placement, from the tags the library sets (viz never parses names):
+   - a tensor made by a cell call (or inside `tg.annotate(step=t)`, which wins) belongs to step
+     t; its layer is its `layer` tag (nn.RNN and annotate set it), else the rank of its cell
+     call among the calls of that step (the distinct cells used within one step are its
+     layers, in the order they were first called);
+   - an op after the cells that reads the states of one step t and nothing later (an output
+     layer, the step's loss) joins step t's cluster; so does the running sum of the losses,
+     `loss = loss + loss_t` (an add of two such results goes to the later step): the partial
+     sum L_1 + ... + L_t is drawn at step t, and the total at the last step;
+   - an op that reads several steps' states (`stack(outputs)`) is drawn outside the clusters;
+   - a parameter (a leaf that requires grad) belongs to no cluster and is drawn once; any other
+     tensor not yet placed (an input, a constant, a detached state) goes to the cluster of its
+     consumers when they all share one, else outside.
+3. representatives: a view of a parameter (W.T, W[:H]) is drawn as the parameter itself, and a
+   matmul by a parameter plus a bias is drawn as one "linear" node; with `detail="cells"` every
+   tensor of one cell call is folded into one box, with the unnamed constants only it uses;
    members used outside the box are drawn next to it as its outputs. With `max_steps`, every
    tensor of a step left out is folded into one "... n steps ..." node.
 4. emission: one `subgraph cluster_t<step>` per step drawn, nested layer clusters when there
@@ -18,11 +30,9 @@ The picture is built in four passes over one list of tensors (parents before chi
    step order); inside a step the computation runs top to bottom, so stacked layers sit one
    below the other; parameters sit on the top row, the loss at the bottom.
 
-Conventions: op results are drawn as one node showing the op and the tensor's name and shape;
-a detached hidden state (a leaf with `meta["detached"]`, as `nn.utils.detach_state` leaves it,
-or a leaf named like a state, `h_3` / `c_3`, that was made by `Tensor.detach()` from an
-annotated tensor) is drawn as a dashed "cut" node with dashed out-edges: the truncated-BPTT
-boundary, where no gradient flows back.
+A detached state (tagged `cut` by `Tensor.detach()` or `nn.utils.detach_state`) is drawn as a
+dashed "cut" node with dashed out-edges: the truncated-BPTT boundary, where no gradient flows
+back.
 """
 
 from __future__ import annotations
@@ -30,12 +40,12 @@ from __future__ import annotations
 import html
 import math
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import graphviz
 import numpy as np
 
-from tinygrad_rnn.tensor import Tensor, topological_order
+from tinygrad_rnn.tensor import Tensor
 from viz.colors import NO_GRAD_COLOR, LogScale, text_color
 
 DETAILS = ("ops", "cells")
@@ -43,21 +53,57 @@ SKIP_KEY = "skip"
 LEGEND_KEY = "legend"
 TIME_KEY = "time"
 ORTHO_MAX_NODES = 100  # splines="auto" routes edges at right angles up to this many nodes
+VIEW_OPS = ("transpose", "getitem", "reshape")  # of a parameter: drawn as the parameter
 _FONT = "Helvetica"
 _PARAM_FILL = "#d6e6f7"
 _LEAF_FILL = "#f0f0f0"
 _PARAM_EDGE = "#5b8fc7"
-_STATE_NAME = re.compile(r"^[hc](_\S+)?$")  # h, h_3, c_3, h_3_l0: names of recurrent states
 _SUBSCRIPT = re.compile(r"^([A-Za-z]+)_(\d+|[a-z])$")  # h_3 -> h with subscript 3, h_n
 
+Parents = Callable[[Tensor], tuple]
 
-def walk(roots: Tensor | Iterable[Tensor]) -> list[Tensor]:
-    """Every tensor reachable from `roots` through `.parents`, each after all its parents.
 
-    The engine's own `topological_order` (iterative, so a 100,000-op chain is fine); the
-    order depends only on the graph's structure and the order of each op's parents.
+def graph_parents(t: Tensor) -> tuple:
+    """The inputs viz draws into `t`: its op's parents, or for a constant the inputs its
+    `from` tag remembers."""
+    if t._ctx is not None:
+        return t._ctx.parents
+    made = t.tags.get("from") if t.tags else None
+    return made[1] if made else ()
+
+
+def graph_op(t: Tensor) -> str | None:
+    """The op name viz shows for `t` (None for a leaf)."""
+    if t._ctx is not None:
+        return t._ctx.op
+    made = t.tags.get("from") if t.tags else None
+    return made[0] if made else None
+
+
+def walk(roots: Tensor | Iterable[Tensor], parents: Parents = graph_parents) -> list[Tensor]:
+    """Every tensor reachable from `roots` through `parents`, each after all its parents.
+
+    An iterative depth-first post-order (so a 100,000-op chain is fine) that depends only on
+    the graph's structure and the order of each op's parents.
     """
-    return topological_order(_as_roots(roots))
+    order: list[Tensor] = []
+    visited: set[Tensor] = set()  # by identity: Tensor hashes as object does
+    for root in _as_roots(roots):
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(parents(root)))]
+        while stack:
+            node, todo = stack[-1]
+            for p in todo:
+                if p not in visited:
+                    visited.add(p)
+                    stack.append((p, iter(parents(p))))
+                    break
+            else:  # every parent done: the node comes after them
+                stack.pop()
+                order.append(node)
+    return order
 
 
 def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = False,
@@ -100,10 +146,10 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
         if not (0 < lo < hi and math.isfinite(hi)):
             raise ValueError("draw: grad_range must be two gradient norms (lo, hi) with "
                              f"0 < lo < hi, got {grad_range!r}")
-    order = walk(root)
     roots = _as_roots(root)
-    builder = _Builder(order, roots, detail, grads, max_steps, _param_names(params), show_norms,
-                       show_params, grad_range)
+    order = walk(roots)
+    builder = _Builder(order, graph_parents, roots, detail, grads, max_steps,
+                       _param_names(params), show_norms, show_params, grad_range)
     return builder.build(title, splines)
 
 
@@ -141,19 +187,7 @@ def _is_param(t: Tensor) -> bool:
 
 def _is_cut(t: Tensor) -> bool:
     """A detached recurrent state: the truncated-BPTT boundary."""
-    if not t.is_leaf or t.requires_grad:
-        return False
-    meta = t.meta or {}
-    if meta.get("detached"):
-        return True
-    # Tensor.detach() keeps the name but not the annotation: a named state with no step tag
-    return t.meta is None and t.name is not None and bool(_STATE_NAME.match(t.name)) \
-        and not _looks_initial(t)
-
-
-def _looks_initial(t: Tensor) -> bool:
-    """An initial state (h_0 of zeros) is an input, not a cut."""
-    return bool(t.name and t.name.endswith("_0")) or not np.any(t.data)
+    return t.is_leaf and not t.requires_grad and bool(t.tags and t.tags.get("cut"))
 
 
 def _sort_key(step: Any) -> tuple:
@@ -189,8 +223,8 @@ def _grad_norm(t: Tensor) -> float | None:
 class _Builder:
     """One drawing: the passes described in the module docstring, in order."""
 
-    def __init__(self, order: list[Tensor], roots: list[Tensor], detail: str, grads: bool,
-                 max_steps: int | None, names: dict[int, str], show_norms: bool,
+    def __init__(self, order: list[Tensor], parents: Parents, roots: list[Tensor], detail: str,
+                 grads: bool, max_steps: int | None, names: dict[int, str], show_norms: bool,
                  show_params: bool = True,
                  grad_range: tuple[float, float] | None = None) -> None:
         self.order, self.detail, self.grads = order, detail, grads
@@ -198,23 +232,54 @@ class _Builder:
         self.show_params, self.grad_range = show_params, grad_range
         self.index = {id(t): i for i, t in enumerate(order)}
         self.root_ids = {id(t) for t in roots}
+        self.parents = [[self.index[id(p)] for p in parents(t)] for t in order]
+        self.op = [graph_op(t) for t in order]
         self.consumers: list[list[int]] = [[] for _ in order]
-        for i, t in enumerate(order):
-            for p in t.parents:
-                self.consumers[self.index[id(p)]].append(i)
+        for i, ps in enumerate(self.parents):
+            for j in ps:
+                self.consumers[j].append(i)
+        self.param = [_is_param(t) and not self.parents[i] for i, t in enumerate(order)]
+        self.view, self.label_op = self._folds()
         self.place = self._placements()
         self.group = self._groups() if detail == "cells" else [None] * len(order)
         self.hidden_steps, self.n_hidden = self._hidden_steps()
 
     # ----- pass 2: where each tensor goes ---------------------------------------------------
     def _placements(self) -> list[tuple | None]:
-        place: list[tuple | None] = [None] * len(self.order)
-        for i, t in enumerate(self.order):
-            meta = t.meta or {}
-            if not _is_param(t) and "step" in meta:
-                place[i] = (meta["step"], meta.get("layer"))
-        for i, t in enumerate(self.order):  # unannotated leaves join their consumers' cluster
-            if t.is_leaf and not _is_param(t) and place[i] is None:
+        n = len(self.order)
+        place: list[tuple | None] = [None] * n
+        made_by_cell = [False] * n
+        tags = [t.tags or {} for t in self.order]
+        calls: dict[Any, set] = {}
+        for i in range(n):  # made by a cell call or inside annotate(step=...)
+            if self.parents[i] and "step" in tags[i] and "unit" not in tags[i] \
+                    and self.view[i] is None:
+                made_by_cell[i] = True
+                if "layer" not in tags[i] and "call" in tags[i]:
+                    calls.setdefault(tags[i]["step"], set()).add(tags[i]["call"])
+        rank = {step: {c: k for k, c in enumerate(sorted(cs))} for step, cs in calls.items()}
+        for i in range(n):
+            if made_by_cell[i]:
+                step = tags[i]["step"]
+                layer = tags[i]["layer"] if "layer" in tags[i] else \
+                    rank[step][tags[i]["call"]] if "call" in tags[i] else None
+                place[i] = (step, layer)
+                continue
+            if not self.parents[i] or self.view[i] is not None:
+                continue
+            # an op after the cells: joins the one step whose states it reads
+            cell_steps, later = set(), []
+            for j in self.parents[i]:
+                if place[j] is not None:
+                    (cell_steps.add if made_by_cell[j] else later.append)(place[j][0])
+            steps = cell_steps | set(later)
+            if len(cell_steps) > 1 or not steps:
+                continue
+            if len(steps) == 1 or (self.op[i] == "add" and not cell_steps) or (
+                    cell_steps and max(steps, key=_sort_key) in cell_steps):
+                place[i] = (max(steps, key=_sort_key), None)
+        for i in reversed(range(n)):  # inputs, constants, cut states: their consumers' step
+            if place[i] is None and not self.param[i] and self.view[i] is None:
                 homes = {place[c] for c in self.consumers[i]}
                 if len(homes) == 1:
                     place[i] = homes.pop()
@@ -223,15 +288,46 @@ class _Builder:
     def _groups(self) -> list[tuple | None]:
         group: list[tuple | None] = [None] * len(self.order)
         for i, t in enumerate(self.order):
-            meta = t.meta or {}
-            if not _is_param(t) and "cell" in meta:
-                group[i] = (meta.get("step"), meta.get("layer"), meta["cell"])
+            tags = t.tags or {}
+            if self.place[i] is not None and "cell" in tags and self.view[i] is None \
+                    and self.parents[i]:
+                group[i] = (self.place[i][0], self.place[i][1], tags["cell"], tags.get("call"))
         for i, t in enumerate(self.order):  # constants used only inside one cell vanish into it
-            if t.is_leaf and not _is_param(t) and group[i] is None and t.name is None:
+            if not self.parents[i] and not self.param[i] and group[i] is None \
+                    and t.name is None:
                 homes = {group[c] for c in self.consumers[i]}
                 if len(homes) == 1 and None not in homes:
                     group[i] = homes.pop()
         return group
+
+    def _folds(self) -> tuple[list[int | None], list[str | None]]:
+        """(the parameter each parameter view stands for, the op label each node shows):
+        W.T or W[:H] is drawn as W itself; matmul by a parameter (+ a parameter bias) is one
+        node labelled "linear"."""
+        n = len(self.order)
+        view: list[int | None] = [None] * n
+        label = list(self.op)
+        for i in range(n):
+            ps = self.parents[i]
+            if self.op[i] in VIEW_OPS and len(ps) == 1:
+                j = ps[0]
+                view[i] = j if self.param[j] else view[j]
+
+        def by_param(j: int) -> bool:
+            return self.param[j] or view[j] is not None
+
+        for i in range(n):
+            ps = self.parents[i]
+            if self.op[i] == "matmul" and len(ps) == 2 and by_param(ps[1]) \
+                    and not by_param(ps[0]):
+                label[i] = "linear"
+            if self.op[i] == "add" and len(ps) == 2 and label[ps[0]] == "linear" \
+                    and self.op[ps[0]] == "matmul" and by_param(ps[1]) \
+                    and len(self.consumers[ps[0]]) == 1 \
+                    and id(self.order[ps[0]]) not in self.root_ids:
+                label[i] = "linear"
+                label[ps[0]] = f"fold:{i}"
+        return view, label
 
     def _hidden_steps(self) -> tuple[set, int]:
         steps = sorted({p[0] for p in self.place if p is not None}, key=_sort_key)
@@ -253,14 +349,22 @@ class _Builder:
         first_member: dict[tuple, int] = {}
         into, out = [], []
         for i in range(len(self.order)):
-            place, g = self.place[i], self.group[i]
-            if place is not None and place[0] in self.hidden_steps:
+            place, g, label = self.place[i], self.group[i], self.label_op[i]
+            if self.view[i] is not None:  # W.T: edges leave from W itself
+                key = f"n{self.view[i]}"
+                into.append(key)
+                out.append(key)
+            elif place is not None and place[0] in self.hidden_steps:
                 into.append(SKIP_KEY)
                 out.append(SKIP_KEY)
             elif g is not None:
                 gkey = f"cell{first_member.setdefault(g, i)}"
                 into.append(gkey)
                 out.append(f"n{i}" if self._is_output(i) else gkey)
+            elif label is not None and label.startswith("fold:"):  # matmul inside a linear
+                key = f"n{label[5:]}"
+                into.append(key)
+                out.append(key)
             else:
                 into.append(f"n{i}")
                 out.append(f"n{i}")
@@ -273,7 +377,9 @@ class _Builder:
         nodes: dict[str, dict] = {}  # key -> {"place", "label", "attrs", "norm", "kind"}
         edges: dict[tuple, dict] = {}  # (src, dst, n) -> attrs, insertion ordered
         for i, t in enumerate(self.order):
-            if into[i] == SKIP_KEY:
+            if self.view[i] is not None or (self.label_op[i] or "").startswith("fold:"):
+                pass  # drawn as the parameter / as the linear node it belongs to
+            elif into[i] == SKIP_KEY:
                 nodes.setdefault(SKIP_KEY, {"place": None, "kind": "skip", "norm": None})
             elif self.group[i] is not None:
                 gnode = nodes.setdefault(into[i], {"place": self.place[i], "kind": "cell",
@@ -282,22 +388,22 @@ class _Builder:
                     gnode["outputs"].append(i)
                     nodes[out[i]] = {"place": self.place[i], "kind": "tensor", "i": i}
                     self._add_edge(edges, into[i], out[i], {})
-            elif not _is_param(t) or self.show_params:
-                nodes[out[i]] = {"place": None if _is_param(t) else self.place[i],
+            elif not self.param[i] or self.show_params:
+                nodes[out[i]] = {"place": None if self.param[i] else self.place[i],
                                  "kind": "tensor", "i": i}
-            for p in t.parents:
-                j = self.index[id(p)]
+            for j in self.parents[i]:
                 if self.group[j] is not None and self.group[j] == self.group[i]:
                     continue  # an edge inside one cell box
                 src, dst = out[j], into[i]
-                if src == dst or (_is_param(p) and not self.show_params):
+                from_param = self.param[j] or self.view[j] is not None
+                if src == dst or (from_param and not self.show_params):
                     continue
                 attrs = {}
                 if self._recurrent(j, i):  # across time: not allowed to push ranks down
                     attrs = {"constraint": "false"}
-                if _is_param(p):  # rank comes from an invisible edge: these would scramble
+                if from_param:  # rank comes from an invisible edge: these would scramble
                     attrs = {"constraint": "false", "color": _PARAM_EDGE}  # the step order
-                elif _is_cut(p):
+                elif _is_cut(self.order[j]):
                     attrs = {**attrs, "style": "dashed", "color": "#888888"}
                 dedupe = self.detail == "cells" or SKIP_KEY in (src, dst)
                 self._add_edge(edges, src, dst, attrs, dedupe)
@@ -433,7 +539,7 @@ class _Builder:
         norm = node.get("norm")
         fill = scale.color(norm) if scale is not None else NO_GRAD_COLOR
         if kind == "cell":
-            step, layer, cell = node["group"]
+            step, layer, cell, _ = node["group"]
             where = [f"t={step}"] if step is not None else []
             if layer is not None:
                 where.append(f"layer {layer}")
@@ -449,8 +555,9 @@ class _Builder:
         t = self.order[node["i"]]
         name = self.names.get(id(t), t.name)
         lines = []
-        if t.op is not None:
-            lines.append(f"<B>{html.escape(t.op)}</B>")
+        op = self.label_op[node["i"]]
+        if op is not None:
+            lines.append(f"<B>{html.escape(op)}</B>")
         if name:
             lines.append(_name_html(name))
         elif t.is_leaf and t.size == 1 and not t.requires_grad:
@@ -466,7 +573,7 @@ class _Builder:
         elif _is_cut(t):
             g.node(key, label="<" + "<BR/>".join(lines + [_small("detached: TBPTT cut")]) + ">",
                    shape="box", style="dashed,filled", fillcolor="#ffffff", color="#666666")
-        elif t.is_leaf:
+        elif not self.parents[node["i"]]:
             g.node(key, label=label, shape="box",
                    style="filled", fillcolor=_LEAF_FILL if scale is None or norm is None
                    else fill, color="#999999", fontcolor="#000000")

@@ -12,22 +12,67 @@ as PyTorch initialises its recurrent layers.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
 from tinygrad_rnn.nn.module import Module, as_input
 from tinygrad_rnn.tensor import Tensor, annotate, cat
 
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
 
+# Tags. A cell call finds its time step and tags every tensor it makes (what `viz` reads):
+#   step  1 + the step of the state it was given (a state without one -- None, zeros, a user
+#         tensor -- is step 0); an outer `tg.annotate(step=...)` overrides it
+#   cell  the cell's class name; call: a number per call, in call order (viz numbers the
+#         layers of a step by it: the distinct cells called within one step, first call first)
+#   role  "state" on the new state (h', and c' of an LSTM), "input" on an input it named x_t
+#   cut   on a detached state (Tensor.detach, nn.utils.detach_state): a truncated-BPTT boundary
+#   from  ("cat", (x, h)) on [x; h] when it is a constant (the engine records no op for it)
+_CALLS = itertools.count(1)
+
+
+def _step_of(state: Tensor) -> int:
+    """The time step of a state given to a cell: its `step` tag, else 0."""
+    tags = state.tags
+    step = tags.get("step", 0) if tags else 0
+    return step if isinstance(step, (int, np.integer)) else 0
+
+
+def _cell_tags(cell: "CellBase", x: Tensor, state: Tensor) -> dict:
+    """The tags of one call (an outer annotation wins), naming an unnamed input x_t."""
+    tags = {"step": _step_of(state) + 1, "cell": type(cell).__name__, "call": next(_CALLS)}
+    outer = current_annotation()
+    if outer:
+        tags.update(outer)
+    step = tags["step"]
+    xtags = x.tags or {}
+    if x.name is None:
+        x.name = f"x_{step}"
+        x.tags = {**xtags, "role": "input", "at": step}
+    elif xtags.get("role") == "input" and xtags.get("at") != step:
+        x.name = "x"  # one tensor fed to several steps: no step in its name
+    return tags
+
+
+def _tag_state(s: Tensor, tags: dict, label: str) -> Tensor:
+    """Mark a cell's new state: role "state" and the name h_t / c_t."""
+    s.tags = {**tags, "role": "state"}
+    s.name = f"{label}_{tags['step']}"
+    return s
+
 
 def _concat(x: Tensor, h: Tensor, name: str = "xh") -> Tensor:
-    """[x; h] along the last axis, named (it is a nameless leaf in the graph when neither x nor
-    h needs a gradient, e.g. at the first step)."""
+    """[x; h] along the last axis, named. When neither x nor h needs a gradient (the first
+    step) the engine records no op and [x; h] is a leaf: its `from` tag keeps x and h, so that
+    viz still draws them feeding the step."""
     xh = cat([x, h], axis=-1)
     xh.name = name
+    if xh.is_leaf and is_grad_enabled():
+        xh.tags = {**(xh.tags or {}), "from": ("cat", (x, h))}
     return xh
 
 
@@ -95,9 +140,11 @@ class RNNCell(CellBase):
         """One step: x (B, I) or (I,), h (B, H) or (H,) or None -> h'."""
         x = self._input(x)
         h = self._state(h, x, "h")
-        with annotate(cell=type(self).__name__):
+        tags = _cell_tags(self, x, h)
+        with annotate(**tags):
             z = self.linear(_concat(x, h))  # pre-activation W [x; h] + b
-            return z.tanh() if self.nonlinearity == "tanh" else z.relu()
+            h_new = z.tanh() if self.nonlinearity == "tanh" else z.relu()
+        return _tag_state(h_new, tags, "h")
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
@@ -132,14 +179,15 @@ class LSTMCell(CellBase):
             raise TypeError(f"LSTMCell: state must be a pair (h, c) or None, got "
                             f"{type(state).__name__}")
         h, c = self._state(state[0], x, "h"), self._state(state[1], x, "c")
-        with annotate(cell=type(self).__name__):
+        tags = _cell_tags(self, x, h)
+        with annotate(**tags):
             z = self.linear(_concat(x, h))
             z_i, z_f, z_g, z_o = z.split(4, axis=-1)
             i, f, g, o = z_i.sigmoid(), z_f.sigmoid(), z_g.tanh(), z_o.sigmoid()
             i.name, f.name, g.name, o.name = "i", "f", "g", "o"
             c_new = f * c + i * g  # the additive path: dc/dc_prev = f
             h_new = o * c_new.tanh()
-        return h_new, c_new
+        return _tag_state(h_new, tags, "h"), _tag_state(c_new, tags, "c")
 
 
 class GRUCell(CellBase):
@@ -182,7 +230,8 @@ class GRUCell(CellBase):
         h = self._state(h, x, "h")
         n_in, H = self.input_size, self.hidden_size
         W, b = self.linear.weight, self.linear.bias
-        with annotate(cell=type(self).__name__):
+        tags = _cell_tags(self, x, h)
+        with annotate(**tags):
             a_rz = _concat(x, h) @ W[:2 * H].T
             if b is not None:
                 a_rz = a_rz + b[:2 * H]
@@ -202,7 +251,8 @@ class GRUCell(CellBase):
                     a_n = a_n + b[2 * H:]
             n = a_n.tanh()
             n.name = "n"
-            return (1.0 - z) * n + z * h  # interpolate between the candidate and the old state
+            h_new = (1.0 - z) * n + z * h  # interpolate between the candidate and the old state
+        return _tag_state(h_new, tags, "h")
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

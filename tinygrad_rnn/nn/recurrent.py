@@ -1,10 +1,12 @@
 """Sequence modules RNN, LSTM, GRU: a stack of cells unrolled over time.
 
 Layer l reads the outputs of layer l-1 (dropout in between, in training mode only) and its own
-previous state; layer 0 reads the input. Every step of every layer runs inside
-`annotate(step=t, layer=l)` (t from 1), so `viz` can draw the unrolled graph one cluster per step.
-Tensors made here are named: the inputs `x_{t}`, hidden states `h_{t}`, cell states `c_{t}`,
-initial states `h_0` / `c_0`, and the results `output`, `h_n`, `c_n`.
+previous state; layer 0 reads the input. Every layer runs inside `annotate(layer=l)`; each cell
+call tags its tensors with its time step (t from 1, found from the state: see nn/cells.py), so
+`viz` can draw the unrolled graph one cluster per step. Tensors are named: the inputs `x_{t}`,
+hidden states `h_{t}`, cell states `c_{t}` (by the cells), initial states `h_0` / `c_0`, and the
+results `output`, `h_n`, `c_n`. A fused layer's result is tagged with its cell (`unit`), so viz
+can re-run it step by step.
 
 Running one cell over a whole sequence is `unroll(cell, x, state, fused)` (public: hello.py and
 other hand-built models use it too); the `fused` option picks the one-node path or the per-step
@@ -19,7 +21,7 @@ import numpy as np
 
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
-from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell
+from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
 from tinygrad_rnn.nn.module import Module, as_input
 from tinygrad_rnn.tensor import Tensor, annotate, stack
 
@@ -32,8 +34,8 @@ def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
 
     outputs is (T, B, H) (or (T, H)), h_t for every t; the final state is h_T, or (h_T, c_T) for
     an LSTMCell. state None means zeros. fused=True runs the sequence as one graph node
-    (`tinygrad_rnn.fused`); fused=False calls the cell once per step, each inside
-    `annotate(step=t, layer=layer)`, the per-op graph `viz` draws. Both give the same numbers.
+    (`tinygrad_rnn.fused`); fused=False calls the cell once per step, inside
+    `annotate(layer=layer)`, the per-op graph `viz` draws. Both give the same numbers.
     layer is only the tag `viz` groups by.
 
     >>> cell = RNNCell(4, 4)
@@ -55,10 +57,10 @@ def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
 
 
 def _name_state(state: Any, t: int) -> None:
-    if isinstance(state, tuple):
-        state[0].name, state[1].name = f"h_{t}", f"c_{t}"
-    else:
-        state.name = f"h_{t}"
+    """Name and tag a fused layer's final state as the state of step t (h_t, c_t)."""
+    for s, label in zip(state if isinstance(state, tuple) else (state,), "hc"):
+        s.name = f"{label}_{t}"
+        s.tags = {**(s.tags or {}), "step": t, "role": "state"}
 
 
 def _unroll_steps(cell: CellBase, x_seq: Steps, state: Any,
@@ -66,14 +68,10 @@ def _unroll_steps(cell: CellBase, x_seq: Steps, state: Any,
     """Unroll `cell` over the steps of x_seq (a (T, B, I) Tensor or a list of (B, I) tensors)
     from `state`; returns (the T outputs h_t as a list, the final state)."""
     outputs = []
-    for t in range(1, len(x_seq) + 1):
-        with annotate(step=t, layer=layer):
-            x_t = x_seq[t - 1]
-            if layer == 0:
-                x_t.name = f"x_{t}"
-            state = cell(x_t, state)
-            _name_state(state, t)
-        outputs.append(state[0] if isinstance(state, tuple) else state)
+    with annotate(layer=layer):  # each cell call finds its step from the state (cells.py)
+        for t in range(len(x_seq)):
+            state = cell(x_seq[t], state)
+            outputs.append(state[0] if isinstance(state, tuple) else state)
     return outputs, state
 
 
@@ -89,7 +87,7 @@ def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple
             or any(s is not None and s.dtype != W.dtype for s in pieces)):
         return _unroll_steps(cell, x_seq, state, layer)
     steps, unbatched, hidden = x.shape[0], x.ndim == 2, cell.hidden_size
-    with annotate(layer=layer):
+    with annotate(layer=layer, unit=cell):  # unit: viz re-runs the layer through the cell
         if unbatched:  # (T, I) -> (T, 1, I); states (H,) -> (1, H)
             x = x.reshape(steps, 1, x.shape[1])
         h_shape = (x.shape[1], hidden)
@@ -110,7 +108,7 @@ def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple
             if lstm:
                 c_last = c_last.reshape(hidden)
     final = (h_last, c_last) if lstm else h_last
-    _name_state(final, steps)
+    _name_state(final, _step_of(h0) + steps)
     return hs, final
 
 
@@ -220,8 +218,8 @@ class RecurrentBase(Module):
         with annotate(layer=layer):
             piece = s[layer]
         piece.name = label
-        if piece.is_leaf and s.meta and s.meta.get("detached"):  # keep the TBPTT cut visible
-            piece.meta = {**(piece.meta or {}), "detached": True}
+        if piece.is_leaf and s.tags and s.tags.get("cut"):  # keep the TBPTT cut visible
+            piece.tags = {**(piece.tags or {}), "cut": True}
         return piece
 
     def _input(self, x: Any) -> Tensor:

@@ -97,13 +97,14 @@ def detach_state(state: Any) -> Any:
 
     Accepts None, a Tensor (RNN/GRU: h), or a tuple/list of states such as LSTM's (h, c)
     or one state per layer; the container type is kept. Each new leaf keeps the tensor's name
-    and carries `meta = {"detached": True}`, which `viz` draws as a truncated-BPTT cut.
+    and tags (so the next cell call continues the step count) and is tagged `cut`, which `viz`
+    draws as a truncated-BPTT boundary.
     """
     if state is None:
         return None
     if isinstance(state, Tensor):
         cut = state.detach()  # keeps the value, drops the gradient path to the past
-        cut.meta = {"detached": True}  # lets viz draw the truncated-BPTT boundary
+        cut.tags = {**(state.tags or {}), "cut": True}  # viz: the truncated-BPTT boundary
         return cut
     if isinstance(state, (tuple, list)):
         return type(state)(detach_state(s) for s in state)
