@@ -32,19 +32,21 @@ def test_float_input_defaults_to_float32_and_float64_arrays_are_kept():
 
 
 def test_integer_tensors_hold_ints_but_cannot_require_grad():
-    t = Tensor([1, 2, 3])
-    assert t.dtype.kind == "i" and not t.requires_grad
+    t = tg.tensor([1, 2, 3])
+    assert t.dtype == np.int64 and not t.requires_grad
+    assert Tensor([1, 2, 3]).dtype == np.float32  # the legacy constructor: always float
     with pytest.raises(TypeError, match="floating-point.*int64"):
-        Tensor([1, 2, 3], requires_grad=True)
+        Tensor([1, 2, 3], dtype=np.int64, requires_grad=True)
     with pytest.raises(TypeError, match="floating-point"):
-        Tensor(np.array([True, False]), requires_grad=True)
+        tg.tensor([True, False], requires_grad=True)
     with pytest.raises(TypeError, match="dtype"):
         Tensor(np.array(["a", "b"]))
 
 
 def test_attributes():
     t = Tensor(np.zeros((2, 3)), requires_grad=True, name="W_xh")
-    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
+    assert t.shape == (2, 3) and t.ndim == 2 and t.numel() == 6 and len(t) == 2
+    assert t.size() == (2, 3) and t.size(-1) == 3 and t.dim() == 2
     assert t.name == "W_xh" and t.requires_grad and t.grad is None
     assert t.is_leaf and t.op is None and t.parents == ()
     assert isinstance(t.data, np.ndarray)
@@ -168,7 +170,7 @@ def test_saved_arrays_are_released_after_backward():
     assert saved() is None
     np.testing.assert_array_equal(x.grad, [2, 2, 2])
     # max keeps an extra array (the keepdims maximum) that the output does not share
-    z = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True).max(axis=1)
+    z = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True).amax(dim=1)
     kept = weakref.ref(z._ctx.saved[1])
     z.sum().backward()
     assert kept() is None

@@ -12,6 +12,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn, no_grad
+from tinygrad_rnn.tensor import topological_order
 from viz import flow
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -303,7 +304,7 @@ def test_animate_backward_gif_has_one_frame_per_share_of_the_tensors(tmp_path):
     cell, head, xs, ys = _model(nn.RNNCell)
     run = flow.unroll_losses(cell, xs[:2], head, ys[:2])
     loss = run.losses[-1]
-    reached = [t for t in tg.tensor.topological_order(loss) if t.requires_grad]
+    reached = [t for t in topological_order(loss) if t.requires_grad]
     before = [t.grad for t in reached]
     path = flow.animate_backward(loss, tmp_path / "b.gif", max_frames=3, max_side=300)
     frames, size = _gif_frames(path)

@@ -177,7 +177,7 @@ def test_one_hot():
     assert isinstance(y, Tensor) and y.shape == (2, 2, 3) and y.dtype == np.float32
     np.testing.assert_array_equal(y.data, [[[1, 0, 0], [0, 0, 1]], [[0, 1, 0], [0, 1, 0]]])
     np.testing.assert_array_equal(F.one_hot([2], 4).data, [[0, 0, 1, 0]])
-    np.testing.assert_array_equal(F.one_hot(Tensor([1]), 2).data, [[0, 1]])
+    np.testing.assert_array_equal(F.one_hot(tg.tensor([1]), 2).data, [[0, 1]])
     assert F.one_hot(1, 3, dtype=np.float64).dtype == np.float64
 
 
@@ -236,6 +236,6 @@ def test_cross_entropy_of_integer_logits_is_not_truncated():
     # the fused mean/sum node cast the loss to the logits' int dtype: 2.4076 -> 2
     expected = np.log(np.exp([1.0, 2.0, 3.0]).sum()) - 1.0
     for reduction in ("mean", "sum", "none"):
-        loss = F.cross_entropy(Tensor([[1, 2, 3]]), [0], reduction=reduction)
+        loss = F.cross_entropy(tg.tensor([[1, 2, 3]]), [0], reduction=reduction)
         np.testing.assert_allclose(loss.data, expected if reduction != "none" else [expected],
                                    rtol=1e-12)

@@ -104,7 +104,8 @@ def test_forward_values_match_numpy(rng):
     np.testing.assert_allclose(ta.relu().data, np.maximum(a, 0))
     np.testing.assert_allclose(ta.exp().data, np.exp(a))
     np.testing.assert_allclose(ta.exp().log().data, a)
-    np.testing.assert_allclose(ta.max(axis=1).data, a.max(axis=1))
+    np.testing.assert_allclose(ta.max(dim=1).values.data, a.max(axis=1))
+    np.testing.assert_allclose(ta.max(axis=1)[1].data, a.argmax(axis=1))
     np.testing.assert_allclose(ta.mean(axis=0, keepdims=True).data, a.mean(0, keepdims=True))
 
 
@@ -130,7 +131,7 @@ def test_getitem_with_list_tensor_and_boolean_index():
     x[[1, 1]].sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 0, 0], [2, 2, 2]])
     x.zero_grad()
-    x[Tensor(np.array([0, 0]))].sum().backward()
+    x[tg.tensor([0, 0])].sum().backward()
     np.testing.assert_array_equal(x.grad, [[2, 2, 2], [0, 0, 0]])
     x.zero_grad()
     mask = x.data > 2
@@ -142,11 +143,16 @@ def test_getitem_with_list_tensor_and_boolean_index():
 
 def test_max_ties_share_the_gradient():
     x = Tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]]), requires_grad=True)
-    x.max(axis=1).sum().backward()
+    x.amax(dim=1).sum().backward()
     np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [0.5, 0, 0.5]])
     x.zero_grad()
     x.max().backward()
     np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [0, 0, 0]])
+    x.zero_grad()
+    values, indices = x.max(dim=1)  # PyTorch: the gradient goes to the element at `indices`
+    np.testing.assert_array_equal(indices.data, [1, 0])
+    values.sum().backward()
+    np.testing.assert_allclose(x.grad, [[0, 1, 0], [1, 0, 0]])
 
 
 def test_pow_zero_has_zero_gradient_even_at_zero():
@@ -165,18 +171,24 @@ def test_sum_and_mean_with_axis_lists():
     np.testing.assert_allclose(x.grad, np.full((2, 3, 4), 1 / 8))
 
 
-def test_reshape_accepts_a_tuple_and_transpose_a_tuple():
+def test_reshape_and_permute_accept_a_tuple_transpose_swaps_two_dims():
     x = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
     assert x.reshape((4, 6)).shape == (4, 6)
-    assert x.transpose((2, 0, 1)).shape == (4, 2, 3)
+    assert x.permute((2, 0, 1)).shape == x.permute(2, 0, 1).shape == (4, 2, 3)
     assert x.T.shape == (4, 3, 2)
-    np.testing.assert_array_equal(x.transpose(0, -1, -2).data, np.swapaxes(x.data, -1, -2))
+    np.testing.assert_array_equal(x.permute(0, -1, -2).data, np.swapaxes(x.data, -1, -2))
+    np.testing.assert_array_equal(x.transpose(0, 2).data, np.swapaxes(x.data, 0, 2))
+    m = Tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(m.transpose(0, 1).data, m.data.T)  # not a no-op (issue 12)
+    np.testing.assert_array_equal(m.t().data, m.data.T)
 
 
-def test_split_int_means_equal_parts_list_means_sizes():
+def test_split_int_means_part_size_list_means_sizes_chunk_means_count():
     x = Tensor(np.arange(12.0).reshape(2, 6), requires_grad=True)
-    parts = x.split(3, axis=1)  # three parts of 2 columns, not parts of 3 columns
+    assert [p.shape for p in x.split(4, dim=1)] == [(2, 4), (2, 2)]  # PyTorch: parts of 4
+    parts = x.chunk(3, dim=1)  # three parts of 2 columns
     assert [p.shape for p in parts] == [(2, 2)] * 3
+    assert [p.shape for p in x.split(2, axis=1)] == [(2, 2)] * 3
     a, b = x.split([1, 5], axis=-1)
     assert (a.shape, b.shape) == ((2, 1), (2, 5))
     (parts[0] * 1.0 + parts[2] * 3.0).sum().backward()
@@ -271,12 +283,14 @@ def test_shape_op_errors():
     with pytest.raises(ValueError, match="reshape.*(2, 6)"):
         x.reshape(5, 5)
     with pytest.raises(ValueError, match="transpose"):
-        x.transpose(0, 0)
-    with pytest.raises(ValueError, match="4 equal parts"):
-        x.split(4, axis=1)
+        x.permute(0, 0)
+    with pytest.raises(IndexError, match="transpose: dim 2 is out of range"):
+        x.transpose(0, 2)
+    with pytest.raises(ValueError, match="split_size must be positive"):
+        x.split(0, dim=1)
     with pytest.raises(ValueError, match="do not add up to 6"):
         x.split([2, 2], axis=1)
-    with pytest.raises(ValueError, match=r"split: axis 2 is out of range for shape \(2, 6\)"):
+    with pytest.raises(IndexError, match=r"split: dim 2 is out of range for a tensor of 2 dims"):
         x.split(2, axis=2)
     with pytest.raises(ValueError, match="sum.*axis 2"):
         x.sum(axis=2)
@@ -314,9 +328,10 @@ def test_sigmoid_of_an_integer_tensor_is_not_truncated_to_integers():
     # the result was cast back to the input's int dtype: [0, 0, 0]
     z = np.array([1, 2, -3])
     expected = 1 / (1 + np.exp(-z.astype(np.float64)))
-    np.testing.assert_allclose(Tensor(z).sigmoid().data, expected, rtol=1e-12)
+    zt = tg.from_numpy(z)  # an int64 tensor (Tensor(z) would be float32, as in PyTorch)
+    np.testing.assert_allclose(zt.sigmoid().data, expected, rtol=1e-12)
     from tinygrad_rnn import fused
-    np.testing.assert_allclose(fused.add_sigmoid(Tensor(z), Tensor(z)).data,
+    np.testing.assert_allclose(fused.add_sigmoid(zt, zt).data,
                                1 / (1 + np.exp(-2.0 * z)), rtol=1e-12)
-    np.testing.assert_allclose(fused.add_tanh(Tensor(z), Tensor(z)).data, np.tanh(2.0 * z),
+    np.testing.assert_allclose(fused.add_tanh(zt, zt).data, np.tanh(2.0 * z),
                                rtol=1e-12)

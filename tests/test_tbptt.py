@@ -187,8 +187,8 @@ def test_lstm_cell_through_unroll_and_batch_first() -> None:
     xs_bf, ys_bf = Tensor(xs.data.transpose(1, 0, 2)), Tensor(ys.data.transpose(1, 0, 2))
 
     def model_bf(x, s):  # (B, k, I) -> outputs (B, k, H)
-        out, s = unroll(cell, x.transpose(1, 0, 2), s)
-        return out.transpose(1, 0, 2), s
+        out, s = unroll(cell, x.transpose(0, 1), s)
+        return out.transpose(0, 1), s
 
     ref = _reference(lambda x, s: unroll(cell, x, s), xs, ys, 4, None, cell.parameters())
     rec = Recorder(cell.parameters())

@@ -1,16 +1,48 @@
-"""tinygrad_rnn: a small reverse-mode autodiff framework on NumPy, made for recurrent networks."""
+"""tinygrad_rnn: a small reverse-mode autodiff framework on NumPy, made for recurrent networks.
+
+`import tinygrad_rnn as torch` gives PyTorch's names for tensors, dtypes, devices and the
+common functions (see docs/pytorch.md for what differs).
+"""
 
 from tinygrad_rnn import functional, nn, optim
 from tinygrad_rnn.checkpoint import load, save
+from tinygrad_rnn.creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, IntTensor,
+                                   LongTensor, accelerator, arange, as_tensor, backends, cuda,
+                                   device, double, empty, empty_like, eye, float16, float32,
+                                   float64, from_numpy, full, full_like, half, int8, int16,
+                                   int32, int64, linspace, long, ones, ones_like, rand,
+                                   rand_like, randint, randn, randn_like, randperm, short,
+                                   tensor, uint8, zeros, zeros_like)
+from tinygrad_rnn.creation import bool_ as bool  # noqa: A001  (torch.bool, as in PyTorch)
+from tinygrad_rnn.creation import float32 as float  # noqa: A001  (torch.float is float32)
+from tinygrad_rnn.creation import int32 as int  # noqa: A001  (torch.int is int32)
 from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
 from tinygrad_rnn.kernels import get_backend, set_backend
+from tinygrad_rnn.ops import (amax, amin, argmax, argmin, bmm, chunk, clamp, clip, exp, flatten,
+                              gather, is_tensor, log, log_softmax, matmul, max, mean, min, mm,
+                              multinomial, narrow, numel, permute, relu, reshape, sigmoid,
+                              softmax, split, sqrt, squeeze, sum, t, tanh, topk, transpose,
+                              unsqueeze)
 from tinygrad_rnn.random import get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
                                 is_grad_enabled, no_grad, set_grad_enabled)
-from tinygrad_rnn.tensor import Tensor, cat, grad, stack, unbroadcast
+from tinygrad_rnn.tensor import (Tensor, ValuesIndices, cat, get_default_dtype, grad,
+                                 set_default_dtype, stack, unbroadcast, where)
 
 __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
            "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "functional",
-           "nn", "optim", "save", "load", "set_backend", "get_backend"]
+           "nn", "optim", "save", "load", "set_backend", "get_backend",
+           # the PyTorch surface: factories, dtypes, devices, functions
+           "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+           "ones_like", "empty_like", "full_like", "randn", "rand", "randn_like", "rand_like",
+           "randint", "randperm", "arange", "linspace", "eye", "FloatTensor", "DoubleTensor",
+           "LongTensor", "IntTensor", "BoolTensor", "ByteTensor", "float16", "half", "float32",
+           "float", "float64", "double", "int8", "uint8", "int16", "short", "int32", "int",
+           "int64", "long", "bool", "set_default_dtype", "get_default_dtype", "device", "cuda",
+           "accelerator", "backends", "where", "ValuesIndices", "is_tensor", "numel", "exp",
+           "log", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax", "sum", "mean",
+           "max", "min", "amax", "amin", "argmax", "argmin", "topk", "gather", "clamp", "clip",
+           "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split",
+           "chunk", "narrow", "matmul", "mm", "bmm", "multinomial"]
 __version__ = "0.1.0"

@@ -436,3 +436,128 @@ class Softmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved
         return (y * (g - (g * y).sum(axis=ctx.axis, keepdims=True)),)  # J = diag(y) - y y^T
+
+
+# ----- ops of the PyTorch surface ------------------------------------------------------------
+class Clone(Function):
+    """A copy of a; the gradient passes unchanged."""
+
+    __slots__ = ()
+
+    def forward(ctx, a):
+        return a.copy()
+
+    def backward(ctx, g):
+        return (g,)
+
+
+class Cast(Function):
+    """a converted to another float dtype; the gradient is converted back."""
+
+    __slots__ = ("in_dtype",)
+
+    def forward(ctx, a, dtype):
+        ctx.in_dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(ctx, g):
+        return (g.astype(ctx.in_dtype),)  # d(cast x)/dx = 1, in x's dtype
+
+
+class Clamp(Function):
+    """min(max(a, low), high); either bound may be None."""
+
+    __slots__ = ()
+
+    def forward(ctx, a, low=None, high=None):
+        inside = np.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        ctx.save_for_backward(inside)
+        return np.clip(a, low, high).astype(a.dtype, copy=False)
+
+    def backward(ctx, g):
+        (inside,) = ctx.saved
+        return (g * inside,)  # passes where low <= a <= high (bounds included, as PyTorch)
+
+
+class Where(Function):
+    """x where the boolean condition holds, else y (broadcasting)."""
+
+    __slots__ = ("condition",)
+    broadcasts = True
+
+    def forward(ctx, x, y, condition):
+        ctx.condition = condition
+        return np.where(condition, x, y)
+
+    def backward(ctx, g):
+        c = ctx.condition
+        zero = np.zeros((), g.dtype)
+        return np.where(c, g, zero), np.where(c, zero, g)  # each gets g where it was picked
+
+
+class Expand(Function):
+    """a broadcast to a larger shape (a read-only view)."""
+
+    __slots__ = ()
+    broadcasts = True  # the engine sums the gradient back to a's shape
+
+    def forward(ctx, a, shape):
+        return np.broadcast_to(a, shape)
+
+    def backward(ctx, g):
+        return (g,)
+
+
+def _gather_index(index: np.ndarray, dim: int) -> tuple:
+    """Full NumPy index that picks a[..., index[i, j], ...] at every position of `index`."""
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Function):
+    """out[i][j] = a[index[i][j]][j] (dim 0; likewise for the other dims), as torch.gather."""
+
+    __slots__ = ("where", "in_shape")
+
+    def forward(ctx, a, dim, index):
+        index = np.asarray(index)
+        if index.dtype.kind not in "iu":
+            raise TypeError(f"gather: index must hold integers, got dtype {index.dtype}")
+        if index.ndim != a.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, a.shape))
+                                       if d != dim):
+            raise ValueError(f"gather: index of shape {index.shape} does not fit input of shape "
+                             f"{a.shape} along dim {dim}")
+        if index.size and (index.min() < -a.shape[dim] or index.max() >= a.shape[dim]):
+            raise IndexError(f"gather: an index is outside dim {dim} of length {a.shape[dim]}")
+        ctx.where, ctx.in_shape = _gather_index(index, dim), a.shape
+        return a[ctx.where]
+
+    def backward(ctx, g):
+        grad = np.zeros(ctx.in_shape, dtype=g.dtype)
+        np.add.at(grad, ctx.where, g)  # scatter-add: an element picked twice gets both
+        return (grad,)
+
+
+class SetItem(Function):
+    """A copy of `a` with `a[index] = value`: the gradient of the overwritten part goes to
+    value, the rest to a."""
+
+    __slots__ = ("index",)
+    broadcasts = True  # value may have been broadcast into a[index]
+
+    def forward(ctx, a, value, index):
+        ctx.index = _plain_index(index)
+        out = a.copy()
+        out[ctx.index] = value
+        return out
+
+    def backward(ctx, g):
+        ga = g.copy()
+        ga[ctx.index] = 0  # overwritten: no gradient to the old values
+        gv = g[ctx.index]
+        return ga, gv

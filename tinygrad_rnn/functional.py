@@ -9,24 +9,37 @@ import numpy as np
 from tinygrad_rnn import function as ops
 from tinygrad_rnn import fused
 from tinygrad_rnn.random import get_rng
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, _alias
 
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis`, stable for logits of magnitude 1e4."""
-    return ops.Softmax.apply(_tensor(x), axis=axis)
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim` (`axis` is an alias), stable for logits of magnitude
+    1e4."""
+    return ops.Softmax.apply(_tensor(x), axis=_alias(dim, -1, axis, "dim", "axis", "softmax"))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) computed as x - logsumexp(x), stable for logits of magnitude 1e4."""
-    return ops.LogSoftmax.apply(_tensor(x), axis=axis)
+def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """log(softmax(x)) computed as x - logsumexp(x) along `dim` (`axis` is an alias), stable
+    for logits of magnitude 1e4."""
+    return ops.LogSoftmax.apply(_tensor(x),
+                                axis=_alias(dim, -1, axis, "dim", "axis", "log_softmax"))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid, without overflow for inputs of +-1000."""
     return _tensor(x).sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return _tensor(x).tanh()
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0)."""
+    return _tensor(x).relu()
 
 
 def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
@@ -114,4 +127,4 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor(x)  # data: float, as torch.Tensor(data)

@@ -22,8 +22,9 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     GradcheckError naming the input, the worst element, and both values.
     """
     inputs = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, np.float64)) for x in inputs]
-    xs = [Tensor(x.data.astype(np.float64) if x.dtype.kind == "f" else x.data,
-                 requires_grad=x.requires_grad, name=x.name) for x in inputs]
+    xs = [Tensor(np.array(x.data, dtype=np.float64 if x.dtype.kind == "f" else x.dtype),
+                 dtype=np.float64 if x.dtype.kind == "f" else x.dtype,  # copies: never perturb
+                 requires_grad=x.requires_grad, name=x.name) for x in inputs]  # the caller's data
     checked = [i for i, x in enumerate(xs) if x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True")

@@ -19,19 +19,38 @@ from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad,  # noqa: 
                                 switches)
 
 
+_default_dtype = [np.dtype(np.float32)]  # a list so the setter needs no `global`
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the float dtype of `Tensor(list)`, `tensor(floats)` and the factories (`zeros`...):
+    float32 (the default) or float64."""
+    d = np.dtype(dtype)
+    if d not in (np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: only float32 and float64 are supported, got {d}")
+    _default_dtype[0] = d
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype new tensors get when none is given (float32 unless changed)."""
+    return _default_dtype[0]
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Turn user data into an ndarray: float input becomes float32 unless it is already an
-    ndarray (or NumPy scalar) of float64."""
+    """Turn user data into an ndarray, as PyTorch's legacy `torch.Tensor(data)` does: always a
+    float (the default dtype, float32) even for ints and bools, except that a float32 or float64
+    ndarray keeps its dtype (so float64 gradchecks stay float64). `dtype` overrides all that."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    keep = isinstance(data, (np.ndarray, np.generic))
-    arr = np.asarray(data)
-    if arr.dtype.kind == "f":
-        if not (keep and arr.dtype in (np.float32, np.float64)):
-            arr = arr.astype(np.float32)
-    elif arr.dtype.kind not in "biu":
+        arr = np.asarray(data, dtype=dtype)
+    else:
+        keep = isinstance(data, (np.ndarray, np.generic)) and np.asarray(data).dtype in (
+            np.float32, np.float64)
+        arr = np.asarray(data)
+        if arr.dtype.kind in "biuf" and not keep:
+            arr = arr.astype(_default_dtype[0])
+    if arr.dtype.kind not in "biuf":
         raise TypeError(f"Tensor: cannot hold data of dtype {arr.dtype}")
     return arr
 
@@ -67,7 +86,23 @@ class Tensor:
     shape = property(lambda self: self.data.shape, doc="Shape of the data (a tuple).")
     dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
+    device = property(lambda self: C.CPU, doc="Always the CPU: the only device here.")
+    is_cuda = property(lambda self: False, doc="Always False (CPU only).")
+
+    def size(self, dim: int | None = None) -> tuple | int:
+        """The shape (a tuple), or the length of dimension `dim` (PyTorch's meaning; the element
+        count is `numel()`)."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_dim(dim, self.ndim, "size")]
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """Number of dimensions (the same as `.ndim`)."""
+        return self.data.ndim
 
     @property
     def op(self) -> str | None:
@@ -112,13 +147,45 @@ class Tensor:
                              f"{self.data.size} elements is ambiguous")
         return bool(self.data)
 
+    def __index__(self) -> int:
+        # lets an integer tensor of one element index a list or a range, as in PyTorch
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError(f"__index__: only an integer tensor of one element can be used as "
+                            f"an index, got dtype {self.dtype} and shape {self.shape}")
+        return int(self.data.reshape(()))
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data, cut from the graph (no grad flows back).
         It keeps the name and the tags, marked `cut` (viz draws a truncated-BPTT boundary)."""
-        cut = Tensor(self.data, name=self.name)
+        cut = Tensor(self.data, dtype=self.data.dtype, name=self.name)
         if self.tags:
             cut.tags = {**self.tags, "cut": True}
         return cut
+
+    def clone(self) -> "Tensor":
+        """A copy of the data that stays in the graph (gradient flows back unchanged)."""
+        return F.Clone.apply(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set `requires_grad` on this leaf in place; returns self."""
+        if not requires_grad and not self.is_leaf:
+            raise RuntimeError("requires_grad_: only a leaf's requires_grad can be switched off "
+                               "(use detach() for a non-leaf)")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: only floating-point tensors can require grad, "
+                            f"got dtype {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists of numbers (a number for a 0-d tensor)."""
+        return self.data.tolist()
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
@@ -160,7 +227,9 @@ class Tensor:
         arr = np.asarray(other)
         if self.data.dtype.kind == "f" and arr.dtype.kind in "biuf":
             arr = arr.astype(self.data.dtype)  # a float64 graph stays float64
-        return Tensor(arr)
+        elif arr.dtype.kind == "f" and not isinstance(other, np.ndarray):
+            arr = arr.astype(_default_dtype[0])  # int tensor * 0.5: float32, as in PyTorch
+        return Tensor(arr, dtype=arr.dtype)
 
     def __add__(self, other): return F.Add.apply(self, self._lift(other))
     def __radd__(self, other): return F.Add.apply(self._lift(other), self)
@@ -212,81 +281,573 @@ class Tensor:
         """Natural logarithm."""
         return F.Log.apply(self)
 
-    # ----- reductions ------------------------------------------------------------------
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        """Sum over `axis` (all axes when None)."""
-        return F.Sum.apply(self, axis=axis, keepdims=keepdims)
+    # ----- arithmetic as methods (PyTorch spellings) ------------------------------------
+    def add(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else self._lift(other) * alpha)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        """Mean over `axis` (all axes when None)."""
-        total = self.sum(axis=axis, keepdims=keepdims)
+    def sub(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else self._lift(other) * alpha)
+
+    def mul(self, other: Any) -> "Tensor":
+        """self * other."""
+        return self * other
+
+    def div(self, other: Any) -> "Tensor":
+        """self / other."""
+        return self / other
+
+    def pow(self, exponent: float) -> "Tensor":
+        """self ** exponent (a Python scalar)."""
+        return self ** exponent
+
+    def neg(self) -> "Tensor":
+        """-self."""
+        return -self
+
+    def sqrt(self) -> "Tensor":
+        """Elementwise square root."""
+        return self ** 0.5
+
+    def matmul(self, other: Any) -> "Tensor":
+        """self @ other."""
+        return self @ other
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
+        """Limit every element to [min, max] (either may be None); the gradient passes where
+        min <= x <= max, as in PyTorch."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return F.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def masked_fill(self, mask: Any, value: float) -> "Tensor":
+        """A copy with `value` wherever the boolean `mask` is True (no gradient there)."""
+        return where(mask, self._lift(np.full((), value, self.data.dtype)), self)
+
+    def softmax(self, dim: int = -1) -> "Tensor":
+        """exp(x) / sum(exp(x)) along `dim`."""
+        return F.Softmax.apply(self, axis=dim)
+
+    def log_softmax(self, dim: int = -1) -> "Tensor":
+        """x - logsumexp(x) along `dim`."""
+        return F.LogSoftmax.apply(self, axis=dim)
+
+    # ----- reductions ------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> "Tensor":
+        """Sum over `dim` (an int or a tuple; all dims when None). `axis`/`keepdims` are NumPy
+        spellings of `dim`/`keepdim`."""
+        dim, keepdim = _reduce_args(dim, keepdim, axis, keepdims, "sum")
+        return F.Sum.apply(self, axis=dim, keepdims=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> "Tensor":
+        """Mean over `dim` (an int or a tuple; all dims when None); `axis`/`keepdims` alias."""
+        dim, keepdim = _reduce_args(dim, keepdim, axis, keepdims, "mean")
+        total = self.sum(dim, keepdim)
         if self.data.size == 0:  # the mean of nothing is NaN (as in NumPy and PyTorch), not 0
             return total * np.nan
         return total * (total.data.size / self.data.size)  # 1/n as a constant
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        """Maximum over `axis`; the gradient is shared equally between tied maxima."""
-        return F.Max.apply(self, axis=axis, keepdims=keepdims)
+    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """Maximum over `dim` (an int or a tuple; all dims when None); tied maxima share the
+        gradient equally, as torch.amax."""
+        return F.Max.apply(self, axis=_norm_dims(dim), keepdims=keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """Minimum over `dim`; tied minima share the gradient equally, as torch.amin."""
+        return -F.Max.apply(-self, axis=_norm_dims(dim), keepdims=keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+            keepdims: bool | None = None) -> Any:
+        """PyTorch's max: with no dim, the largest element as a 0-d tensor (ties share the
+        gradient); with `dim`, a pair `(values, indices)` along it (the gradient goes to the
+        element at `indices`)."""
+        return self._extreme(dim, keepdim, axis, keepdims, "max")
+
+    def min(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+            keepdims: bool | None = None) -> Any:
+        """PyTorch's min: the smallest element (no dim), or `(values, indices)` along `dim`."""
+        return self._extreme(dim, keepdim, axis, keepdims, "min")
+
+    def _extreme(self, dim: Any, keepdim: bool, axis: Any, keepdims: Any, fn: str) -> Any:
+        dim, keepdim = _reduce_args(dim, keepdim, axis, keepdims, fn)
+        if isinstance(dim, Tensor):
+            raise TypeError(f"{fn}: the elementwise {fn} of two tensors is not supported; "
+                            f"use where(a > b, a, b)")
+        if dim is None:
+            return self.amax() if fn == "max" else self.amin()
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{fn}: dim must be one int, got {dim!r} (use amax/amin to reduce "
+                            "over several dims)")
+        indices = self.argmax(dim, keepdim=True) if fn == "max" else self.argmin(dim, True)
+        values = self.gather(dim, indices)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return ValuesIndices(values, indices)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Index of the largest element along `dim` (of the flattened tensor when None), as an
+        int64 tensor; the first one when tied."""
+        return self._arg(np.argmax, dim, keepdim, "argmax")
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """Index of the smallest element along `dim` (flattened when None), int64."""
+        return self._arg(np.argmin, dim, keepdim, "argmin")
+
+    def _arg(self, pick: Any, dim: Any, keepdim: bool, fn: str) -> "Tensor":
+        if dim is None:
+            if self.data.size == 0:
+                raise ValueError(f"{fn}: the tensor is empty")
+            out = np.asarray(pick(self.data))
+            return Tensor(out.reshape((1,) * self.ndim) if keepdim else out, dtype=np.int64)
+        d = _dim(dim, self.ndim, fn)
+        if self.shape and self.shape[d] == 0:
+            raise ValueError(f"{fn}: dim {dim} of shape {self.shape} is empty")
+        return Tensor(pick(self.data, axis=d, keepdims=keepdim) if self.ndim else
+                      np.zeros((), np.int64), dtype=np.int64)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """The k largest (or smallest) elements along `dim`, in order, as `(values, indices)`;
+        the gradient goes to the picked elements."""
+        d = _dim(dim, self.ndim, "topk")
+        n = self.shape[d] if self.ndim else 1
+        if not 0 <= int(k) <= n:
+            raise ValueError(f"topk: k={k} is out of range for dim {dim} of length {n}")
+        key = -self.data if largest else self.data
+        order = np.argsort(key if self.ndim else key.reshape(1), axis=d, kind="stable")
+        indices = Tensor(np.take(order, np.arange(int(k)), axis=d).reshape(
+            order.shape[:d] + (int(k),) + order.shape[d + 1:]) if self.ndim else
+            order[:int(k)].reshape(()) if k else order[:0], dtype=np.int64)
+        return ValuesIndices(self.gather(d, indices), indices)
+
+    def gather(self, dim: int, index: Any) -> "Tensor":
+        """out[i][j] = self[index[i][j]][j] for dim 0 (and so on), as torch.gather; repeated
+        indices accumulate their gradients."""
+        return F.Gather.apply(self, dim=_dim(dim, self.ndim, "gather"), index=_data(index))
 
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape: int) -> "Tensor":
-        """Same data, new shape (one entry may be -1)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return F.Reshape.apply(self, shape=shape)
+        """Same data, new shape (one entry may be -1); the shape as ints or one tuple."""
+        return F.Reshape.apply(self, shape=_shape_args(shape))
 
-    def transpose(self, *axes: int) -> "Tensor":
-        """Permute axes (reverse them when none are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return F.Transpose.apply(self, axes=axes or None)
+    def view(self, *shape: int) -> "Tensor":
+        """PyTorch's view: the same as reshape here (any tensor may be viewed; the result
+        does not share in-place changes with the original when a copy was needed)."""
+        return F.Reshape.apply(self, shape=_shape_args(shape))
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        """This tensor reshaped to `other`'s shape."""
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Merge dims start_dim..end_dim into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        a, b = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
+        if a > b:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:a] + (-1,) + self.shape[b + 1:])
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        """A new dim of length 1 at `dim` (from -ndim-1 to ndim)."""
+        d = _dim(dim, self.ndim + 1, "unsqueeze")
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> "Tensor":
+        """Drop dims of length 1 (only `dim`, or the dims in a tuple `dim`, when given; a
+        named dim whose length is not 1 stays, as in PyTorch)."""
+        if dim is None:
+            dims = {i for i, n in enumerate(self.shape) if n == 1}
+        else:
+            given = dim if isinstance(dim, (tuple, list)) else (dim,)
+            dims = {d for d in (_dim(g, self.ndim, "squeeze") if self.ndim else 0 for g in given)
+                    if self.ndim and self.shape[d] == 1}
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in dims))
+
+    def permute(self, *dims: int) -> "Tensor":
+        """Reorder the dims: result dim i is input dim dims[i] (negative dims allowed)."""
+        return F.Transpose.apply(self, axes=_shape_args(dims))
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        """Swap two dims (PyTorch's meaning; `permute` reorders all of them)."""
+        d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
+        axes = list(range(self.ndim))
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+        return F.Transpose.apply(self, axes=tuple(axes))
+
+    swapaxes = transpose
+
+    def t(self) -> "Tensor":
+        """Transpose of a matrix (a 0-d or 1-d tensor is returned as it is)."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor of at most 2 dims, got shape {self.shape} "
+                             "(use transpose(d0, d1) or permute)")
+        return self if self.ndim < 2 else self.transpose(0, 1)
 
     @property
     def T(self) -> "Tensor":
-        """All axes reversed."""
-        return self.transpose()
+        """All dims reversed."""
+        return F.Transpose.apply(self, axes=None)
+
+    def contiguous(self) -> "Tensor":
+        """This tensor (every tensor is usable as it is here)."""
+        return self
+
+    def expand(self, *sizes: int) -> "Tensor":
+        """Broadcast to `sizes` (-1 keeps a dim); the gradient is summed back."""
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape}")
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                      for i, n in enumerate(sizes))
+        return F.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        """Broadcast to `other`'s shape."""
+        return self.expand(other.shape)
+
+    def narrow(self, dim: int, start: int, length: int) -> "Tensor":
+        """Elements start..start+length-1 along `dim`."""
+        d = _dim(dim, self.ndim, "narrow")
+        n = self.shape[d]
+        start = start + n if start < 0 else start
+        if not (0 <= start <= n and 0 <= length <= n - start):
+            raise IndexError(f"narrow: start {start} and length {length} do not fit dim {dim} "
+                             f"of length {n}")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def __getitem__(self, index: Any) -> "Tensor":
         return F.GetItem.apply(self, index=index)
 
-    def split(self, sizes_or_n: int | Sequence[int], axis: int = 0) -> tuple["Tensor", ...]:
-        """Split along `axis`: an int n gives n equal parts (NumPy's meaning, not PyTorch's
-        chunk size); a list gives parts of those sizes."""
-        if not -self.ndim <= axis < self.ndim:
-            raise ValueError(f"split: axis {axis} is out of range for shape {self.shape}")
-        length = self.shape[axis]
-        if isinstance(sizes_or_n, (int, np.integer)):
-            n = int(sizes_or_n)
-            if n <= 0 or length % n:
-                raise ValueError(f"split: cannot cut axis {axis} of length {length} into "
-                                 f"{n} equal parts (shape {self.shape})")
-            sizes = [length // n] * n
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0, *,
+              axis: int | None = None) -> tuple["Tensor", ...]:
+        """PyTorch's split along `dim`: an int is the size of each part (the last may be
+        smaller); a list gives the parts' sizes. (`chunk(n)` makes n parts.)"""
+        dim = _alias(dim, 0, axis, "dim", "axis", "split")
+        d = _dim(dim, self.ndim, "split")
+        length = self.shape[d]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {size}")
+            sizes = [min(size, length - s) for s in range(0, length, size)] or [0]
         else:
-            sizes = [int(s) for s in sizes_or_n]
+            sizes = [int(s) for s in split_size_or_sections]
             if sum(sizes) != length or min(sizes, default=0) < 0:
                 raise ValueError(f"split: sizes {sizes} do not add up to {length}, the length "
-                                 f"of axis {axis} (shape {self.shape})")
-        axis = axis % self.ndim
+                                 f"of dim {dim} (shape {self.shape})")
         parts, start = [], 0
         for size in sizes:
-            index = (slice(None),) * axis + (slice(start, start + size),)
-            parts.append(self[index])
+            parts.append(self[(slice(None),) * d + (slice(start, start + size),)])
             start += size
         return tuple(parts)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
+        """Split into `chunks` parts along `dim`, each of ceil(length / chunks) elements (the
+        last may be smaller, and there may be fewer parts), as torch.chunk."""
+        if int(chunks) <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        length = self.shape[_dim(dim, self.ndim, "chunk")]
+        return self.split(max(1, -(-length // int(chunks))), dim)
+
+    # ----- dtype and device ------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)` (its dtype), or
+        keywords `dtype=`/`device=`; only the CPU exists. Returns self when nothing changes;
+        a float-to-float cast stays in the graph."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to: unexpected keyword {next(iter(kwargs))!r}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif C.is_device(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            C.device(device)  # raises for anything but the CPU
+        out = self if dtype is None else self._cast(C.as_dtype(dtype, "to"))
+        return out.clone() if copy and out is self else out
+
+    def cpu(self) -> "Tensor":
+        """This tensor (it is already on the CPU)."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """Always an error: tinygrad_rnn runs on the CPU only."""
+        return self.to("cuda")
+
+    def type(self, dtype: Any = None) -> Any:
+        """With no argument, the type name ('torch.FloatTensor', ...); with a dtype (or
+        `LongTensor`-style name), the tensor cast to it."""
+        if dtype is None:
+            return C.type_name(self.data.dtype)
+        return self._cast(C.as_dtype(dtype, "type"))
+
+    def float(self) -> "Tensor":
+        """Cast to float32."""
+        return self._cast(np.dtype(np.float32))
+
+    def double(self) -> "Tensor":
+        """Cast to float64."""
+        return self._cast(np.dtype(np.float64))
+
+    def long(self) -> "Tensor":
+        """Cast to int64 (not differentiable)."""
+        return self._cast(np.dtype(np.int64))
+
+    def int(self) -> "Tensor":
+        """Cast to int32 (not differentiable)."""
+        return self._cast(np.dtype(np.int32))
+
+    def bool(self) -> "Tensor":
+        """Cast to bool (not differentiable)."""
+        return self._cast(np.dtype(np.bool_))
+
+    def is_floating_point(self) -> bool:
+        """True for float32 and float64 tensors."""
+        return self.data.dtype.kind == "f"
+
+    def _cast(self, dtype: np.dtype) -> "Tensor":
+        if dtype == self.data.dtype:
+            return self
+        if dtype.kind == "f" and self.data.dtype.kind == "f":
+            return F.Cast.apply(self, dtype=dtype)  # differentiable: the gradient is cast back
+        return Tensor(self.data.astype(dtype), dtype=dtype)  # leaves the graph, as in PyTorch
+
+    def new_zeros(self, *size: int, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """Zeros of `size`, with this tensor's dtype unless `dtype` is given."""
+        return self.new_full(_shape_args(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: int, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """Ones of `size`, with this tensor's dtype unless `dtype` is given."""
+        return self.new_full(_shape_args(size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: float, dtype: Any = None,
+                 requires_grad: bool = False) -> "Tensor":
+        """`fill_value` everywhere in `size`, with this tensor's dtype unless `dtype` is given."""
+        dtype = self.data.dtype if dtype is None else C.as_dtype(dtype, "new_full")
+        return Tensor(np.full(_shape_args((size,)), fill_value, dtype), dtype=dtype,
+                      requires_grad=requires_grad)
+
+    # ----- in place (only where no gradient is being recorded) -------------------------
+    def _write(self, fn: str, change: Any) -> "Tensor":
+        """Run `change(self.data)`, which writes into the array, after checking that nothing
+        recorded for backward is being changed; bumps the version."""
+        if self.requires_grad and is_grad_enabled():
+            if self._ctx is None:
+                raise RuntimeError(f"{fn}: a leaf tensor that requires grad cannot be changed "
+                                   "in place outside `with no_grad():` (as in PyTorch)")
+            raise RuntimeError(f"{fn}: this tensor was made by '{self.op}' and backward needs "
+                               "it; an in-place change would corrupt its gradient. Write "
+                               "`x = x + y` instead of `x.add_(y)`")
+        if not self.data.flags.writeable:
+            raise RuntimeError(f"{fn}: the tensor's data is read-only (an expand() result, or "
+                               "an array NumPy marked read-only); clone() it first")
+        try:
+            change(self.data)
+        except (TypeError, ValueError) as e:  # e.g. float into int64 ("same_kind" casting)
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{fn}: {e}") from None
+        self._bump_version()
+        return self
+
+    def _bump_version(self) -> None:
+        """Placeholder until the engine's version counter lands (robust engineer)."""
+
+    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self += alpha * other, in place."""
+        v = _data(other) if alpha == 1 else np.multiply(_data(other), alpha)
+        return self._write("add_", lambda a: np.add(a, v, out=a, casting="same_kind"))
+
+    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """self -= alpha * other, in place."""
+        return self.add_(other, -alpha)
+
+    def mul_(self, other: Any) -> "Tensor":
+        """self *= other, in place."""
+        return self._write("mul_", lambda a: np.multiply(a, _data(other), out=a,
+                                                         casting="same_kind"))
+
+    def div_(self, other: Any) -> "Tensor":
+        """self /= other, in place (a float tensor only)."""
+        return self._write("div_", lambda a: np.divide(a, _data(other), out=a,
+                                                       casting="same_kind"))
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> "Tensor":
+        """Clamp in place."""
+        return self._write("clamp_", lambda a: np.clip(a, min, max, out=a))
+
+    def zero_(self) -> "Tensor":
+        """Set every element to 0, in place."""
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> "Tensor":
+        """Set every element to `value`, in place."""
+        return self._write("fill_", lambda a: a.fill(_data(value)))
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
+        def change(a: np.ndarray) -> None:
+            a[...] = _data(src)
+        return self._write("copy_", change)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+        """Fill with draws from U(a, b) (the library's generator: `manual_seed` fixes it)."""
+        def change(arr: np.ndarray) -> None:
+            arr[...] = get_rng().uniform(a, b, arr.shape)
+        return self._write("uniform_", change)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        """Fill with draws from N(mean, std^2) (the library's generator)."""
+        def change(arr: np.ndarray) -> None:
+            arr[...] = get_rng().normal(mean, std, arr.shape)
+        return self._write("normal_", change)
+
+    def unsqueeze_(self, dim: int) -> "Tensor":
+        """unsqueeze in place (a tensor that needs no grad)."""
+        return self._reshape_("unsqueeze_", self.unsqueeze, dim)
+
+    def squeeze_(self, dim: Any = None) -> "Tensor":
+        """squeeze in place (a tensor that needs no grad)."""
+        return self._reshape_("squeeze_", self.squeeze, dim)
+
+    def t_(self) -> "Tensor":
+        """t() in place (a tensor that needs no grad)."""
+        return self._reshape_("t_", lambda _: self.t(), None)
+
+    def _reshape_(self, fn: str, op: Any, arg: Any) -> "Tensor":
+        if self.requires_grad:
+            raise RuntimeError(f"{fn}: cannot change the shape of a tensor that requires grad "
+                               "in place; use the out-of-place form")
+        self.data = op(arg).data
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """t[index] = value. Writes in place into a tensor that needs no grad; when `value`
+        requires grad, `t` becomes a node of the graph (t = scatter of value into old t), as in
+        PyTorch's `outputs[i] = h`."""
+        value_grad = isinstance(value, Tensor) and value.requires_grad and is_grad_enabled()
+        if value_grad or (self.requires_grad and self._ctx is not None and is_grad_enabled()):
+            if self.requires_grad and self._ctx is None:
+                raise RuntimeError("__setitem__: a leaf tensor that requires grad cannot be "
+                                   "changed in place outside `with no_grad():` (as in PyTorch)")
+            old = Tensor.__new__(Tensor)  # the old version keeps the old identity's history
+            old.data, old.grad, old.requires_grad = self.data, None, self.requires_grad
+            old.name, old.tags, old._ctx = self.name, self.tags, self._ctx
+            out = F.SetItem.apply(old, self._lift(value), index=index)
+            self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
+            self._bump_version()
+            return
+
+        def change(a: np.ndarray) -> None:
+            a[F._plain_index(index)] = _data(value)
+        self._write("__setitem__", change)
+
+    def _iop(self, other: Any, fn: str, op: Any, ufunc: Any) -> "Tensor":
+        """x += y and friends: in place when no gradient is recorded; for a non-leaf in the
+        graph, the out-of-place result (Python rebinds the name)."""
+        if self.requires_grad and is_grad_enabled() and self._ctx is not None:
+            return op(self, other)
+        return self._write(fn, lambda a: ufunc(a, _data(other), out=a, casting="same_kind"))
+
+    def __iadd__(self, other): return self._iop(other, "+=", Tensor.__add__, np.add)
+    def __isub__(self, other): return self._iop(other, "-=", Tensor.__sub__, np.subtract)
+    def __imul__(self, other): return self._iop(other, "*=", Tensor.__mul__, np.multiply)
+    def __itruediv__(self, other): return self._iop(other, "/=", Tensor.__truediv__, np.divide)
+
+
+class ValuesIndices(tuple):
+    """What max(dim), min(dim) and topk return: a pair `(values, indices)` that also has those
+    two names as attributes (as PyTorch's return types)."""
+
+    __slots__ = ()
+
+    def __new__(cls, values: "Tensor", indices: "Tensor") -> "ValuesIndices":
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0], doc="The values (differentiable).")
+    indices = property(lambda self: self[1], doc="Their int64 indices along the dim.")
 
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    return F.Cat.apply(*_tensors(tensors, "cat"), axis=axis)
+def _dim(dim: Any, ndim: int, fn: str) -> int:
+    """`dim` as a non-negative int below ndim (negative counts from the end), or an error."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__}")
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    if not lo <= dim <= hi:
+        raise IndexError(f"{fn}: dim {dim} is out of range for a tensor of {ndim} dims "
+                         f"(expected {lo} to {hi})")
+    return int(dim) % max(ndim, 1)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
-    return F.Stack.apply(*_tensors(tensors, "stack"), axis=axis)
+def _alias(value: Any, default: Any, alias: Any, name: str, alias_name: str, fn: str) -> Any:
+    """The value of a keyword given under its PyTorch name or its NumPy alias (not both)."""
+    if alias is None:
+        return value
+    if value is not default and value != default:
+        raise TypeError(f"{fn}: got both {name}= and {alias_name}=; give one")
+    return alias
+
+
+def _norm_dims(dim: Any) -> Any:
+    return tuple(dim) if isinstance(dim, list) else dim
+
+
+def _reduce_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any, fn: str) -> tuple:
+    """(dim, keepdim) from the PyTorch spellings or their NumPy aliases axis=/keepdims=."""
+    dim = _alias(dim, None, axis, "dim", "axis", fn)
+    keepdim = _alias(keepdim, False, keepdims, "keepdim", "keepdims", fn)
+    return _norm_dims(dim), bool(keepdim)
+
+
+def _shape_args(shape: tuple) -> tuple:
+    """Sizes given as ints, or as one tuple/list, as a tuple of ints."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"sizes must be ints or one tuple of ints, got {shape!r}") from None
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """x where `condition` is True, else y (broadcasting); the gradient of each goes where it
+    was picked."""
+    cond = np.asarray(_data(condition))
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
+    tx = x if isinstance(x, Tensor) else None
+    ty = y if isinstance(y, Tensor) else None
+    ref = tx if tx is not None else ty
+    if ref is None:
+        ref = Tensor(np.result_type(np.asarray(x), np.asarray(y)).type(0))
+    return F.Where.apply(ref._lift(x), ref._lift(y), condition=cond)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing dim (`axis` is an alias)."""
+    return F.Cat.apply(*_tensors(tensors, "cat"), axis=_alias(dim, 0, axis, "dim", "axis", "cat"))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along a new dim (`axis` is an alias)."""
+    return F.Stack.apply(*_tensors(tensors, "stack"),
+                         axis=_alias(dim, 0, axis, "dim", "axis", "stack"))
 
 
 def _tensors(tensors: Sequence[Tensor], fn: str) -> list[Tensor]:
@@ -494,4 +1055,6 @@ def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:
 
 _FREED = object()  # marks a Function whose saved arrays were released by backward
 
+from tinygrad_rnn import creation as C  # noqa: E402  (dtypes and devices need Tensor)
 from tinygrad_rnn import function as F  # noqa: E402  (ops need Tensor, Tensor needs ops)
+from tinygrad_rnn.random import get_rng  # noqa: E402

@@ -169,10 +169,11 @@ def connectivity(outputs: Any, inputs: Any, grad_outputs: Any = None) -> np.ndar
     for t, o in enumerate(out_list):
         if grad_outputs is not None:
             probes = [np.asarray(vs[t], dtype=o.dtype)]
-        elif o.size == 1:
+        elif o.numel() == 1:
             probes = [None]
         else:  # the rows of the Jacobian, one unit vector at a time
-            probes = [np.eye(o.size, dtype=o.dtype)[k].reshape(o.shape) for k in range(o.size)]
+            n = o.numel()
+            probes = [np.eye(n, dtype=o.dtype)[k].reshape(o.shape) for k in range(n)]
         sq = np.zeros(T_in)
         for v in probes:
             grads = tg.grad(o, in_list, grad_outputs=v, retain_graph=True, allow_unused=True)
@@ -456,7 +457,7 @@ def state_gradients(loss: Tensor, states: Any, sample: int | None = None) -> np.
     sample: None sums |dL/dh_t| over the batch; an int keeps that sample alone.
     """
     fn = "state_gradients"
-    if not isinstance(loss, Tensor) or loss.size != 1:
+    if not isinstance(loss, Tensor) or loss.numel() != 1:
         raise ValueError(f"{fn}: loss must be a one-element Tensor, got "
                          f"{getattr(loss, 'shape', type(loss).__name__)}")
     steps = _tensor_steps(states, fn, "states")
@@ -597,7 +598,7 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
     """
     fn = "animate_backward"
     Image = _gif_tools(fn, path, max_frames, max_side)
-    if not isinstance(loss, Tensor) or loss.size != 1 or not loss.requires_grad:
+    if not isinstance(loss, Tensor) or loss.numel() != 1 or not loss.requires_grad:
         raise ValueError(f"{fn}: loss must be a one-element Tensor that requires grad")
     import viz
 
@@ -655,7 +656,7 @@ def animate_training(loss_fn: Callable[[], Tensor], optimizer: Any, path: str | 
     for epoch in range(epochs):
         optimizer.zero_grad()
         loss = loss_fn()
-        if not isinstance(loss, Tensor) or loss.size != 1:
+        if not isinstance(loss, Tensor) or loss.numel() != 1:
             raise ValueError(f"{fn}: loss_fn must return a one-element Tensor, got "
                              f"{getattr(loss, 'shape', type(loss).__name__)}")
         loss.backward(retain_grad=epoch in kept)  # keep intermediate gradients to draw them

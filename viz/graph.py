@@ -560,7 +560,7 @@ class _Builder:
             lines.append(f"<B>{html.escape(op)}</B>")
         if name:
             lines.append(_name_html(name))
-        elif t.is_leaf and t.size == 1 and not t.requires_grad:
+        elif t.is_leaf and t.numel() == 1 and not t.requires_grad:
             lines.append(html.escape(f"{t.data.item():.4g}"))  # a constant
         lines.append(_small(_shape_text(t.shape)))
         norm = _grad_norm(t) if _is_param(t) else norm

@@ -182,7 +182,7 @@ class LSTMCell(CellBase):
         tags = _cell_tags(self, x, h)
         with annotate(**tags):
             z = self.linear(_concat(x, h))
-            z_i, z_f, z_g, z_o = z.split(4, axis=-1)
+            z_i, z_f, z_g, z_o = z.chunk(4, dim=-1)
             i, f, g, o = z_i.sigmoid(), z_f.sigmoid(), z_g.tanh(), z_o.sigmoid()
             i.name, f.name, g.name, o.name = "i", "f", "g", "o"
             c_new = f * c + i * g  # the additive path: dc/dc_prev = f
@@ -235,7 +235,7 @@ class GRUCell(CellBase):
             a_rz = _concat(x, h) @ W[:2 * H].T
             if b is not None:
                 a_rz = a_rz + b[:2 * H]
-            a_r, a_z = a_rz.split([H, H], axis=-1)
+            a_r, a_z = a_rz.split([H, H], dim=-1)
             r, z = a_r.sigmoid(), a_z.sigmoid()
             r.name, z.name = "r", "z"
             W_n = W[2 * H:]

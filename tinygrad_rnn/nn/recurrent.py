@@ -143,7 +143,7 @@ class RecurrentBase(Module):
         """
         x = self._input(x)
         if self.batch_first and x.ndim == 3:
-            x = x.transpose(1, 0, 2)  # to time-major (T, B, I)
+            x = x.transpose(0, 1)  # to time-major (T, B, I)
         states = self._initial_states(state, x)
         fused = self.fused if fused is None else fused
         run = _unroll_fused if fused else _unroll_steps
@@ -156,7 +156,7 @@ class RecurrentBase(Module):
             finals.append(final)
         output = steps if isinstance(steps, Tensor) else stack(list(steps), axis=0)
         if self.batch_first and x.ndim == 3:
-            output = output.transpose(1, 0, 2)
+            output = output.transpose(0, 1)
         output.name = "output"
         return output, self._stack_finals(finals)
 

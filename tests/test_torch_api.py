@@ -1,0 +1,370 @@
+"""The PyTorch-named surface (issue 12): creation, dtypes, devices, Tensor methods, in-place
+forms and top-level functions. Values are checked against NumPy here; against PyTorch in
+tests/test_ops.py (the golden table) and in the live comparison at the end of this file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as torch
+import tinygrad_rnn.functional as F
+from tinygrad_rnn import Tensor
+
+
+# ----- creation and dtypes -------------------------------------------------------------------
+def test_tensor_infers_dtypes_like_pytorch():
+    assert torch.tensor([1, 2]).dtype == torch.int64 == torch.long
+    assert torch.tensor([1.0, 2]).dtype == torch.float32 == torch.float
+    assert torch.tensor([True]).dtype == torch.bool
+    assert torch.tensor(np.zeros(2)).dtype == torch.float64 == torch.double  # ndarray: kept
+    assert torch.tensor([1, 2], dtype=torch.float64).dtype == np.float64
+    t = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    assert t.requires_grad and t.is_leaf
+    src = np.ones(2)
+    copy = torch.tensor(src)
+    src[0] = 5.0
+    assert copy.data[0] == 1.0  # tensor() copies
+
+
+def test_legacy_constructor_is_float32_even_for_ints():
+    assert Tensor([1, 2, 3]).dtype == np.float32
+    assert Tensor(np.array([1, 2])).dtype == np.float32
+    assert Tensor([True]).dtype == np.float32
+    assert torch.LongTensor([1, 2]).dtype == np.int64
+    assert torch.FloatTensor([1, 2]).dtype == np.float32
+    assert torch.LongTensor(2, 3).shape == (2, 3)
+    assert torch.tensor([1, 2]).type(torch.LongTensor).dtype == np.int64
+
+
+def test_factories_take_sizes_as_varargs_or_a_tuple():
+    for make in (torch.zeros, torch.ones, torch.empty, torch.randn, torch.rand):
+        assert make(2, 3).shape == make((2, 3)).shape == make([2, 3]).shape == (2, 3)
+        assert make(2).dtype == np.float32
+        assert make(2, dtype=torch.float64).dtype == np.float64
+        assert make(2, requires_grad=True).requires_grad
+    np.testing.assert_array_equal(torch.ones(2, 2).data, np.ones((2, 2)))
+    np.testing.assert_array_equal(torch.empty(3).data, np.zeros(3))
+    assert torch.full((2,), 7).dtype == np.int64 and torch.full((2,), 0.5).dtype == np.float32
+    x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    assert torch.zeros_like(x).dtype == np.float64 and torch.ones_like(x).shape == (1, 2)
+    assert torch.zeros_like(x, dtype=torch.long).dtype == np.int64
+    np.testing.assert_array_equal(torch.arange(4).data, [0, 1, 2, 3])
+    assert torch.arange(4).dtype == np.int64 and torch.arange(0, 1, 0.25).dtype == np.float32
+    np.testing.assert_array_equal(torch.arange(1, 7, 2).data, [1, 3, 5])
+    np.testing.assert_array_equal(torch.eye(2, 3).data, np.eye(2, 3))
+    r = torch.randint(5, (100,))
+    assert r.dtype == np.int64 and r.data.min() >= 0 and r.data.max() < 5
+    r = torch.randint(3, 5, (50,))
+    assert set(np.unique(r.data)) <= {3, 4}
+    u = torch.rand(1000)
+    assert 0 <= u.data.min() and u.data.max() < 1
+
+
+def test_factory_errors_name_the_function():
+    with pytest.raises(ValueError, match="zeros: sizes must be non-negative"):
+        torch.zeros(2, -1)
+    with pytest.raises(TypeError, match="ones: only floating-point tensors can require grad"):
+        torch.ones(2, dtype=torch.long, requires_grad=True)
+    with pytest.raises(ValueError, match="randint: high"):
+        torch.randint(3, 3, (2,))
+    with pytest.raises(TypeError, match="tensor: cannot make a tensor"):
+        torch.tensor(["a"])
+    with pytest.raises(TypeError, match="from_numpy: expects an ndarray"):
+        torch.from_numpy([1, 2])
+
+
+def test_random_factories_follow_manual_seed():
+    torch.manual_seed(3)
+    a = torch.randn(4).data.copy()
+    torch.manual_seed(3)
+    np.testing.assert_array_equal(torch.randn(4).data, a)
+
+
+def test_from_numpy_shares_memory_and_keeps_dtype():
+    a = np.arange(3)
+    t = torch.from_numpy(a)
+    assert t.dtype == np.int64
+    a[0] = 9
+    assert t.data[0] == 9
+
+
+def test_default_dtype():
+    assert torch.get_default_dtype() == torch.float32
+    try:
+        torch.set_default_dtype(torch.float64)
+        assert torch.zeros(1).dtype == np.float64 and Tensor([1]).dtype == np.float64
+        assert torch.tensor([0.5]).dtype == np.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+    with pytest.raises(TypeError, match="set_default_dtype"):
+        torch.set_default_dtype(torch.int64)
+
+
+# ----- devices -------------------------------------------------------------------------------
+def test_cpu_is_the_only_device():
+    assert not torch.cuda.is_available() and not torch.accelerator.is_available()
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert str(dev) == "cpu" and dev == torch.device("cpu") and dev.type == "cpu"
+    x = torch.ones(2)
+    assert x.to(dev) is x and x.cpu() is x and x.to("cpu") is x and x.device == dev
+    with pytest.raises(RuntimeError, match="CPU only.*'cuda'"):
+        torch.device("cuda")
+    with pytest.raises(RuntimeError, match="CPU only.*'cuda:0'"):
+        x.to("cuda:0")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        x.cuda()
+    with pytest.raises(RuntimeError, match="CPU only.*'mps'"):
+        torch.zeros(2, device="mps")
+
+
+# ----- the renamed meanings ------------------------------------------------------------------
+def test_size_is_the_shape_and_numel_the_count():
+    x = torch.zeros(2, 3, 4)
+    assert x.size() == (2, 3, 4) and x.size(0) == 2 and x.size(-1) == 4
+    assert x.numel() == 24 and x.dim() == 3 and torch.numel(x) == 24
+    with pytest.raises(IndexError, match="size: dim 3 is out of range"):
+        x.size(3)
+
+
+def test_transpose_swaps_two_dims_permute_reorders():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = Tensor(a)
+    np.testing.assert_array_equal(x.transpose(0, 1).data, a.transpose(1, 0, 2))
+    np.testing.assert_array_equal(x.transpose(-1, 0).data, np.swapaxes(a, -1, 0))
+    np.testing.assert_array_equal(x.permute(2, 0, 1).data, a.transpose(2, 0, 1))
+    np.testing.assert_array_equal(torch.transpose(x, 1, 2).data, np.swapaxes(a, 1, 2))
+    with pytest.raises(TypeError):
+        x.transpose(1, 0, 2)  # the old NumPy permutation spelling is gone
+    with pytest.raises(ValueError, match="t: expects a tensor of at most 2 dims"):
+        x.t()
+
+
+def test_max_and_min_with_dim_give_values_and_indices():
+    a = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    x = Tensor(a, requires_grad=True)
+    values, indices = x.max(1)
+    np.testing.assert_array_equal(values.data, [5.0, 7.0])
+    assert indices.dtype == np.int64 and indices.tolist() == [1, 0]
+    r = torch.max(x, dim=0, keepdim=True)
+    assert r.values.shape == (1, 3) and r.indices.tolist() == [[1, 0, 1]]
+    m = x.min(dim=1)
+    assert m.values.tolist() == [1.0, 0.0] and m.indices.tolist() == [0, 1]
+    assert x.max().shape == () and x.max().item() == 7.0 and torch.min(x).item() == 0.0
+    (values * Tensor(np.array([1.0, 10.0]))).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 1, 0], [10, 0, 0]])
+    with pytest.raises(TypeError, match="max: dim must be one int"):
+        x.max(dim=(0, 1))
+    # outputs.data is an ndarray: torch.max(outputs.data, 1) still works (LSTM-on-images idiom)
+    _, predicted = torch.max(a, 1)
+    assert predicted.tolist() == [1, 0]
+
+
+def test_argmax_argmin_topk():
+    a = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    x = Tensor(a, requires_grad=True)
+    assert x.argmax().item() == 3 and x.argmax(dim=1).tolist() == [1, 0]
+    assert x.argmin(1, keepdim=True).shape == (2, 1)
+    values, indices = x.topk(2)
+    np.testing.assert_array_equal(values.data, [[5.0, 2.0], [7.0, 3.0]])
+    assert indices.tolist() == [[1, 2], [0, 2]]
+    small = torch.topk(x, 1, dim=0, largest=False)
+    assert small.values.tolist() == [[1.0, 0.0, 2.0]] and small.indices.tolist() == [[0, 1, 0]]
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 1, 1], [1, 0, 1]])
+    with pytest.raises(ValueError, match="topk: k=4 is out of range"):
+        x.topk(4)
+
+
+def test_index_of_an_integer_tensor():
+    letters = "abcde"
+    i = torch.tensor(3)
+    assert letters[i] == "d" and list(range(5))[torch.tensor([1])] == 1
+    assert int(torch.tensor(2.7)) == 2 and float(torch.tensor(0.5)) == 0.5
+    with pytest.raises(TypeError, match="__index__: only an integer tensor of one element"):
+        letters[torch.tensor(1.0)]
+
+
+def test_reductions_with_dim_and_axis_spellings():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = Tensor(a)
+    np.testing.assert_allclose(x.sum(dim=1).data, a.sum(1))
+    np.testing.assert_allclose(x.sum(1, keepdim=True).data, a.sum(1, keepdims=True))
+    np.testing.assert_allclose(x.sum(axis=(0, 2), keepdims=True).data,
+                               a.sum((0, 2), keepdims=True))
+    np.testing.assert_allclose(x.mean(dim=(0, 2)).data, a.mean((0, 2)))
+    np.testing.assert_allclose(torch.mean(x, 0).data, a.mean(0))
+    with pytest.raises(TypeError, match="sum: got both dim= and axis="):
+        x.sum(dim=0, axis=1)
+
+
+def test_shape_methods():
+    a = np.arange(6.0).reshape(2, 3)
+    x = Tensor(a, requires_grad=True)
+    assert x.view(3, 2).shape == x.view(-1, 2).shape == (3, 2) and x.view((6,)).shape == (6,)
+    assert x.unsqueeze(0).shape == (1, 2, 3) and x.unsqueeze(-1).shape == (2, 3, 1)
+    assert x.unsqueeze(0).squeeze().shape == (2, 3) and x.unsqueeze(1).squeeze(1).shape == (2, 3)
+    assert x.squeeze(0).shape == (2, 3)  # a dim whose length is not 1 stays
+    assert x.flatten().shape == (6,) and torch.zeros(2, 3, 4).flatten(1).shape == (2, 12)
+    assert x.contiguous() is x
+    np.testing.assert_array_equal(x.narrow(1, 1, 2).data, a[:, 1:3])
+    assert [p.shape for p in x.chunk(2, dim=1)] == [(2, 2), (2, 1)]
+    assert x.expand(4, 2, 3).shape == (4, 2, 3)
+    assert x.new_zeros(4, 1).shape == (4, 1) and x.new_zeros((4,)).dtype == x.dtype
+    with pytest.raises(IndexError, match="unsqueeze: dim 3 is out of range"):
+        x.unsqueeze(3)
+    with pytest.raises(IndexError, match="narrow: start 2 and length 2"):
+        x.narrow(1, 2, 2)
+    assert x.tolist() == a.tolist()
+
+
+def test_casts():
+    x = Tensor(np.array([1.5, -2.5]), requires_grad=True)
+    assert x.float().dtype == np.float32 and x.double() is x
+    assert x.long().tolist() == [1, -2] and not x.long().requires_grad
+    assert x.to(torch.float32).dtype == np.float32 and x.type(torch.float32).dtype == np.float32
+    assert x.type() == "torch.DoubleTensor" and x.float().type() == "torch.FloatTensor"
+    assert x.to(torch.zeros(1, dtype=torch.long)).dtype == np.int64
+    assert x.is_floating_point() and not x.long().is_floating_point()
+    (x.float() * 2.0).sum().backward()  # a float cast stays in the graph
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+# ----- in place --------------------------------------------------------------------------------
+def test_in_place_forms_on_tensors_that_need_no_grad():
+    x = torch.zeros(2, 3)
+    assert x.add_(1.0) is x and x.mul_(3.0) is x
+    np.testing.assert_array_equal(x.data, np.full((2, 3), 3.0))
+    x.sub_(torch.ones(2, 3), alpha=2.0)
+    np.testing.assert_array_equal(x.data, np.ones((2, 3)))
+    x.div_(2.0).zero_()
+    assert not x.data.any()
+    x.fill_(4.0)
+    assert (x.data == 4.0).all()
+    x.copy_(np.arange(3.0))
+    np.testing.assert_array_equal(x.data, [[0, 1, 2]] * 2)
+    x.uniform_(-0.1, 0.1)
+    assert np.abs(x.data).max() <= 0.1
+    x.normal_(0.0, 1.0).clamp_(-0.5, 0.5)
+    assert np.abs(x.data).max() <= 0.5
+    y = torch.zeros(3, dtype=torch.long)
+    y.unsqueeze_(0)
+    assert y.shape == (1, 3)
+    alias = y
+    y += 2  # in place: the alias sees it, as in PyTorch
+    assert alias.tolist() == [[2, 2, 2]]
+    with pytest.raises(TypeError, match="add_"):
+        y.add_(0.5)  # a float into an int64 tensor
+
+
+def test_item_assignment_and_nested_increment():
+    counts = torch.zeros(3, 3, dtype=torch.long)
+    counts[0][1] += 1
+    counts[0][1] += 1
+    counts[2, 2] = 5
+    counts[1] = torch.tensor([7, 8, 9])
+    assert counts.tolist() == [[0, 2, 0], [7, 8, 9], [0, 0, 5]]
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises_outside_no_grad():
+    w = torch.ones(3, requires_grad=True)
+    for change in (lambda: w.add_(1.0), lambda: w.zero_(), lambda: w.__setitem__(0, 2.0),
+                   lambda: w.mul_(2.0), lambda: w.fill_(0.0)):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            change()
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w += 1
+    np.testing.assert_array_equal(w.data, np.ones(3))  # nothing half-changed
+    with torch.no_grad():
+        w.sub_(0.5)  # the manual SGD step
+        w[0] = 0.0
+    np.testing.assert_array_equal(w.data, [0.0, 0.5, 0.5])
+
+
+def test_in_place_on_a_graph_tensor_raises_and_augmented_assignment_rebinds():
+    w = torch.ones(3, requires_grad=True)
+    h = w * 2.0
+    with pytest.raises(RuntimeError, match="made by 'mul' and backward needs it"):
+        h.add_(1.0)
+    before = h
+    h += 1.0  # out of place: h is a new node, the gradient stays right
+    assert h is not before
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
+def test_setitem_of_a_tensor_that_requires_grad_records_it():
+    # the seq2seq idiom: outputs = zeros(T, B, H); outputs[t] = h_t
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    outputs = torch.zeros(3, 2)
+    for t in range(3):
+        outputs[t] = w * float(t + 1)
+    assert outputs.requires_grad and outputs.op == "setitem"
+    np.testing.assert_array_equal(outputs.data, [[1, 2], [2, 4], [3, 6]])
+    (outputs * Tensor(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))).sum().backward()
+    np.testing.assert_array_equal(w.grad, [1 + 2, 2 + 3])  # d/dw of w*1*[1,0] + w*2*[1,1] + ...
+    assert torch.gradcheck(lambda a, b: _scatter_rows(a, b), [
+        Tensor(np.random.default_rng(0).standard_normal((3, 2)), requires_grad=True),
+        Tensor(np.random.default_rng(1).standard_normal(2), requires_grad=True)])
+
+
+def _scatter_rows(a: Tensor, b: Tensor) -> Tensor:
+    out = a * 1.0
+    out[1] = b.tanh()
+    out[2, 0] = b[1] * 3.0
+    return out
+
+
+# ----- top-level functions -----------------------------------------------------------------
+def test_top_level_functions_match_the_methods():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    x = Tensor(a)
+    for name in ("exp", "tanh", "sigmoid", "relu"):
+        np.testing.assert_allclose(getattr(torch, name)(x).data, getattr(x, name)().data)
+        if name != "exp":  # torch.nn.functional has no exp
+            np.testing.assert_allclose(getattr(F, name)(x).data, getattr(x, name)().data)
+    np.testing.assert_allclose(torch.log(x.exp()).data, a, rtol=1e-12)
+    np.testing.assert_allclose(torch.softmax(x, dim=1).data.sum(1), np.ones(3), rtol=1e-12)
+    np.testing.assert_allclose(F.log_softmax(x, dim=0).data,
+                               F.log_softmax(x, axis=0).data)
+    np.testing.assert_allclose(x.log_softmax(0).data, F.log_softmax(x, dim=0).data)
+    np.testing.assert_allclose(torch.cat([x, x], dim=1).data, np.concatenate([a, a], 1))
+    np.testing.assert_allclose(torch.cat([x, x], axis=0).data, np.concatenate([a, a], 0))
+    np.testing.assert_allclose(torch.stack([x, x], dim=2).data, np.stack([a, a], 2))
+    assert torch.is_tensor(x) and not torch.is_tensor(a)
+    b = rng.standard_normal((2, 4, 5))
+    np.testing.assert_allclose(torch.bmm(Tensor(np.stack([a[:2]] * 2)), Tensor(b)).data,
+                               np.stack([a[:2]] * 2) @ b)
+    np.testing.assert_allclose(torch.matmul(x, Tensor(b[0])).data, a @ b[0])
+    with pytest.raises(ValueError, match="bmm: expects"):
+        torch.bmm(x, x)
+    np.testing.assert_allclose(torch.where(x.data > 0, x, 0.0).data, np.where(a > 0, a, 0))
+    np.testing.assert_allclose(torch.clamp(x, -0.5, 0.5).data, np.clip(a, -0.5, 0.5))
+    np.testing.assert_allclose(x.masked_fill(x.data > 0, -1.0).data, np.where(a > 0, -1, a))
+
+
+def test_multinomial():
+    torch.manual_seed(0)
+    p = torch.tensor([0.0, 0.2, 0.8])
+    draws = torch.multinomial(p, 2000, replacement=True)
+    assert draws.dtype == np.int64 and draws.shape == (2000,)
+    freq = np.bincount(draws.data, minlength=3) / 2000
+    assert freq[0] == 0 and abs(freq[2] - 0.8) < 0.04  # 4.5 standard deviations
+    rows = torch.multinomial(torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 3.0]]), 1)
+    assert rows.shape == (2, 1) and rows.tolist()[1] == [2] and rows.tolist()[0][0] in (0, 1)
+    two = torch.multinomial(torch.tensor([1.0, 1.0, 1.0]), 3)
+    assert sorted(two.tolist()) == [0, 1, 2]  # without replacement
+    with pytest.raises(ValueError, match="multinomial: cannot draw 3 samples"):
+        torch.multinomial(p, 3)
+    with pytest.raises(ValueError, match="multinomial: weights must be finite and non-negative"):
+        torch.multinomial(torch.tensor([-1.0, 2.0]), 1)
+
+
+def test_no_grad_and_manual_seed_at_top_level():
+    w = torch.ones(2, requires_grad=True)
+    with torch.no_grad():
+        y = w * 2
+    assert not y.requires_grad
+    assert torch.manual_seed(1) is not None

@@ -1,0 +1,227 @@
+"""The `torch.x(tensor, ...)` functions: each is the Tensor method of the same name, called on
+a Tensor (an ndarray or a list is wrapped first), so `torch.max(x, 1)` is `x.max(1)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_rnn.creation import _rng
+from tinygrad_rnn.tensor import Tensor, _data
+
+
+def _t(x: Any, fn: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: expects a Tensor, got {type(x).__name__}")
+    return Tensor(arr, dtype=arr.dtype)
+
+
+def is_tensor(obj: Any) -> bool:
+    """True when `obj` is a Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """Number of elements."""
+    return _t(input, "numel").numel()
+
+
+def exp(input: Tensor) -> Tensor:
+    """Elementwise e**x."""
+    return _t(input, "exp").exp()
+
+
+def log(input: Tensor) -> Tensor:
+    """Natural logarithm."""
+    return _t(input, "log").log()
+
+
+def sqrt(input: Tensor) -> Tensor:
+    """Elementwise square root."""
+    return _t(input, "sqrt").sqrt()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return _t(input, "tanh").tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """Logistic sigmoid."""
+    return _t(input, "sigmoid").sigmoid()
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(x, 0)."""
+    return _t(input, "relu").relu()
+
+
+def softmax(input: Tensor, dim: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim`."""
+    return _t(input, "softmax").softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
+    """x - logsumexp(x) along `dim`."""
+    return _t(input, "log_softmax").log_softmax(dim)
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
+    """Sum over `dim` (all dims when None)."""
+    return _t(input, "sum").sum(dim, keepdim, **aliases)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Tensor:
+    """Mean over `dim` (all dims when None)."""
+    return _t(input, "mean").mean(dim, keepdim, **aliases)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Any:
+    """The largest element (0-d), or `(values, indices)` along `dim`."""
+    return _t(input, "max").max(dim, keepdim, **aliases)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, **aliases: Any) -> Any:
+    """The smallest element (0-d), or `(values, indices)` along `dim`."""
+    return _t(input, "min").min(dim, keepdim, **aliases)
+
+
+def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Maximum over `dim` (int or tuple); ties share the gradient."""
+    return _t(input, "amax").amax(dim, keepdim)
+
+
+def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Minimum over `dim` (int or tuple); ties share the gradient."""
+    return _t(input, "amin").amin(dim, keepdim)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element along `dim` (flattened when None), int64."""
+    return _t(input, "argmax").argmax(dim, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest element along `dim` (flattened when None), int64."""
+    return _t(input, "argmin").argmin(dim, keepdim)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
+         sorted: bool = True) -> Any:
+    """The k largest (smallest) elements along `dim` as `(values, indices)`."""
+    return _t(input, "topk").topk(k, dim, largest, sorted)
+
+
+def gather(input: Tensor, dim: int, index: Any) -> Tensor:
+    """Pick along `dim` at `index`, as torch.gather."""
+    return _t(input, "gather").gather(dim, index)
+
+
+def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Limit every element to [min, max]."""
+    return _t(input, "clamp").clamp(min, max)
+
+
+clip = clamp
+
+
+def reshape(input: Tensor, shape: Any) -> Tensor:
+    """`input` with a new shape."""
+    return _t(input, "reshape").reshape(shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims start_dim..end_dim."""
+    return _t(input, "flatten").flatten(start_dim, end_dim)
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    """Drop dims of length 1."""
+    return _t(input, "squeeze").squeeze(dim)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a dim of length 1."""
+    return _t(input, "unsqueeze").unsqueeze(dim)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims."""
+    return _t(input, "transpose").transpose(dim0, dim1)
+
+
+def permute(input: Tensor, dims: Any) -> Tensor:
+    """Reorder the dims."""
+    return _t(input, "permute").permute(dims)
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose of a matrix."""
+    return _t(input, "t").t()
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    """Parts of the given size (int) or sizes (list) along `dim`."""
+    return _t(tensor, "split").split(split_size_or_sections, dim)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """`chunks` parts along `dim`."""
+    return _t(input, "chunk").chunk(chunks, dim)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements start..start+length-1 along `dim`."""
+    return _t(input, "narrow").narrow(dim, start, length)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """input @ other (vectors, matrices, broadcast batches)."""
+    return _t(input, "matmul") @ other
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two matrices."""
+    a, b = _t(input, "mm"), _t(mat2, "mm")
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expects two matrices, got shapes {a.shape} and {b.shape}")
+    return a @ b
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product: (B, n, m) @ (B, m, p) -> (B, n, p), no broadcasting."""
+    a, b = _t(input, "bmm"), _t(mat2, "bmm")
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: expects (B, n, m) and (B, m, p) with the same B, got shapes "
+                         f"{a.shape} and {b.shape}")
+    return a @ b
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Any = None) -> Tensor:
+    """Draw `num_samples` category indices (int64) from the non-negative weights `input` (one
+    row of weights, or a batch of rows), without replacement unless asked."""
+    w = np.asarray(_data(input), dtype=np.float64)
+    if w.ndim not in (1, 2) or w.shape[-1] == 0:
+        raise ValueError(f"multinomial: weights must be 1-d or 2-d and not empty, got shape "
+                         f"{w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("multinomial: weights must be finite and non-negative")
+    rows = w.reshape(-1, w.shape[-1])
+    totals = rows.sum(axis=1)
+    if np.any(totals <= 0):
+        raise ValueError("multinomial: a row of weights sums to 0")
+    k = int(num_samples)
+    if k <= 0:
+        raise ValueError(f"multinomial: num_samples must be positive, got {num_samples}")
+    if not replacement and np.any((rows > 0).sum(axis=1) < k):
+        raise ValueError(f"multinomial: cannot draw {k} samples without replacement from fewer "
+                         f"than {k} categories of non-zero weight")
+    rng = _rng(generator)
+    out = np.stack([rng.choice(rows.shape[1], size=k, replace=bool(replacement), p=r / s)
+                    for r, s in zip(rows, totals)])
+    return Tensor(out.reshape(w.shape[:-1] + (k,)), dtype=np.int64)
