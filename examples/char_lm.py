@@ -1,379 +1,92 @@
 """A character language model: read text, learn to predict the next character, then write.
 
-    python examples/char_lm.py                       # the standard library's docstrings
+One-hot characters x_t go into a recurrent network (RNN, LSTM or GRU) whose hidden state h_t
+feeds a linear output layer, o_t = V h_t + c; softmax(o_t) is the distribution of the next
+character. Training is truncated BPTT: the text is cut into parallel streams, walked in windows
+of `bptt` steps; the gradient flows back through time within a window, and the hidden state is
+carried into the next window without its gradient. After each epoch the validation perplexity
+is printed next to what knowing only the character frequencies scores (the unigram baseline).
+
+    python examples/char_lm.py                        # the standard library's docstrings
     python examples/char_lm.py --data book.txt --cell gru --layers 2 --epochs 5
-    python examples/char_lm.py --resume char_lm.npz --epochs 4      # carry on training
-    python examples/char_lm.py --quick                # a few seconds, for tests
+    python examples/char_lm.py --quick                 # a few seconds
 
-The model is the one of the source material, stacked: one-hot characters x_t go into a
-recurrent network (RNN, LSTM or GRU, `--layers` deep) whose top hidden state h_t feeds a linear
-output layer o_t = V h_t + c; softmax(o_t) is the distribution of the next character, and the
-loss is the cross-entropy averaged over every step of every stream.
-
-Training uses truncated BPTT: the text is cut into `--batch-size` parallel streams, walked in
-windows of `--bptt` steps; within a window the gradient flows back through time, and between
-windows the hidden state is carried forward but detached (no gradient flows across the cut).
-Gradients are clipped to a global norm of `--clip` before each Adam step. After every epoch the
-perplexity exp(mean cross-entropy) on the held-out last 10% of the text is printed (a model that
-knows nothing scores the vocabulary size; one that knows only character frequencies scores the
-unigram perplexity, also printed), and a checkpoint is written.
+`tinygrad-rnn train` runs the same model with checkpoints, resuming and a progress bar.
 """
 
-from __future__ import annotations
-
-import argparse
 import math
-import os
-import sys
-import time
-from typing import Any, Iterable, Iterator, Sequence
-
-import numpy as np
 
 import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
-from tinygrad_rnn import checkpoint, nn, optim
-from tinygrad_rnn.cli import int_at_least
-from tinygrad_rnn.data import (CharVocab, DataError, batchify, bptt_windows, load_text,
-                               num_windows, split_train_val, stdlib_docstrings)
-
-CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
-
-class CharModel(nn.Module):
-    """One-hot characters -> stacked recurrent layers -> linear layer -> next-character logits."""
-
-    def __init__(self, vocab_size: int, hidden_size: int = 128, num_layers: int = 1,
-                 cell: str = "lstm", dropout: float = 0.0) -> None:
-        if cell not in CELLS:
-            raise ValueError(f"CharModel: cell must be one of {sorted(CELLS)}, got {cell!r}")
-        self.vocab_size, self.hidden_size, self.cell = vocab_size, hidden_size, cell
-        self.rnn = CELLS[cell](vocab_size, hidden_size, num_layers=num_layers, dropout=dropout)
-        self.head = nn.Linear(hidden_size, vocab_size)  # o_t = V h_t + c
-
-    def forward(self, ids: np.ndarray, state: Any = None) -> tuple[tg.Tensor, Any]:
-        """ids (T, B) of character indices -> (logits (T*B, vocab), final state)."""
-        T, B = ids.shape
-        x = F.one_hot(ids, self.vocab_size)  # (T, B, V)
-        out, state = self.rnn(x, state)  # out (T, B, H): the top layer's h_t
-        return self.head(out.reshape(T * B, self.hidden_size)), state
+from tinygrad_rnn import nn, optim
+from tinygrad_rnn.charlm import CharModel, evaluate, sample, unigram_perplexity
+from tinygrad_rnn.data import (CharVocab, batchify, bptt_windows, load_text, split_train_val,
+                               stdlib_docstrings)
+from tinygrad_rnn.script import (Parser, hidden_int, positive_float, positive_int, run_main,
+                                 seed_int)
 
 
-# ----- progress -----------------------------------------------------------------------------
-
-class _PlainBar:
-    """A stand-in for tqdm: prints a line at every tenth of the way, then a final line."""
-
-    def __init__(self, iterable: Iterable, total: int, desc: str) -> None:
-        self.iterable, self.total, self.desc, self.postfix = iterable, total, desc, ""
-        self.start = time.perf_counter()
-
-    def __iter__(self) -> Iterator:
-        marks = {max(1, round(self.total * k / 10)) for k in range(1, 11)}
-        for i, item in enumerate(self.iterable, start=1):
-            yield item
-            if i in marks:
-                elapsed = time.perf_counter() - self.start
-                print(f"{self.desc}: {i}/{self.total} [{elapsed:.1f}s] {self.postfix}", flush=True)
-
-    def set_postfix_str(self, text: str) -> None:
-        self.postfix = text
-
-    def close(self) -> None:
-        pass
-
-
-def progress(iterable: Iterable, total: int, desc: str, bar: bool = True) -> Any:
-    """A tqdm progress bar over `iterable` when tqdm is installed and `bar`, else plain lines."""
-    if bar:
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            pass
-        else:
-            return tqdm(iterable, total=total, desc=desc, leave=True, dynamic_ncols=True)
-    return _PlainBar(iterable, total, desc)
-
-
-# ----- training and evaluation --------------------------------------------------------------
-
-def evaluate(model: CharModel, streams: np.ndarray, bptt: int) -> float:
-    """Mean cross-entropy (nats per character) of the model on (N, B) streams, no gradients."""
-    model.eval()
-    total, count, state = 0.0, 0, None
-    with tg.no_grad():
-        for x, y in bptt_windows(streams, bptt):
-            logits, state = model(x, state)
-            total += F.cross_entropy(logits, y.reshape(-1), reduction="sum").item()
-            count += y.size
-    model.train()
-    return total / count
-
-
-def sample(model: CharModel, vocab: CharVocab, prompt: str, length: int = 200,
-           temperature: float = 0.0, seed: int = 0) -> str:
-    """Continue `prompt` by `length` characters. temperature 0 is greedy (argmax at each step);
-    otherwise each character is drawn from softmax(logits / temperature)."""
-    if temperature < 0:
-        raise ValueError(f"sample: temperature must be >= 0, got {temperature}")
-    if length < 0:
-        raise ValueError(f"sample: length must be >= 0, got {length}")
-    prompt = prompt or "\n"
-    ids = vocab.encode(prompt)  # a character outside the vocabulary is a clear error
-    rng = np.random.default_rng(seed)
-    model.eval()
-    out: list[int] = []
-    with tg.no_grad():
-        logits, state = model(ids.reshape(-1, 1))  # read the whole prompt, keep the last state
-        for _ in range(length):
-            last = logits.data[-1].astype(np.float64)
-            if temperature == 0:
-                nxt = int(np.argmax(last))
-            else:
-                p = np.exp((last - last.max()) / temperature)
-                nxt = int(rng.choice(len(p), p=p / p.sum()))
-            out.append(nxt)
-            logits, state = model(np.array([[nxt]]), state)  # feed the choice back in
-    model.train()
-    return prompt + vocab.decode(out)
-
-
-def unigram_perplexity(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size: int) -> float:
-    """Perplexity on val of the model that only knows character frequencies in train
-    (add-one smoothed): the bar a sequence model must get under."""
-    counts = np.bincount(train_ids, minlength=vocab_size) + 1.0
-    logp = np.log(counts / counts.sum())
-    return float(np.exp(-logp[val_ids].mean()))
-
-
-def read_metadata(path: str) -> dict[str, Any]:
-    """The metadata of a char_lm checkpoint, read before a model exists to load it into."""
-    try:
-        meta = checkpoint.read_metadata(path)
-    except (OSError, ValueError) as e:  # missing file, directory, not a checkpoint, bad JSON
-        raise DataError(str(e).removeprefix("load: ")) from None
-    missing = [k for k in ("vocab", "cell", "hidden_size", "num_layers") if k not in meta]
-    if not isinstance(meta, dict) or missing:
-        raise DataError(f"{path!r} is not a char_lm checkpoint (its metadata lacks {missing})")
-    return meta
-
-
-def model_from_metadata(meta: dict[str, Any]) -> tuple[CharModel, CharVocab]:
-    """An untrained model of the shape the checkpoint metadata describes, and its vocabulary."""
-    vocab = CharVocab(meta["vocab"])
-    model = CharModel(len(vocab), int(meta["hidden_size"]), int(meta["num_layers"]),
-                      str(meta["cell"]), float(meta.get("dropout", 0.0)))
-    return model, vocab
-
-
-def load_checkpoint(path: str) -> tuple[CharModel, CharVocab, dict[str, Any]]:
-    """Rebuild the model saved by `train` at `path`: (model, vocabulary, metadata)."""
-    meta = read_metadata(path)
-    model, vocab = model_from_metadata(meta)
-    checkpoint.load(path, model)
-    return model, vocab, meta
-
-
-def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
-          num_layers: int = 1, bptt: int = 32, batch_size: int = 32, epochs: int = 3,
-          lr: float = 3e-3, clip: float = 5.0, dropout: float = 0.0, max_chars: int = 300_000,
-          max_steps: int | None = None, seed: int = 0, save: str | None = None,
-          resume: str | None = None, prompt: str = "The ", sample_length: int = 200,
-          temperature: float = 0.8, bar: bool = True) -> dict[str, Any]:
-    """Train a character LM and return what happened.
-
-    Returns a dict with "epochs" (one entry per epoch: train loss, validation cross-entropy and
-    perplexity, steps, seconds), "step_losses" (every step's loss), "val_perplexity" (after the
-    last epoch), "unigram_perplexity", "vocab_size", "samples" ({"greedy", "temperature"}) and
-    "checkpoint" (the path written, or None).
-    """
-    for name, value in [("hidden_size", hidden_size), ("num_layers", num_layers), ("bptt", bptt),
-                        ("batch_size", batch_size), ("epochs", epochs), ("max_chars", max_chars)]:
-        if value <= 0:
-            raise ValueError(f"char_lm: {name} must be positive, got {value}")
-    if lr <= 0 or clip <= 0:
-        raise ValueError(f"char_lm: lr and clip must be positive, got lr={lr}, clip={clip}")
-    if not temperature >= 0 or sample_length < 0:  # checked now, not after training
-        raise ValueError(f"char_lm: temperature and sample length must be >= 0, got "
-                         f"temperature={temperature}, length={sample_length}")
-    if save and not os.path.isdir(os.path.dirname(os.path.abspath(save))):
-        raise DataError(f"cannot save to {save!r}: its folder does not exist")  # fail early
-    if save and os.path.isdir(save):
-        raise DataError(f"cannot save to {save!r}: it is a directory")
-    if save and not os.access(os.path.dirname(os.path.abspath(save)), os.W_OK):
-        raise DataError(f"cannot save to {save!r}: its folder is not writable")
+def train(text, cell="lstm", hidden_size=128, num_layers=1, bptt=32, batch_size=32, epochs=3,
+          lr=3e-3, clip=5.0, max_steps=None, seed=0):
+    """Train on `text`; returns (model, vocab, validation perplexity, unigram perplexity)."""
     tg.manual_seed(seed)
-    text = load_text(data, max_chars) if data else stdlib_docstrings(max_chars)
-    source = data or f"stdlib docstrings ({len(text):,} characters)"
-
-    start_epoch, history = 1, []
-    if resume:
-        meta = read_metadata(resume)
-        model, vocab = model_from_metadata(meta)
-        start_epoch = int(meta.get("epoch", 0)) + 1
-        history = list(meta.get("history", []))
-        unknown = sorted(set(text) - set(vocab.chars))
-        if unknown:
-            raise DataError(f"the text has characters the checkpoint's vocabulary lacks: "
-                            f"{''.join(unknown[:10])!r}")
-        cell, hidden_size, num_layers = model.cell, model.hidden_size, model.rnn.num_layers
-        dropout = float(meta.get("dropout", 0.0))
-    else:
-        vocab = CharVocab.from_text(text)
-        model = CharModel(vocab.size, hidden_size, num_layers, cell, dropout)
-    opt = optim.Adam(model.parameters(), lr=lr)
-    if resume:
-        checkpoint.load(resume, model, opt)  # weights, Adam's moments and step counts
-        print(f"resumed {resume} after epoch {start_epoch - 1}")
-        if start_epoch > epochs:
-            print(f"nothing to train: epochs={epochs} is the total, and the checkpoint has "
-                  f"{start_epoch - 1} already")
-
+    vocab = CharVocab.from_text(text)
     train_ids, val_ids = split_train_val(vocab.encode(text), 0.1)
-    train_streams = batchify(train_ids, batch_size)
+    streams = batchify(train_ids, batch_size)  # (N, B): B streams side by side
     val_streams = batchify(val_ids, min(batch_size, max(1, len(val_ids) // (bptt + 1))))
+    model = CharModel(vocab.size, hidden_size, num_layers, cell)  # one-hot -> RNN -> Linear
+    opt = optim.Adam(model.parameters(), lr=lr)
     baseline = unigram_perplexity(train_ids, val_ids, vocab.size)
-    print(f"data: {source}; vocabulary {vocab.size}; model {cell} x{num_layers}, hidden "
-          f"{hidden_size}; unigram perplexity {baseline:.2f}")
-
-    steps_per_epoch = num_windows(train_streams, bptt)
-    if max_steps is not None:
-        steps_per_epoch = min(steps_per_epoch, max_steps)
-    step_losses: list[float] = []
-    for epoch in range(start_epoch, epochs + 1):
-        t0, state, total = time.perf_counter(), None, 0.0
-        windows = bptt_windows(train_streams, bptt)
-        pbar = progress((next(windows) for _ in range(steps_per_epoch)), steps_per_epoch,
-                        f"epoch {epoch}/{epochs}", bar)
-        for x, y in pbar:
-            logits, state = model(x, state)
+    for epoch in range(1, epochs + 1):
+        state = None
+        for step, (x, y) in enumerate(bptt_windows(streams, bptt), start=1):
+            logits, state = model(x, state)  # x, y: (bptt, B) character ids; y is x shifted
             loss = F.cross_entropy(logits, y.reshape(-1))
             opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
+            loss.backward()  # BPTT within this window only
+            nn.utils.clip_grad_norm_(model.parameters(), clip)  # against exploding gradients
             opt.step()
-            state = nn.utils.detach_state(state)  # truncated BPTT: keep the value, cut the graph
-            step_losses.append(loss.item())
-            total += step_losses[-1]
-            pbar.set_postfix_str(f"loss {step_losses[-1]:.3f}")
-        pbar.close()
-        val_ce = evaluate(model, val_streams, bptt)
-        record = {"epoch": epoch, "train_loss": total / steps_per_epoch, "val_loss": val_ce,
-                  "val_perplexity": math.exp(val_ce), "steps": steps_per_epoch,
-                  "seconds": time.perf_counter() - t0}
-        history.append(record)
-        print(f"epoch {epoch}: train loss {record['train_loss']:.3f}, validation perplexity "
-              f"{record['val_perplexity']:.2f} (unigram {baseline:.2f}), "
-              f"{record['seconds']:.1f}s", flush=True)
-        if save:
-            meta = {"vocab": vocab.chars, "cell": cell, "hidden_size": hidden_size,
-                    "num_layers": num_layers, "dropout": dropout, "epoch": epoch,
-                    "seed": seed, "history": history}
-            checkpoint.save(save, model, opt, **meta)
-            print(f"saved {save}")
-
-    prompt = prompt or "\n"  # what `sample` starts an empty prompt from
-    unknown = sorted(set(prompt) - set(vocab.chars))
-    if unknown:  # e.g. the default "The " on a lower-case text: start from its first character
-        print(f"the prompt {prompt!r} has characters the text lacks ({''.join(unknown)!r}); "
-              f"sampling from {text[0]!r} instead")
-        prompt = text[0]
-    samples = {"greedy": sample(model, vocab, prompt, sample_length, 0.0, seed),
-               "temperature": sample(model, vocab, prompt, sample_length, temperature, seed)}
-    print(f"--- greedy sample ---\n{samples['greedy']}")
-    print(f"--- sample at temperature {temperature} ---\n{samples['temperature']}")
-    final = history[-1]["val_perplexity"] if history else float("nan")
-    return {"epochs": history, "step_losses": step_losses, "val_perplexity": final,
-            "unigram_perplexity": baseline, "vocab_size": vocab.size, "samples": samples,
-            "checkpoint": save}
+            state = nn.utils.detach_state(state)  # carry h forward, cut its gradient
+            if step == max_steps:
+                break
+        perplexity = math.exp(evaluate(model, val_streams, bptt))
+        print(f"epoch {epoch}: train loss {loss.item():.3f}, validation perplexity "
+              f"{perplexity:.2f} (unigram {baseline:.2f})", flush=True)
+    return model, vocab, perplexity, baseline
 
 
-# ----- command line -------------------------------------------------------------------------
-
-def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    """The training options (shared with `tinygrad-rnn train`)."""
-    p.add_argument("--data", metavar="FILE", help="UTF-8 text file to learn (default: the "
-                   "docstrings of Python's standard library, no download needed)")
-    p.add_argument("--cell", choices=sorted(CELLS), default="lstm", help="recurrent cell "
-                   "(default: lstm)")
-    p.add_argument("--hidden", type=_positive_int, default=128, help="hidden size (default: 128)")
-    p.add_argument("--layers", type=_positive_int, default=1, help="stacked layers (default: 1)")
-    p.add_argument("--bptt", type=_positive_int, default=32, help="truncated-BPTT window in steps "
-                   "(default: 32)")
-    p.add_argument("--batch-size", type=_positive_int, default=32, help="parallel streams "
-                   "(default: 32)")
-    p.add_argument("--epochs", type=_positive_int, default=3, help="total epochs (default: 3)")
-    p.add_argument("--lr", type=_positive_float, default=3e-3,
-                   help="Adam learning rate (default: 3e-3)")
-    p.add_argument("--clip", type=_positive_float, default=5.0, help="max global gradient norm "
-                   "(default: 5)")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout between layers")
-    p.add_argument("--max-chars", type=_positive_int, default=300_000, help="use at most this "
-                   "much text (default: 300000)")
-    p.add_argument("--max-steps", type=_positive_int, default=None, help="cap on steps per epoch")
-    p.add_argument("--seed", type=int_at_least(0, "an integer >= 0"), default=0,
-                   help="random seed (default: 0)")
-    p.add_argument("--save", metavar="PATH", default="char_lm.npz", help="checkpoint written "
-                   "after every epoch (default: char_lm.npz)")
-    p.add_argument("--no-save", action="store_true", help="write no checkpoint")
-    p.add_argument("--resume", metavar="CHECKPOINT", help="continue training from a checkpoint")
-    p.add_argument("--prompt", default="The ", help="text the samples start from")
-    p.add_argument("--length", type=int, default=200, help="characters to sample")
-    p.add_argument("--temperature", type=float, default=0.8, help="temperature of the second "
-                   "sample (the first is greedy)")
-    p.add_argument("--no-bar", action="store_true", help="plain progress lines, no tqdm bar")
-    p.add_argument("--quick", action="store_true", help="a small, fast run (for tests)")
-
-
-def train_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """Run `train` with the options parsed by `add_train_arguments`."""
-    options = dict(data=args.data, cell=args.cell, hidden_size=args.hidden,
-                   num_layers=args.layers, bptt=args.bptt, batch_size=args.batch_size,
-                   epochs=args.epochs, lr=args.lr, clip=args.clip, dropout=args.dropout,
-                   max_chars=args.max_chars, max_steps=args.max_steps, seed=args.seed,
-                   save=None if args.no_save else args.save, resume=args.resume,
-                   prompt=args.prompt, sample_length=args.length,
-                   temperature=args.temperature, bar=not args.no_bar)
-    if args.quick:  # small enough to finish in a few seconds, large enough to beat unigram
-        options.update(hidden_size=min(args.hidden, 64), batch_size=16, bptt=min(args.bptt, 24),
-                       epochs=min(args.epochs, 2),
-                       max_chars=min(args.max_chars, 40_000), lr=max(args.lr, 1e-2),
-                       max_steps=args.max_steps or 80, sample_length=min(args.length, 60))
-    return train(**options)
-
-
-_positive_int = int_at_least(1, "a positive integer")
-
-
-def _positive_float(text: str) -> float:
-    """An argparse type: a number > 0 (nan is refused too)."""
-    try:
-        value = float(text)
-    except ValueError:  # else argparse says "invalid _positive_float value"
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface of this example."""
-    p = argparse.ArgumentParser(description="Train a character language model (RNN / LSTM / "
-                                "GRU) with truncated BPTT, then sample from it.")
-    add_train_arguments(p)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        train_from_args(args)
-    except (ValueError, OSError, KeyError) as e:  # DataError and CheckpointError included
-        print(f"char_lm: error: {e}", file=sys.stderr)
-        return 2
+def main(argv=None):
+    """Command line: train on a file (or the stdlib's docstrings), then write two samples."""
+    p = Parser(prog="char_lm", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", metavar="FILE", help="a UTF-8 text file (default: the docstrings "
+                   "of Python's standard library, no download)")
+    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
+    p.add_argument("--hidden", type=hidden_int, default=128)
+    p.add_argument("--layers", type=positive_int, default=1)
+    p.add_argument("--bptt", type=positive_int, default=32, help="window of truncated BPTT")
+    p.add_argument("--epochs", type=positive_int, default=3)
+    p.add_argument("--lr", type=positive_float, default=3e-3)
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--prompt", default="The ", help="what the samples start from")
+    p.add_argument("--quick", action="store_true", help="a small model on 40,000 characters")
+    args = p.parse_args(argv)
+    max_chars, options = 300_000, {}
+    if args.quick:
+        max_chars = 40_000
+        options = dict(hidden_size=min(args.hidden, 64), batch_size=16, bptt=min(args.bptt, 24),
+                       epochs=min(args.epochs, 2), lr=max(args.lr, 1e-2), max_steps=80)
+    text = load_text(args.data, max_chars) if args.data else stdlib_docstrings(max_chars)
+    if set(args.prompt) - set(text):
+        raise ValueError(f"--prompt {args.prompt!r} has characters the text lacks")
+    print(f"{len(text):,} characters, {len(set(text))} different; {args.cell} x{args.layers}")
+    options = {"cell": args.cell, "hidden_size": args.hidden, "num_layers": args.layers,
+               "bptt": args.bptt, "epochs": args.epochs, "lr": args.lr, "seed": args.seed,
+               **options}
+    model, vocab, _, _ = train(text, **options)
+    print("--- greedy ---\n" + sample(model, vocab, args.prompt, 200, temperature=0))
+    print("--- temperature 0.8 ---\n" + sample(model, vocab, args.prompt, 200, 0.8, args.seed))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "char_lm")

@@ -21,7 +21,6 @@ Tasks:
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -32,29 +31,10 @@ import numpy as np
 import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import nn, optim
+from tinygrad_rnn.script import Parser, hidden_int, run_main
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 TASKS = ("sine", "count", "parity")
-
-
-def make_sine(n: int, length: int, classes: int, rng: np.random.Generator,
-              noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """n noisy sine waves of `length` steps: x (T, n, 1) float32 and the class of each (n,).
-    Class k has k + 1 periods over the sequence."""
-    y = rng.integers(0, classes, size=n)
-    t = np.arange(length)[:, None]
-    phase = rng.uniform(0, 2 * np.pi, size=n)
-    x = np.sin(2 * np.pi * (y + 1) * t / length + phase) + noise * rng.standard_normal((length, n))
-    return x[:, :, None].astype(np.float32), y
-
-
-def make_bits(n: int, length: int, rng: np.random.Generator,
-              modulus: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """n random bit strings: x (T, n, 1) float32 and the number of ones in each (n,), taken
-    modulo `modulus` when given (2: the parity)."""
-    bits = rng.integers(0, 2, size=(length, n))
-    ones = bits.sum(axis=0)
-    return bits[:, :, None].astype(np.float32), ones if modulus is None else ones % modulus
 
 
 class SequenceClassifier(nn.Module):
@@ -128,13 +108,35 @@ def run(task: str = "sine", cell: str = "gru", hidden_size: int = 32, length: in
     return {"losses": losses, "accuracy": accuracy, "chance": chance, "seconds": seconds}
 
 
-def build_parser() -> argparse.ArgumentParser:
+# ----- the data ----------------------------------------------------------------------------
+
+def make_sine(n: int, length: int, classes: int, rng: np.random.Generator,
+              noise: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """n noisy sine waves of `length` steps: x (T, n, 1) float32 and the class of each (n,).
+    Class k has k + 1 periods over the sequence."""
+    y = rng.integers(0, classes, size=n)
+    t = np.arange(length)[:, None]
+    phase = rng.uniform(0, 2 * np.pi, size=n)
+    x = np.sin(2 * np.pi * (y + 1) * t / length + phase) + noise * rng.standard_normal((length, n))
+    return x[:, :, None].astype(np.float32), y
+
+
+def make_bits(n: int, length: int, rng: np.random.Generator,
+              modulus: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """n random bit strings: x (T, n, 1) float32 and the number of ones in each (n,), taken
+    modulo `modulus` when given (2: the parity)."""
+    bits = rng.integers(0, 2, size=(length, n))
+    ones = bits.sum(axis=0)
+    return bits[:, :, None].astype(np.float32), ones if modulus is None else ones % modulus
+
+
+def build_parser() -> Parser:
     """The command-line interface of this example."""
-    p = argparse.ArgumentParser(description="Many-to-one sequence classification: sine "
+    p = Parser(prog="many_to_one", description="Many-to-one sequence classification: sine "
                                 "frequencies, or the number of ones in a bit string.")
     p.add_argument("--task", choices=TASKS, default="sine")
     p.add_argument("--cell", choices=sorted(CELLS), default="gru")
-    p.add_argument("--hidden", type=int, default=32, help="hidden size (default: 32)")
+    p.add_argument("--hidden", type=hidden_int, default=32, help="hidden size (default: 32)")
     p.add_argument("--length", type=int, default=None,
                    help="sequence length (default: 30 for sine, 10 for the bit tasks)")
     p.add_argument("--classes", type=int, default=4, help="sine frequencies (default: 4)")
@@ -164,4 +166,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "many_to_one")

@@ -20,7 +20,6 @@ only spell those by putting together a tens word and a ones word it has seen els
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any, Sequence
@@ -30,6 +29,7 @@ import numpy as np
 import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import nn, optim
+from tinygrad_rnn.script import Parser, hidden_int, run_main
 from tinygrad_rnn.data import CharVocab
 
 ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -175,12 +175,12 @@ def run(cell: str = "gru", hidden_size: int = 64, steps: int = 400, lr: float = 
             "test_words": test_words, "test_numbers": test_numbers, "seconds": seconds}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """The command-line interface of this example."""
-    p = argparse.ArgumentParser(description="One-to-many generation: spell a number in English, "
+    p = Parser(prog="one_to_many", description="One-to-many generation: spell a number in English, "
                                 "one character per step, feeding each output back in.")
     p.add_argument("--cell", choices=sorted(CELLS), default="gru")
-    p.add_argument("--hidden", type=int, default=64, help="hidden size (default: 64)")
+    p.add_argument("--hidden", type=hidden_int, default=64, help="hidden size (default: 64)")
     p.add_argument("--steps", type=int, default=400, help="training steps (default: 400)")
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
     p.add_argument("--held-out", type=int, default=12, help="numbers kept out of training")
@@ -202,4 +202,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "one_to_many")

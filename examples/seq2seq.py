@@ -19,7 +19,6 @@ training.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any, Sequence
@@ -29,6 +28,7 @@ import numpy as np
 import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import nn, optim
+from tinygrad_rnn.script import Parser, hidden_int, run_main
 from tinygrad_rnn.data import CharVocab
 
 LETTERS = "abcdefgh"
@@ -156,13 +156,13 @@ def run(task: str = "reverse", cell: str = "gru", hidden_size: int = 96, min_len
             "examples": examples, "seconds": seconds}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """The command-line interface of this example."""
-    p = argparse.ArgumentParser(description="Encoder-decoder (seq2seq) that reverses or sorts "
+    p = Parser(prog="seq2seq", description="Encoder-decoder (seq2seq) that reverses or sorts "
                                 "short strings; teacher forcing, greedy decoding.")
     p.add_argument("--task", choices=sorted(TASKS), default="reverse")
     p.add_argument("--cell", choices=sorted(ENCODERS), default="gru")
-    p.add_argument("--hidden", type=int, default=96, help="hidden size (default: 96)")
+    p.add_argument("--hidden", type=hidden_int, default=96, help="hidden size (default: 96)")
     p.add_argument("--min-len", type=int, default=3, help="shortest string (default: 3)")
     p.add_argument("--max-len", type=int, default=6, help="longest string (default: 6)")
     p.add_argument("--steps", type=int, default=800, help="training steps (default: 800)")
@@ -191,4 +191,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "seq2seq")

@@ -123,21 +123,6 @@ def test_render_bad_output_format_is_one_line(tmp_path):
     assert_one_line_error(run_cli("render", "-o", str(tmp_path / "graph.xyz")), "format")
 
 
-def test_examples_are_installed_as_a_package():
-    module = cli.load_example("hello")
-    assert module.__name__ == "tinygrad_rnn_examples.hello" and callable(module.main)
-
-
-def test_missing_examples_package_is_one_clear_line(monkeypatch, capsys):
-    def not_installed(name):  # as in a broken install without the examples
-        raise ModuleNotFoundError(f"No module named {name!r}", name="tinygrad_rnn_examples")
-
-    monkeypatch.setattr(cli.importlib, "import_module", not_installed)
-    assert cli.main(["train", "--help"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "'char_lm' is not installed" in err[0] and "pip install" in err[0]
-
-
 def test_installed_console_script():
     script = os.path.join(os.path.dirname(sys.executable), "tinygrad-rnn")
     if not os.path.exists(script):
@@ -225,6 +210,6 @@ def test_int_at_least_is_the_one_integer_check(capsys):
         with pytest.raises(argparse.ArgumentTypeError, match="expected an integer >= 2"):
             parse(text)
     for argv, word in [(["hello", "--epochs", "0"], "--epochs"),
-                       (["train", "--hidden", "0"], "--hidden")]:
+                       (["train", "--layers", "0"], "--layers")]:
         assert cli.main(argv) == 2
         _one_error_line(capsys, word, "expected a positive integer, got 0")

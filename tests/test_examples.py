@@ -3,15 +3,28 @@ the unigram baseline, seq2seq reaches its stated accuracy, the gradient study sh
 and exploding gradients, and the pictures are written."""
 
 import collections
+import importlib.util
 import math
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tinygrad_rnn.cli import load_example
+from tinygrad_rnn import charlm, cli
 from tinygrad_rnn.data import stdlib_docstrings
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name):
+    """Import examples/<name>.py as a module (the examples are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -55,12 +68,19 @@ def unigram_perplexity_of(text):
     return math.exp(-(p * np.log(p)).sum())
 
 
-def test_char_lm_quick_beats_the_unigram_baseline_and_samples(tmp_path):
-    char_lm = load_example("char_lm")
-    args = char_lm.build_parser().parse_args(
+def test_char_lm_example_beats_the_unigram_baseline():
+    text = stdlib_docstrings(40_000)
+    model, vocab, perplexity, baseline = load_example("char_lm").train(
+        text, hidden_size=64, batch_size=16, bptt=24, epochs=2, lr=1e-2, max_steps=80)
+    assert perplexity < baseline  # context helps: better than character frequencies alone
+    assert vocab.size == len(set(text))
+
+
+def test_train_command_quick_beats_the_unigram_baseline_and_samples(tmp_path):
+    args = cli.train_parser().parse_args(
         ["--quick", "--max-chars", "40000", "--no-bar", "--save", str(tmp_path / "lm.npz"),
          "--prompt", "Return "])
-    result = char_lm.train_from_args(args)
+    result = cli.train_from_args(args)
     baseline = unigram_perplexity_of(stdlib_docstrings(40_000))
     assert fell(result["step_losses"], 0.4)
     assert len(result["epochs"]) == 2
@@ -73,7 +93,7 @@ def test_char_lm_quick_beats_the_unigram_baseline_and_samples(tmp_path):
 
 def test_char_lm_resume_continues_exactly(tmp_path):
     """Two epochs in one go equal one epoch, a checkpoint, and a resumed second epoch."""
-    char_lm = load_example("char_lm")
+    char_lm = charlm
     common = dict(max_chars=20_000, hidden_size=32, batch_size=8, bptt=16, max_steps=15,
                   lr=1e-2, sample_length=5, bar=False, cell="gru")
     whole = char_lm.train(epochs=2, save=None, **common)
@@ -87,23 +107,24 @@ def test_char_lm_resume_continues_exactly(tmp_path):
 
 
 def test_char_lm_on_a_file_and_its_errors(tmp_path, capsys):
-    char_lm = load_example("char_lm")
+    char_lm = charlm
     data = tmp_path / "abc.txt"
     data.write_text("abcabcabc " * 300, encoding="utf-8")
     result = char_lm.train(data=str(data), hidden_size=16, batch_size=4, bptt=10, epochs=1,
                            max_steps=40, lr=2e-2, sample_length=9, prompt="abc", bar=False)
     assert result["vocab_size"] == 4
     assert result["samples"]["greedy"] == "abcabcabcabc"  # the pattern is learned
-    assert char_lm.main(["--data", str(tmp_path / "missing.txt"), "--no-save"]) == 2
+    assert cli.main(["train", "--data", str(tmp_path / "missing.txt"), "--no-save"]) == 2
     assert "no such file" in capsys.readouterr().err
     resume_bad = tmp_path / "not_a_checkpoint.npz"
     resume_bad.write_text("hello")
-    assert char_lm.main(["--data", str(data), "--resume", str(resume_bad), "--no-save"]) == 2
+    assert cli.main(["train", "--data", str(data), "--resume", str(resume_bad),
+                     "--no-save"]) == 2
     assert "not a tinygrad_rnn checkpoint" in capsys.readouterr().err
 
 
 def test_char_lm_plain_progress_fallback(capsys):
-    char_lm = load_example("char_lm")
+    char_lm = charlm
     bar = char_lm.progress(range(20), 20, "epoch 1", bar=False)
     assert list(bar) == list(range(20))
     lines = capsys.readouterr().out.splitlines()
@@ -203,7 +224,7 @@ def test_study_without_matplotlib_says_so(monkeypatch, tmp_path, capsys):
 
 def test_char_lm_tqdm_progress_bar_yields_everything():
     pytest.importorskip("tqdm")
-    char_lm = load_example("char_lm")
+    char_lm = charlm
     bar = char_lm.progress(iter(range(7)), 7, "epoch 1", bar=True)
     assert type(bar).__name__ == "tqdm"
     assert list(bar) == list(range(7))
@@ -241,7 +262,7 @@ def test_hello_script_bad_input_is_one_line_without_traceback(tmp_path):
 
 
 def test_char_lm_unwritable_save_folder_fails_before_training(tmp_path, monkeypatch, capsys):
-    char_lm = load_example("char_lm")
+    char_lm = charlm
     monkeypatch.setattr(char_lm.os, "access", lambda path, mode: False)
     with pytest.raises(ValueError, match="not writable"):
         char_lm.train(data=None, save=str(tmp_path / "lm.npz"))
@@ -271,3 +292,24 @@ def test_negative_seed_is_named(name, capsys):
     assert load_example(name).main(argv) == 2
     err = capsys.readouterr().err
     assert "seed must be >= 0" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["char_lm", "many_to_one", "one_to_many", "seq2seq"])
+def test_sizes_too_large_for_memory_are_one_line(name):
+    """`python examples/X.py --hidden 100000000` is one line on stderr, never a traceback (and
+    is refused before anything is allocated: one_to_many once asked for 8 GB and was killed)."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--hidden", "100000000"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{name}: error:"), proc.stderr
+    assert "--hidden" in lines[0] and "100000000" in lines[0], lines[0]
+
+
+def test_no_example_reaches_into_the_command_or_sys_path():
+    for path in sorted(EXAMPLES.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert "sys.path" not in text, f"{path.name} edits sys.path"
+        assert "tinygrad_rnn.cli" not in text, f"{path.name} imports the command's module"

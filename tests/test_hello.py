@@ -1,15 +1,16 @@
-"""The hello task (examples/hello.py): PyTorch's per-epoch losses, learning, the command line."""
+"""The hello task (tinygrad_rnn.hello, examples/hello.py, `tinygrad-rnn hello`): PyTorch's
+per-epoch losses, learning, the example's own loop, the command line."""
 
 from __future__ import annotations
 
 import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tinygrad_rnn import cli, hello
 from tinygrad_rnn.tensor import topological_order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,15 +19,25 @@ GOLDEN = np.load(FIXTURES / "nn_golden.npz")
 RTOL = {"float64": 1e-10, "float32": 1e-5}
 
 
-def load_hello():
+def load_example():
     spec = importlib.util.spec_from_file_location("hello_example", ROOT / "examples" / "hello.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 
 
-hello = load_hello()
+example = load_example()
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_the_example_loop_trains_as_the_library_does(cell: str, capsys) -> None:
+    """examples/hello.py writes the BPTT loop out for the reader; it must train the cell to
+    the same losses as the library's `hello.train` (fused), which the command runs."""
+    want = hello.train(cell=cell, epochs=15)
+    data = hello.make_data()
+    got = example.train(example.make_cell(cell, 4, hello.DEFAULT_SEED), data, epochs=15)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert "predicted" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "per-op"])
@@ -98,7 +109,7 @@ def test_other_pairs_and_cells_train() -> None:
 
 
 def test_command_line_with_pytorch_init_prints_pytorch_first_loss(capsys) -> None:
-    assert hello.main(["--init", str(FIXTURES / "hello_init.npz"), "--quick"]) == 0
+    assert cli.main(["hello", "--init", str(FIXTURES / "hello_init.npz"), "--quick"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("idx2char = ['e', 'h', 'l', 'o']")
     epochs = [line for line in lines if line.startswith("epoch")]
@@ -112,6 +123,6 @@ def test_render_writes_the_unrolled_graph(tmp_path, capsys) -> None:
     if shutil.which("dot") is None:
         pytest.skip("Graphviz `dot` is not installed")
     path = tmp_path / "hello.png"
-    assert hello.main(["--quick", "--render", str(path)]) == 0
+    assert example.main(["--quick", "--render", str(path)]) == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "wrote" in capsys.readouterr().out

@@ -5,9 +5,8 @@
     tinygrad-rnn sample CHECKPOINT [--prompt "The " --temperature 0.8]   text from a trained LM
     tinygrad-rnn render [--cell lstm --steps 8 --detail cells -o out.png] an unrolled graph
 
-`hello`, `train` and `sample` run the scripts of `examples/` (installed as `tinygrad_rnn_examples`)
-(`hello.py`, `char_lm.py`), so the command and the scripts can never disagree; `render` calls
-`viz.demo.render_random_model`. Every problem a user can cause (a bad option, a missing or
+`hello` runs `tinygrad_rnn.hello`, `train` and `sample` run `tinygrad_rnn.charlm`, `render`
+calls `viz.demo.render_random_model`. Every problem a user can cause (a bad option, a missing or
 unreadable file, a checkpoint that is not one) ends the command with one line on stderr and
 exit status 2, never a traceback; set TINYGRAD_RNN_TRACEBACK=1 to see the traceback anyway.
 """
@@ -15,80 +14,59 @@ exit status 2, never a traceback; set TINYGRAD_RNN_TRACEBACK=1 to see the traceb
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
-import io
 import os
 import sys
-from types import ModuleType
-from typing import Callable, Sequence
+from typing import Any, Sequence
+
+from tinygrad_rnn import charlm, hello
+from tinygrad_rnn.script import (Parser, UsageError, hidden_int, int_at_least,
+                                 non_negative_float, one_line, positive_float, positive_int,
+                                 seed_int)
 
 PROG = "tinygrad-rnn"
-
-
-class UsageError(Exception):
-    """A command-line mistake, already worded for the user."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (raised, so `main` decides the exit)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
-
-
-def load_example(name: str) -> ModuleType:
-    """Import `examples/<name>.py`, installed with the package as `tinygrad_rnn_examples`."""
-    try:
-        return importlib.import_module(f"tinygrad_rnn_examples.{name}")
-    except ModuleNotFoundError as e:
-        if e.name not in ("tinygrad_rnn_examples", f"tinygrad_rnn_examples.{name}"):
-            raise
-        raise UsageError(f"{PROG}: error: the example '{name}' is not installed; reinstall "
-                         "the package (pip install tinygrad-rnn, or pip install -e . in a "
-                         "checkout)") from None
-
-
-def _delegate(name: str, argv: Sequence[str]) -> int:
-    """Run examples/<name>.py's main(argv), turning its argparse errors into one line."""
-    main_fn = load_example(name).main
-    captured = io.StringIO()
-    saved_argv = list(sys.argv)
-    sys.argv[:1] = [f"{PROG} {name}"]  # argparse's usage line then names the command
-    try:
-        with contextlib.redirect_stderr(captured):
-            status = main_fn(list(argv))
-    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
-        lines = [line for line in captured.getvalue().splitlines() if line.strip()]
-        if exit_.code not in (0, None) and lines:
-            message = lines[-1].split("error:", 1)[-1].strip()
-            raise UsageError(f"{PROG} {name}: error: {message} (see {PROG} {name} --help)")
-        sys.stderr.write(captured.getvalue())
-        return int(exit_.code or 0)
-    finally:
-        sys.argv[:] = saved_argv
-    sys.stderr.write(captured.getvalue())
-    return int(status or 0)
+__all__ = ["main", "build_parser", "train_parser", "hello_parser", "int_at_least", "UsageError"]
 
 
 # ----- sub-commands -----------------------------------------------------------------------------
 
+def cmd_hello(args: argparse.Namespace) -> int:
+    """Train the hello task (tinygrad_rnn.hello), printing every epoch; draw it with --render."""
+    epochs = min(args.epochs, 3) if args.quick else args.epochs
+    if args.render:  # a bad suffix is an error before training, not after
+        from viz.demo import check_output_path
+
+        check_output_path(args.render, "--render")
+    data = hello.make_data(args.input, args.target)
+    init = hello.read_init(args.init) if args.init else None
+    model = hello.make_model(args.cell, len(data.idx2char), args.seed, init)
+    size = len(data.idx2char)
+    print(f"idx2char = {data.idx2char}, input {args.input!r}, target {args.target!r}, "
+          f"{type(model).__name__}({size}, {size}), Adam lr {args.lr}")
+    hello.train(args.input, args.target, epochs, args.lr, model=model, log=print,
+                fused=not args.per_op)
+    if args.render:
+        from viz.demo import render_hello  # drawing is optional: only this needs Graphviz
+
+        print(f"drawing the unrolled graph with its gradients to {args.render}")
+        print(f"wrote {render_hello(model, data, args.render)}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train a character LM (examples/char_lm.py) and save a checkpoint."""
-    load_example("char_lm").train_from_args(args)
+    """Train a character LM (tinygrad_rnn.charlm) and save a checkpoint."""
+    train_from_args(args)
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """Print text sampled from a checkpoint written by `train`."""
-    char_lm = load_example("char_lm")
-    model, vocab, _ = char_lm.load_checkpoint(args.checkpoint)
+    model, vocab, _ = charlm.load_checkpoint(args.checkpoint)
     unknown = sorted(set(args.prompt or "\n") - set(vocab.chars))  # "" starts from a newline
     if unknown:
         raise UsageError(f"{PROG} sample: error: --prompt {args.prompt!r}: {''.join(unknown)!r} "
                          f"not in the vocabulary of the checkpoint, which has "
                          f"{''.join(vocab.chars)[:60]!r}")
-    print(char_lm.sample(model, vocab, args.prompt, args.length, args.temperature, args.seed))
+    print(charlm.sample(model, vocab, args.prompt, args.length, args.temperature, args.seed))
     return 0
 
 
@@ -102,89 +80,141 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def int_at_least(minimum: int, wording: str) -> Callable[[str], int]:
-    """An argparse type: an integer >= minimum, else "expected {wording}, got ..." (argparse
-    names the option). The command and the example scripts share it, so their errors agree."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {wording}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {wording}, got {text}")
-        return value
-    return parse
-
-
-_positive = int_at_least(1, "a positive integer")
-_seed = int_at_least(0, "an integer >= 0")
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The `tinygrad-rnn` parser with its sub-commands."""
-    p = _Parser(prog=PROG, description="tinygrad_rnn: recurrent networks on a small autodiff "
+    p = Parser(prog=PROG, description="tinygrad_rnn: recurrent networks on a small autodiff "
                 "engine. Run `tinygrad-rnn COMMAND --help` for a command's options.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.add_parser("hello", help="train the classic 'hello' -> 'ohlol' task "
-                   "(examples/hello.py; its options follow the command)", add_help=False)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.add_parser("hello", help="train the classic 'hello' -> 'ohlol' task", add_help=False)
 
-    sub.add_parser("train", help="train a character language model and save a checkpoint "
-                   "(examples/char_lm.py)", add_help=False)
+    sub.add_parser("train", help="train a character language model and save a checkpoint",
+                   add_help=False)
 
     sample = sub.add_parser("sample", help="write text with a trained checkpoint",
                             description="Continue a prompt with a model saved by "
                             "`tinygrad-rnn train`.")
     sample.add_argument("checkpoint", metavar="CHECKPOINT", help="file written by train")
     sample.add_argument("--prompt", default="The ", help="text to continue (default: 'The ')")
-    sample.add_argument("--temperature", type=_non_negative, default=0.8,
+    sample.add_argument("--temperature", type=non_negative_float, default=0.8,
                         help="0 is greedy; higher is more varied (default: 0.8)")
-    sample.add_argument("--length", type=_positive, default=300,
+    sample.add_argument("--length", type=positive_int, default=300,
                         help="characters to write (default: 300)")
-    sample.add_argument("--seed", type=_seed, default=0, help="sampling seed (default: 0)")
+    sample.add_argument("--seed", type=seed_int, default=0, help="sampling seed (default: 0)")
     sample.set_defaults(run=cmd_sample)
 
     render = sub.add_parser("render", help="draw the unrolled graph of a small random model",
                             description="Build a small random RNN / LSTM / GRU, run forward "
                             "and backward, and render its unrolled BPTT graph (Graphviz).")
     render.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
-    render.add_argument("--steps", type=_positive, default=8, help="time steps (default: 8)")
-    render.add_argument("--layers", type=_positive, default=1, help="stacked layers")
+    render.add_argument("--steps", type=positive_int, default=8, help="time steps (default: 8)")
+    render.add_argument("--layers", type=positive_int, default=1, help="stacked layers")
     render.add_argument("--detail", choices=["ops", "cells"], default="ops",
                         help="every primitive op, or one box per cell per step")
     render.add_argument("--grads", action=argparse.BooleanOptionalAction, default=True,
                         help="colour tensors by gradient norm (default: on)")
-    render.add_argument("--max-steps", type=_positive, default=None,
+    render.add_argument("--max-steps", type=positive_int, default=None,
                         help="draw at most this many steps (first and last)")
     render.add_argument("-o", "--out", default="unrolled.png",
                         help="output file; format from the suffix: png, svg, pdf, dot")
-    render.add_argument("--seed", type=_seed, default=0)
+    render.add_argument("--seed", type=seed_int, default=0)
     render.set_defaults(run=cmd_render)
     return p
 
 
+def add_hello_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `tinygrad-rnn hello`."""
+    p.add_argument("--input", default="hello", help="input string (default hello)")
+    p.add_argument("--target", default="ohlol", help="target string, same length (ohlol)")
+    p.add_argument("--epochs", type=positive_int, default=15)
+    p.add_argument("--lr", type=positive_float, default=0.1)
+    p.add_argument("--seed", type=seed_int, default=hello.DEFAULT_SEED)
+    p.add_argument("--cell", choices=sorted(hello.CELLS), default="rnn")
+    p.add_argument("--init", metavar="FILE.npz",
+                   help="initial weights as PyTorch-named arrays (weight_ih, weight_hh, ...)")
+    p.add_argument("--quick", action="store_true", help="3 epochs only (a smoke run)")
+    p.add_argument("--per-op", action="store_true",
+                   help="train step by step (the drawn graph) instead of one fused node")
+    p.add_argument("--render", metavar="PATH",
+                   help="after training, draw the unrolled graph with gradients to PATH")
+
+
+def hello_parser() -> argparse.ArgumentParser:
+    """The parser of `tinygrad-rnn hello`."""
+    p = Parser(prog=f"{PROG} hello", description="Train one RNN cell to map 'hello' to "
+               "'ohlol' (the classic worked example), printing the loss and the predicted "
+               "string every epoch.")
+    add_hello_arguments(p)
+    return p
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `tinygrad-rnn train` (the arguments of `tinygrad_rnn.charlm.train`)."""
+    p.add_argument("--data", metavar="FILE", help="UTF-8 text file to learn (default: the "
+                   "docstrings of Python's standard library, no download needed)")
+    p.add_argument("--cell", choices=sorted(charlm.CELLS), default="lstm",
+                   help="recurrent cell (default: lstm)")
+    p.add_argument("--hidden", type=hidden_int, default=128, help="hidden size (default: 128)")
+    p.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default: 1)")
+    p.add_argument("--bptt", type=positive_int, default=32, help="truncated-BPTT window in steps "
+                   "(default: 32)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="parallel streams "
+                   "(default: 32)")
+    p.add_argument("--epochs", type=positive_int, default=3, help="total epochs (default: 3)")
+    p.add_argument("--lr", type=positive_float, default=3e-3,
+                   help="Adam learning rate (default: 3e-3)")
+    p.add_argument("--clip", type=positive_float, default=5.0, help="max global gradient norm "
+                   "(default: 5)")
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout between layers")
+    p.add_argument("--max-chars", type=positive_int, default=300_000, help="use at most this "
+                   "much text (default: 300000)")
+    p.add_argument("--max-steps", type=positive_int, default=None, help="cap on steps per epoch")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: 0)")
+    p.add_argument("--save", metavar="PATH", default="char_lm.npz", help="checkpoint written "
+                   "after every epoch (default: char_lm.npz)")
+    p.add_argument("--no-save", action="store_true", help="write no checkpoint")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue training from a checkpoint")
+    p.add_argument("--prompt", default="The ", help="text the samples start from")
+    p.add_argument("--length", type=int, default=200, help="characters to sample")
+    p.add_argument("--temperature", type=float, default=0.8, help="temperature of the second "
+                   "sample (the first is greedy)")
+    p.add_argument("--no-bar", action="store_true", help="plain progress lines, no tqdm bar")
+    p.add_argument("--quick", action="store_true", help="a small, fast run (for tests)")
+
+
+def train_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Run `charlm.train` with the options parsed by `add_train_arguments`."""
+    options = dict(data=args.data, cell=args.cell, hidden_size=args.hidden,
+                   num_layers=args.layers, bptt=args.bptt, batch_size=args.batch_size,
+                   epochs=args.epochs, lr=args.lr, clip=args.clip, dropout=args.dropout,
+                   max_chars=args.max_chars, max_steps=args.max_steps, seed=args.seed,
+                   save=None if args.no_save else args.save, resume=args.resume,
+                   prompt=args.prompt, sample_length=args.length,
+                   temperature=args.temperature, bar=not args.no_bar)
+    if args.quick:  # small enough to finish in a few seconds, large enough to beat unigram
+        options.update(hidden_size=min(args.hidden, 64), batch_size=16, bptt=min(args.bptt, 24),
+                       epochs=min(args.epochs, 2),
+                       max_chars=min(args.max_chars, 40_000), lr=max(args.lr, 1e-2),
+                       max_steps=args.max_steps or 80, sample_length=min(args.length, 60))
+    return charlm.train(**options)
+
+
 def train_parser() -> argparse.ArgumentParser:
-    """The parser of `tinygrad-rnn train`: the options of examples/char_lm.py."""
-    p = _Parser(prog=f"{PROG} train", description="Train a character language model (RNN / "
-                "LSTM / GRU) with truncated BPTT on --data FILE or on the standard library's "
-                "docstrings; saves a checkpoint after every epoch, then prints samples.")
-    load_example("char_lm").add_train_arguments(p)
+    """The parser of `tinygrad-rnn train`."""
+    p = Parser(prog=f"{PROG} train", description="Train a character language model (RNN / "
+               "LSTM / GRU) with truncated BPTT on --data FILE or on the standard library's "
+               "docstrings; saves a checkpoint after every epoch, then prints samples.")
+    add_train_arguments(p)
     return p
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    if argv and argv[0] == "train":  # its options are defined by examples/char_lm.py
+    if argv and argv[0] == "train":  # its many options have their own parser
         args = train_parser().parse_args(argv[1:])
         args.run = cmd_train
+        return args
+    if argv and argv[0] == "hello":  # its errors name `tinygrad-rnn hello`
+        args = hello_parser().parse_args(argv[1:])
+        args.run = cmd_hello
         return args
     args = build_parser().parse_args(argv)
     if args.command is None:
@@ -198,13 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else ""
     try:
-        if command == "hello":
-            return _delegate("hello", argv[1:])
         args = _parse(argv)
         return args.run(args)
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return 2
+    except SystemExit as exit_:  # `hello --help` / `train --help`: the help was printed
+        if command not in ("hello", "train"):
+            raise
+        return int(exit_.code or 0)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -212,16 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("TINYGRAD_RNN_TRACEBACK"):
             raise
         where = f"{PROG} {command}".strip()
-        print(f"{where}: error: {_one_line(e)}", file=sys.stderr)
+        message = one_line(e).removeprefix(f"{command}: ") if command else one_line(e)
+        print(f"{where}: error: {message}", file=sys.stderr)
         return 2
-
-
-def _one_line(e: BaseException) -> str:
-    """An exception as one line: its message, or its type when the message is empty."""
-    text = " ".join(str(e).split())
-    if isinstance(e, (ValueError, OSError, KeyError, RuntimeError)) and text:
-        return text.strip("'\"") if isinstance(e, KeyError) else text
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.modes import switches
-from tinygrad_rnn.tensor import Tensor, _check_finite
+from tinygrad_rnn.tensor import Tensor, _check_finite, _watch
 
 
 class Function:
     """Base of every op. `Op.apply(*tensors, **options)` runs forward and records the op."""
 
-    __slots__ = ("parents", "saved", "created_at")
+    __slots__ = ("parents", "saved", "watched", "created_at")
     op: str = "function"  # the name graphs and errors show; defaults to the lower-case class name
     broadcasts: bool = False  # gradients may need summing back to the input shapes
 
@@ -47,7 +47,8 @@ class Function:
         ctx = cls()
         ctx.saved = ()
         try:
-            out = ctx.forward(*[p.data for p in parents], **options)
+            datas = [p.data for p in parents]
+            out = ctx.forward(*datas, **options)
         except (ValueError, IndexError, TypeError) as e:
             shapes = ", ".join(str(p.shape) for p in parents)
             named = str(e).startswith(f"{cls.op}:")  # the op's own message already names it
@@ -59,12 +60,22 @@ class Function:
                 if p.requires_grad:
                     requires_grad = True
                     break
+        out = np.asarray(out)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name, t.tags = np.asarray(out), None, None, meta
+        t.data, t.grad, t.name, t.tags = out, None, None, meta
         t.requires_grad = requires_grad
+        t._vc, t._base = [0], None
+        base = out.base
+        if base is not None:  # a view of an input's memory shares that memory's version counter
+            for p in parents:
+                d = p.data
+                if base is d or base is d.base:
+                    t._vc, t._base = p._vc, p if p._base is None else p._base
+                    break
         t._ctx = ctx if requires_grad else None
         if requires_grad:
             ctx.parents = parents
+            ctx.watched = _watch(ctx.saved, parents, datas, t, anomaly) if ctx.saved else ()
         if anomaly:
             ctx.created_at = _creation_site()
             _check_finite(t.data, ctx, "forward")

@@ -9,6 +9,7 @@ and adds what comes back into the parents' gradients.
 from __future__ import annotations
 
 import sys
+import zlib
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -64,16 +65,23 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "__weakref__")
+    # _vc: the version counter, a one-element list shared with every tensor whose data is a view
+    # of the same memory (its `_base`, the tensor that owns that memory; None for an owner)
+    __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "_vc", "_base",
+                 "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # hash by identity even though == compares values
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        self.data: np.ndarray = _as_array(data, dtype)
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating-point tensors can require grad, "
-                            f"got dtype {self.data.dtype}")
+        arr = _as_array(data, dtype)
+        if requires_grad:
+            if arr.dtype.kind != "f":
+                raise TypeError(f"Tensor: only floating-point tensors can require grad, "
+                                f"got dtype {arr.dtype}")
+            if arr.base is not None or arr is data or isinstance(data, Tensor):
+                arr = arr.copy()  # a trainable tensor owns its data: steps never touch the caller's
+        self.data: np.ndarray = arr
         self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self.name: str | None = name
@@ -81,6 +89,7 @@ class Tensor:
         # (see nn/cells.py); never mutated in place: a tensor gets a new dict or a shared one
         self.tags: dict | None = None
         self._ctx = None  # the Function that made this tensor (None for leaves)
+        self._vc, self._base = [0], None
 
     # ----- what a tensor is -------------------------------------------------------------
     shape = property(lambda self: self.data.shape, doc="Shape of the data (a tuple).")
@@ -161,9 +170,11 @@ class Tensor:
         return float(self.item())
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the graph (no grad flows back).
-        It keeps the name and the tags, marked `cut` (viz draws a truncated-BPTT boundary)."""
+        """A new leaf sharing this tensor's data (and its version counter), cut from the graph
+        (no grad flows back). It keeps the name and the tags, marked `cut` (viz draws a
+        truncated-BPTT boundary)."""
         cut = Tensor(self.data, dtype=self.data.dtype, name=self.name)
+        cut._vc, cut._base = self._vc, self if self._base is None else self._base
         if self.tags:
             cut.tags = {**self.tags, "cut": True}
         return cut
@@ -201,6 +212,18 @@ class Tensor:
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
         self.grad = None
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes the library has made to this tensor's memory (shared by
+        the tensors that view the same memory). Backward compares it with the version each op
+        saw when it saved the data."""
+        return self._vc[0]
+
+    def _bump_version(self) -> None:
+        """Record an in-place change of the data: every library code path that writes into
+        `.data` (optimizer steps, in-place methods, nn.init) calls this once it has written."""
+        self._vc[0] += 1
 
     # ----- reverse mode -----------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False,
@@ -1018,6 +1041,9 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                 f"backward: trying to backward through op '{ctx.op}' a second time; its "
                 "saved arrays were freed by the first backward. Pass retain_graph=True to "
                 "the first call to keep them.")
+        for vc, version, arr, crc, owner in ctx.watched:  # were saved arrays changed since?
+            if vc[0] != version or (crc is not None and _fingerprint(arr) != crc):
+                raise RuntimeError(_changed_message(ctx, arr, owner, version, vc[0]))
         parent_grads = ctx.backward(g)
         if not isinstance(parent_grads, (tuple, list)) or len(parent_grads) != len(ctx.parents):
             got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
@@ -1026,7 +1052,7 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                                f"{len(ctx.parents)} inputs; it must return a tuple with one "
                                "gradient (or None) per input")
         if not retain_graph:
-            ctx.saved = _FREED
+            ctx.saved, ctx.watched = _FREED, ()
         for p, pg in zip(ctx.parents, parent_grads):
             if pg is None or not p.requires_grad:
                 continue
@@ -1043,6 +1069,69 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
             grads[p] = pg if old is None else old + pg
         parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
     return found
+
+
+def _watch(saved: tuple, parents: tuple, datas: list, out: Tensor, everything: bool) -> list:
+    """What backward must check about an op's saved arrays: for each one that is (a view of)
+    the data of an input (`datas` are the inputs' arrays) or of the op's result, the owner's
+    version counter and the version it had. For data (a leaf that does not require grad: it may
+    share the caller's ndarray, which the caller may refill) also a CRC-32 of the bytes; for
+    every saved array when `everything` (under detect_anomaly). Entries are (counter, version,
+    array, crc or None, owner tensor, or None when the owner is the op's own result)."""
+    watched = []
+    for arr in saved:
+        owner = None
+        for i, d in enumerate(datas):
+            if arr is d:
+                owner = parents[i]
+                break
+        if owner is None:  # a view of an input's array, the result (or a view of it), or neither
+            base = getattr(arr, "base", None)
+            for i, d in enumerate(datas):
+                if base is not None and (base is d or base is d.base):
+                    owner = parents[i]
+                    break
+            else:
+                d = out.data
+                if not (arr is d or (base is not None and (base is d or base is d.base))):
+                    continue  # an array the op computed for itself: nobody else can change it
+                owner = out
+        if owner._base is not None:
+            owner = owner._base
+        vc = owner._vc
+        crc = (_fingerprint(arr) if everything or (owner._ctx is None and not owner.requires_grad
+                                                   and owner is not out) else None)
+        watched.append((vc, vc[0], arr, crc, None if owner is out else owner))
+    return watched
+
+
+def _fingerprint(arr: np.ndarray) -> int:
+    """CRC-32 of an array's bytes (any change of any element changes it, but for 1 in 2**32)."""
+    try:
+        return zlib.crc32(arr)
+    except ValueError:  # not C-contiguous: a transpose is, or else hash a contiguous copy
+        return zlib.crc32(arr.T if arr.T.flags.c_contiguous else np.ascontiguousarray(arr))
+
+
+def _changed_message(ctx: Any, arr: np.ndarray, owner: Tensor | None, version: int,
+                     now: int) -> str:
+    if owner is None:
+        what = f"its own result (shape {arr.shape})"
+    elif owner.name:
+        what = f"the data of tensor '{owner.name}' (shape {owner.shape})"
+    else:
+        made = f"made by op '{owner.op}'" if owner.op else "a leaf"
+        what = f"the data of a tensor of shape {owner.shape} ({made})"
+    if now != version:
+        how = (f"it was changed in place since (version {version} -> {now}: an optimizer step "
+               "or an in-place op ran between the forward pass and backward)")
+    else:
+        how = ("its values have changed since (written through `.data`, or through the NumPy "
+               "array the tensor was made from, between the forward pass and backward)")
+    where = getattr(ctx, "created_at", None)
+    return (f"backward: op '{ctx.op}'{f' (created at {where})' if where else ''} saved {what} "
+            f"for backward, and {how}; the gradient would be wrong. Run the forward pass again "
+            "after changing a tensor, or change it after backward().")
 
 
 def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:

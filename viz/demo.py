@@ -6,6 +6,7 @@ tanh RNN and an LSTM over the same steps on one colour scale, to show the vanish
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -91,3 +92,29 @@ def render_comparison(out_rnn: str = "rnn_20_steps.png", out_lstm: str = "lstm_2
     path_lstm = viz.render(loss_lstm, out_lstm, title=f"nn.LSTM{sizes}, forget-gate bias "
                            f"{forget_bias:g}, {steps} steps (same colour scale)", **options)
     return path_rnn, path_lstm
+
+
+def check_output_path(path: str, what: str = "render") -> None:
+    """Raise ValueError naming `what` unless the suffix of `path` is a format viz writes, so a
+    script can refuse a bad picture path before it trains."""
+    import viz
+
+    suffix = os.path.splitext(str(path))[1].lstrip(".").lower()
+    if suffix not in viz.FORMATS:
+        raise ValueError(f"{what} {str(path)!r}: the suffix must be one of {viz.FORMATS}, "
+                         f"got {suffix!r}")
+
+
+def render_hello(model: nn.Module, data: Any, out: str = "hello_graph.png",
+                 **draw_options: Any) -> str:
+    """The hello task's picture: one more step-by-step forward and backward pass of the trained
+    `model` on `data` (`tinygrad_rnn.hello.make_data`), rendered with every tensor coloured by
+    its gradient norm. Returns the path written."""
+    import viz
+    from tinygrad_rnn.hello import sequence_loss
+
+    model.zero_grad()
+    loss, _ = sequence_loss(model, data, fused=False)  # the unrolled graph, one cell per step
+    loss.backward(retain_grad=True)  # keep every intermediate gradient for the picture
+    draw_options.setdefault("grads", True)
+    return viz.render(loss, out, **draw_options)
