@@ -685,9 +685,6 @@ class Tensor:
         self._bump_version()
         return self
 
-    def _bump_version(self) -> None:
-        """Placeholder until the engine's version counter lands (robust engineer)."""
-
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self += alpha * other, in place."""
         v = _data(other) if alpha == 1 else np.multiply(_data(other), alpha)
