@@ -1,7 +1,7 @@
 """Measure where the loop kernels stop beating BLAS: `kernels.matmul` against `a @ b`, and a whole
 RNN / LSTM layer (forward + backward) with the hidden-to-hidden products inside the compiled time
 loop against a Python loop over BLAS products. One BLAS thread. The constants
-`kernels.MATMUL_CROSSOVER` and `kernels.SEQUENCE_CROSSOVER` record the result.
+`kernels.matmul.CROSSOVER` and `kernels.sequence.SMALL_BELOW` record the result.
 
     .venv/bin/python benchmarks/bench_crossover.py
 """
@@ -43,14 +43,13 @@ def matmul_table() -> None:
     print(f"{'dtype':8} {'M':>4} {'K':>4} {'N':>4} {'MACs':>9} {'loop':>8} "
           f"{'blas':>8} {'loop/blas':>9}")
     rng = np.random.default_rng(0)
-    nb = kernels.ops()
     for dtype in (np.float32, np.float64):
         for m, k, n in [(1, 100, 100), (1, 256, 256), (8, 64, 64), (16, 128, 128), (32, 64, 64),
                         (32, 128, 128), (32, 128, 512), (32, 256, 256), (64, 256, 256),
                         (64, 512, 512)]:
             a = rng.standard_normal((m, k)).astype(dtype)
             b = rng.standard_normal((k, n)).astype(dtype)
-            t_loop = best_time(lambda: nb.matmul(a, b))
+            t_loop = best_time(lambda: kernels.matmul.matmul.compiled(a, b))
             t_blas = best_time(lambda: a @ b)
             print(f"{np.dtype(dtype).name:8} {m:4} {k:4} {n:4} {m * k * n:9} {t_loop * 1e6:8.1f} "
                   f"{t_blas * 1e6:8.1f} {t_loop / t_blas:9.2f}")
@@ -61,7 +60,7 @@ def sequence_table() -> None:
     print(f"{'cell':5} {'dtype':8} {'B':>4} {'H':>4} {'MACs/step':>9} {'compiled':>9} "
           f"{'blas':>8} {'ratio':>6}")
     rng = np.random.default_rng(0)
-    saved = kernels.SEQUENCE_CROSSOVER
+    saved = kernels.sequence.SMALL_BELOW
     for cell, gates in (("rnn", 1), ("lstm", 4)):
         for dtype in (np.float32, np.float64):
             for b, h in [(1, 100), (8, 64), (32, 64), (16, 128), (32, 128), (64, 128), (32, 256)]:
@@ -80,9 +79,9 @@ def sequence_table() -> None:
 
                 times = []
                 for crossover in (10**12, 0):
-                    kernels.SEQUENCE_CROSSOVER = crossover
+                    kernels.sequence.SMALL_BELOW = crossover
                     times.append(best_time(step, repeat=5))
-                kernels.SEQUENCE_CROSSOVER = saved
+                kernels.sequence.SMALL_BELOW = saved
                 print(f"{cell:5} {np.dtype(dtype).name:8} {b:4} {h:4} {b * gates * h * h:9} "
                       f"{times[0] * 1e3:9.3f} {times[1] * 1e3:8.3f} {times[0] / times[1]:6.2f}")
 

@@ -5,8 +5,8 @@ One training step = forward over T steps, mean cross-entropy of an output Linear
 step, backward (BPTT), one Adam step. Inputs are one-hot (T, B, 65) float32 arrays, targets random.
 Compared, timed interleaved in one process (round-robin, one step each per round), medians:
 
-    fused    nn.RNN / nn.LSTM with the fused whole-sequence node (the default), and the output
-             layer and loss as one node each (tg.fused.linear, tg.fused.cross_entropy)
+    fused    nn.RNN / nn.LSTM with the fused whole-sequence node (the default), nn.Linear and
+             F.cross_entropy
     per-op   the same model with fused=False, head(...) and F.cross_entropy: the unrolled
              graph of small ops
     numpy    plain NumPy written here: batched, a loop only over the recurrence, hand-written BPTT
@@ -76,7 +76,6 @@ def tinygrad_step(cell: str, params: dict, x: np.ndarray, y: np.ndarray,
     """A training step closure for tinygrad_rnn's nn.RNN / nn.LSTM (fused or per-op)."""
     import tinygrad_rnn as tg
     import tinygrad_rnn.functional as F
-    import tinygrad_rnn.fused  # noqa: F401  (tg.fused)
     from tinygrad_rnn import nn, optim
 
     hidden = params["W_hy"].shape[1]
@@ -92,11 +91,7 @@ def tinygrad_step(cell: str, params: dict, x: np.ndarray, y: np.ndarray,
     def step() -> float:
         opt.zero_grad()
         out, _ = rnn(xt)
-        if fused:  # the output layer and the loss as one node each, too
-            logits = tg.fused.linear(out.reshape(steps * batch, hidden), head.weight, head.bias)
-            loss = tg.fused.cross_entropy(logits, targets)
-        else:
-            loss = F.cross_entropy(head(out.reshape(steps * batch, hidden)), targets)
+        loss = F.cross_entropy(head(out.reshape(steps * batch, hidden)), targets)
         loss.backward()
         opt.step()
         return loss.item()

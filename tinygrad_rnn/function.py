@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.kernels.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh_grad
 from tinygrad_rnn.modes import switches
 from tinygrad_rnn.tensor import Tensor, _check_finite, _watch
 
@@ -200,13 +201,7 @@ class Tanh(Function):
 
     def backward(ctx, g):
         (y,) = ctx.saved
-        return (g * (1 - y * y),)  # backprop through tanh: 1 - tanh^2
-
-
-def stable_sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-a)) computed from exp(-|a|), so it never overflows."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+        return (g * tanh_grad(y),)  # backprop through tanh: 1 - tanh^2
 
 
 class Sigmoid(Function):
@@ -215,7 +210,7 @@ class Sigmoid(Function):
     __slots__ = ()
 
     def forward(ctx, a):
-        y = stable_sigmoid(a)
+        y = sigmoid(a)  # from exp(-|a|): never overflows
         if a.dtype.kind == "f":  # (an integer input gives floats, as np.tanh does: never cast)
             y = y.astype(a.dtype, copy=False)
         ctx.save_for_backward(y)
@@ -223,7 +218,7 @@ class Sigmoid(Function):
 
     def backward(ctx, g):
         (y,) = ctx.saved
-        return (g * y * (1 - y),)  # backprop through sigmoid: s (1 - s)
+        return (g * sigmoid_grad(y),)  # backprop through sigmoid: s (1 - s)
 
 
 class ReLU(Function):
@@ -232,13 +227,13 @@ class ReLU(Function):
     __slots__ = ()
 
     def forward(ctx, a):
-        mask = a > 0
-        ctx.save_for_backward(mask)
-        return a * mask
+        y = relu(a)
+        ctx.save_for_backward(y)
+        return y
 
     def backward(ctx, g):
-        (mask,) = ctx.saved
-        return (g * mask,)  # gradient passes where the input was positive
+        (y,) = ctx.saved
+        return (g * relu_grad(y),)  # gradient passes where the input was positive
 
 
 class Exp(Function):

@@ -1,14 +1,13 @@
-"""Fused primitives: several ops as one graph node with a hand-written backward.
+"""Graph nodes that stand for many ops: each is one `Function` with a hand-written backward,
+and calls the kernels package for its arithmetic.
 
-- `add_tanh(a, b)`, `add_sigmoid(a, b)`: act(a + b) in one pass (AddTanh, AddSigmoid).
-- `rnn_cell(x, h, W, b)`, `lstm_cell(x, h, c, W, b)`: one cell step in the `[x; h]` form,
-  z = [x; h] W^T + b, as one node (RNNCellStep, LSTMCellStep).
-- `linear(x, W, b)`, `cross_entropy(logits, target)`: an output layer and its loss as one node
-  each (LinearLayer, CrossEntropy).
-- `rnn_layer(x, h0, W, b)`, `lstm_layer(x, h0, c0, W, b)`: a whole sequence of one layer as one
-  node (RNNLayer, LSTMLayer), as cuDNN does. Forward projects every input at once (one BLAS
-  product), runs the time loop in compiled code, and saves the states; backward runs BPTT and then
-  forms the weight gradients as two big products over all steps.
+- `LinearLayer`: y = x W^T + b as one node (what `nn.Linear` records).
+- `CrossEntropy`: the mean or summed softmax cross-entropy as one node (what `F.cross_entropy`
+  records for reduction "mean" and "sum").
+- `RNNLayer`, `LSTMLayer`, `GRULayer` (`rnn_layer`, `lstm_layer`, `gru_layer`): a whole sequence of
+  one layer as one node, as cuDNN does (what `nn.RNN/LSTM/GRU` and `nn.unroll` record by
+  default). `kernels.Layer` picks the inner path and runs forward and BPTT; the weight gradients
+  of all steps are then one product.
 
 The numbers equal those of the per-op path (`tg.cat`, `@`, `+`, `.tanh()` ... step by step) up to
 rounding; tests check float64 agreement to 1e-12. Shapes follow nn: W (G*H, I+H) with columns x
@@ -21,74 +20,15 @@ import numpy as np
 
 from tinygrad_rnn import kernels
 from tinygrad_rnn.function import Function
+from tinygrad_rnn.kernels.activations import sigmoid
+from tinygrad_rnn.kernels.cross_entropy import cross_entropy_backward, cross_entropy_forward
 from tinygrad_rnn.tensor import Tensor
-
-
-def _rows(a: np.ndarray) -> np.ndarray:
-    """View a as 2-D (rows, last axis), C-contiguous (the layout the kernels are compiled for)."""
-    return np.ascontiguousarray(a).reshape(-1, a.shape[-1]) if a.ndim != 2 else \
-        np.ascontiguousarray(a)
-
-
-# ----- add + activation --------------------------------------------------------------------------
-class _AddAct(Function):
-    """act(a + b) where b has a's shape or is broadcast along a's last axis (e.g. a bias)."""
-
-    __slots__ = ()
-    broadcasts = True
-    act = kernels.TANH
-
-    def forward(ctx, a, b):
-        if a.dtype.kind != "f" or b.dtype.kind != "f":  # integers: in floats, as np.tanh does
-            dtype = np.result_type(a.dtype, b.dtype, np.float16)
-            a, b = a.astype(dtype), b.astype(dtype)
-        if a.dtype == b.dtype and a.ndim >= 1 and a.size and (
-                b.shape == a.shape or b.shape == a.shape[-1:]):
-            y = kernels.ops().add_act(_rows(a), _rows(b), ctx.act,
-                                      kernels.use_fast(a.dtype)).reshape(a.shape)
-        else:  # other broadcasts (or mixed dtypes): the NumPy twin handles them
-            y = kernels.add_act_np(a, b, ctx.act)
-        ctx.save_for_backward(y)
-        return y
-
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        if y.ndim >= 1 and y.size:
-            dz = kernels.ops().act_backward(_rows(y), _rows(g), ctx.act).reshape(y.shape)
-        else:
-            dz = kernels.act_backward_np(y, g, ctx.act)
-        return dz, dz  # d(a+b)/da = d(a+b)/db = 1; the engine unbroadcasts b's share
-
-
-class AddTanh(_AddAct):
-    """tanh(a + b) as one node."""
-
-    __slots__ = ()
-    op = "add_tanh"
-    act = kernels.TANH
-
-
-class AddSigmoid(_AddAct):
-    """sigmoid(a + b) as one node."""
-
-    __slots__ = ()
-    op = "add_sigmoid"
-    act = kernels.SIGMOID
-
-
-def add_tanh(a: Tensor, b: Tensor) -> Tensor:
-    """tanh(a + b) in one node and one pass (same numbers as `(a + b).tanh()`)."""
-    return AddTanh.apply(a, b)
-
-
-def add_sigmoid(a: Tensor, b: Tensor) -> Tensor:
-    """sigmoid(a + b) in one node and one pass (same numbers as `(a + b).sigmoid()`)."""
-    return AddSigmoid.apply(a, b)
 
 
 # ----- output layer and loss ----------------------------------------------------------------------
 class LinearLayer(Function):
-    """y = x W^T + b as one node, for x (..., I), W (O, I), b (O,) (optional)."""
+    """y = x W^T + b as one node, for x (..., I), W (O, I), b (O,) (optional): one product and
+    the bias added in place; backward is two products (and a sum for b)."""
 
     __slots__ = ()
     op = "linear"
@@ -112,11 +52,6 @@ class LinearLayer(Function):
         return grads + ((np.add.reduce(g2, axis=0),) if len(ctx.parents) == 3 else ())
 
 
-def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
-    """x W^T + b as one graph node (the same numbers as `x @ W.T + b`)."""
-    return LinearLayer.apply(*((x, W) if b is None else (x, W, b)))
-
-
 class CrossEntropy(Function):
     """Mean (or summed) cross-entropy of logits (N, C) at integer targets (N,) as one node.
 
@@ -129,8 +64,8 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target=None, reduction="mean"):
         if logits.ndim != 2:
             raise ValueError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
-        if logits.dtype.kind != "f":
-            logits = logits.astype(np.float64)  # integer logits give a float64 loss
+        if logits.dtype.char not in "fd":
+            logits = logits.astype(np.float64)  # integer (or other) logits: a float64 loss
         t = np.asarray(target)
         if t.dtype.kind not in "iu" or t.shape != logits.shape[:1]:
             raise ValueError(f"cross_entropy: target must be integer class indices of shape "
@@ -140,7 +75,7 @@ class CrossEntropy(Function):
                              f"{reduction!r}")
         prob = np.empty(logits.shape, dtype=logits.dtype)
         t = t.astype(np.int64, copy=False)
-        loss, bad = kernels.ops().cross_entropy_forward(np.ascontiguousarray(logits), t, prob)
+        loss, bad = cross_entropy_forward(np.ascontiguousarray(logits), t, prob)
         if bad >= 0:
             raise IndexError(f"cross_entropy: target {t[bad]} (row {bad}) is outside "
                              f"[0, {logits.shape[1]})")
@@ -151,14 +86,7 @@ class CrossEntropy(Function):
     def backward(ctx, g):
         (prob,) = ctx.saved
         # (softmax - one_hot(target)) * g / N
-        return (kernels.ops().cross_entropy_backward(prob, ctx.target, float(g) * ctx.scale),)
-
-
-def cross_entropy(logits: Tensor, target: np.ndarray, reduction: str = "mean") -> Tensor:
-    """Cross-entropy of logits (N, C) at integer targets (N,) as one graph node (the same numbers
-    as `F.cross_entropy` with reduction "mean" or "sum")."""
-    target = target.data if isinstance(target, Tensor) else target
-    return CrossEntropy.apply(logits, target=target, reduction=reduction)
+        return (cross_entropy_backward(prob, ctx.target, float(g) * ctx.scale),)
 
 
 # ----- argument checks ---------------------------------------------------------------------------
@@ -168,12 +96,11 @@ def _activation(nonlinearity: str, op: str) -> int:
     return kernels.ACTIVATIONS[nonlinearity]
 
 
-def _check(op: str, x: np.ndarray, states: tuple, W: np.ndarray, rest: tuple, gates: int,
-           seq: bool) -> tuple[int, int]:
-    """Check shapes and dtypes of a cell or layer call; return (input size I, hidden size H)."""
-    want_x = 3 if seq else 2
-    if x.ndim != want_x:
-        raise ValueError(f"{op}: x must be {'(T, B, I)' if seq else '(B, I)'}, got shape {x.shape}")
+def _check(op: str, x: np.ndarray, states: tuple, W: np.ndarray, rest: tuple,
+           gates: int) -> tuple[int, int]:
+    """Check shapes and dtypes of a layer call; return (input size I, hidden size H)."""
+    if x.ndim != 3:
+        raise ValueError(f"{op}: x must be (T, B, I), got shape {x.shape}")
     if W.ndim != 2 or W.shape[0] % gates:
         raise ValueError(f"{op}: W must be ({gates}*H, I+H), got shape {W.shape}")
     hidden = W.shape[0] // gates
@@ -195,179 +122,34 @@ def _check(op: str, x: np.ndarray, states: tuple, W: np.ndarray, rest: tuple, ga
     return n_in, hidden
 
 
-def _project(x2: np.ndarray, W: np.ndarray, n_in: int, rest: tuple) -> np.ndarray:
-    """x W_x^T (+ b) for x2 (N, I): the input half of [x; h] W^T, for all rows at once."""
-    z = kernels.mm(x2, W[:, :n_in].T)
-    if rest:
-        z += rest[0]
-    return z
-
-
-def _weight_grads(dz2: np.ndarray, x2: np.ndarray, h0: np.ndarray, hs: np.ndarray,
-                  rest: tuple) -> tuple:
-    """dW = dz^T [x_t; h_{t-1}] over every step as ONE product, and db = sum of dz over rows.
-    dz2 (T*B, G*H), x2 (T*B, I), h0 (B, H), hs (T, B, H)."""
-    rows, n_in = x2.shape
-    batch, hidden = h0.shape
-    xh = np.empty((rows, n_in + hidden), dtype=dz2.dtype)  # the rows [x_t; h_{t-1}]
-    xh[:, :n_in] = x2
-    xh[:batch, n_in:] = h0
-    xh[batch:, n_in:] = hs[:-1].reshape(rows - batch, hidden)
-    dW = kernels.mm(dz2.T, xh)
-    return (dW, np.add.reduce(dz2, axis=0)) if rest else (dW,)
-
-
-def _input_grad(ctx: Function, dz2: np.ndarray, W: np.ndarray, n_in: int, steps: int,
-                batch: int) -> np.ndarray | None:
-    """dx = dz W_x for every step at once, or None when the input needs no gradient (the
-    first layer of a model fed data): that product is skipped."""
-    if not ctx.parents[0].requires_grad:
-        return None
-    return kernels.mm(dz2, np.ascontiguousarray(W[:, :n_in])).reshape(steps, batch, n_in)
-
-
-# ----- one cell step -----------------------------------------------------------------------------
-class RNNCellStep(Function):
-    """h' = act([x; h] W^T + b) as one node; x (B, I), h (B, H), W (H, I+H), b (H,)."""
-
-    __slots__ = ("act", "n_in")
-    op = "rnn_cell"
-
-    def forward(ctx, x, h, W, *rest, nonlinearity="tanh"):
-        ctx.act = _activation(nonlinearity, "rnn_cell")
-        ctx.n_in, _ = _check("rnn_cell", x, (h,), W, rest, 1, seq=False)
-        xh = np.concatenate([x, h], axis=1)
-        z = kernels.mm(xh, np.ascontiguousarray(W.T))
-        b = rest[0] if rest else np.zeros(W.shape[0], dtype=W.dtype)
-        h_new = kernels.ops().add_act(z, b.reshape(1, -1), ctx.act, kernels.use_fast(z.dtype))
-        ctx.save_for_backward(xh, W, h_new)
-        return h_new
-
-    def backward(ctx, g):
-        xh, W, h_new = ctx.saved
-        dz = kernels.ops().act_backward(h_new, np.ascontiguousarray(g), ctx.act)
-        dxh = kernels.mm(dz, np.ascontiguousarray(W))  # z = xh W^T: dxh = dz W
-        dW = kernels.mm(np.ascontiguousarray(dz.T), xh)  # dW = dz^T xh
-        n = ctx.n_in
-        grads = (dxh[:, :n], dxh[:, n:], dW)
-        return grads + ((dz.sum(axis=0),) if len(ctx.parents) == 4 else ())
-
-
-class LSTMCellStep(Function):
-    """One LSTM step as one node; returns h' and c' stacked, shape (2, B, H).
-
-    z = [x; h] W^T + b with row blocks i, f, g, o; c' = f c + i g; h' = o tanh(c').
-    """
-
-    __slots__ = ("n_in",)
-    op = "lstm_cell"
-
-    def forward(ctx, x, h, c, W, *rest):
-        ctx.n_in, _ = _check("lstm_cell", x, (h, c), W, rest, 4, seq=False)
-        xh = np.concatenate([x, h], axis=1)
-        z = kernels.mm(xh, np.ascontiguousarray(W.T))
-        if rest:
-            z += rest[0]
-        gates, c_new, tanh_c, h_new = kernels.ops().lstm_gates(z, np.ascontiguousarray(c),
-                                                               kernels.use_fast(z.dtype))
-        ctx.save_for_backward(xh, W, np.ascontiguousarray(c), gates, tanh_c)
-        return np.stack([h_new, c_new])
-
-    def backward(ctx, g):
-        xh, W, c, gates, tanh_c = ctx.saved
-        dz, dc = kernels.ops().lstm_gates_backward(np.ascontiguousarray(g[0]),
-                                                   np.ascontiguousarray(g[1]),
-                                                   gates, tanh_c, c)
-        dxh = kernels.mm(dz, np.ascontiguousarray(W))  # z = xh W^T: dxh = dz W
-        dW = kernels.mm(np.ascontiguousarray(dz.T), xh)  # dW = dz^T xh
-        n = ctx.n_in
-        grads = (dxh[:, :n], dxh[:, n:], dc, dW)
-        return grads + ((dz.sum(axis=0),) if len(ctx.parents) == 5 else ())
-
-
-def rnn_cell(x: Tensor, h: Tensor, W: Tensor, b: Tensor | None = None,
-             nonlinearity: str = "tanh") -> Tensor:
-    """One RNN step act([x; h] W^T + b) as a single graph node."""
-    args = (x, h, W) if b is None else (x, h, W, b)
-    return RNNCellStep.apply(*args, nonlinearity=nonlinearity)
-
-
-def lstm_cell(x: Tensor, h: Tensor, c: Tensor, W: Tensor,
-              b: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """One LSTM step as a single graph node; returns (h', c')."""
-    hc = LSTMCellStep.apply(*((x, h, c, W) if b is None else (x, h, c, W, b)))
-    return hc[0], hc[1]
-
-
 # ----- a whole sequence of one layer -------------------------------------------------------------
-def _small(batch: int, n_out: int, hidden: int) -> bool:
-    """True when a step's hidden-to-hidden product is small enough to run inside the compiled
-    time loop (numba backend only; the NumPy backend always loops in Python over BLAS)."""
-    return batch * n_out * hidden < kernels.SEQUENCE_CROSSOVER
-
-
 class RNNLayer(Function):
     """A whole sequence of one RNN layer as one node: returns hs (T, B, H), h_t for every t.
 
     Inputs x (T, B, I), h0 (B, H), W (H, I+H), b (H,) (optional). Saves the states; backward
-    runs BPTT (through the compiled kernel or a loop over BLAS products for big layers).
+    runs BPTT and forms the weight gradients over all steps at once.
     """
 
-    __slots__ = ("act", "n_in")
+    __slots__ = ("act", "layer")
     op = "rnn_layer"
 
     def forward(ctx, x, h0, W, *rest, nonlinearity="tanh"):
         ctx.act = _activation(nonlinearity, "rnn_layer")
-        n_in, hidden = _check("rnn_layer", x, (h0,), W, rest, 1, seq=True)
-        ctx.n_in = n_in
+        n_in, hidden = _check("rnn_layer", x, (h0,), W, rest, 1)
         steps, batch, _ = x.shape
-        x = np.ascontiguousarray(x)
-        x2 = x.reshape(steps * batch, n_in)
-        h0 = np.ascontiguousarray(h0)
-        k, fast = kernels.ops(), kernels.use_fast(x.dtype)
-        if kernels.get_backend() == "numba" and batch * n_in * hidden < kernels.MATMUL_CROSSOVER \
-                and _small(batch, hidden, hidden):  # tiny: the whole layer in one compiled call
-            b = rest[0] if rest else np.empty(0, x.dtype)
-            hs = k.rnn_layer_forward(x, h0, np.ascontiguousarray(W), b, ctx.act, fast)
-            ctx.save_for_backward(x2, h0, W, hs)
-            return hs
-        p = _project(x2, W, n_in, rest).reshape(steps, batch, hidden)
-        w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
-        if kernels.get_backend() == "numpy" or _small(batch, hidden, hidden):
-            hs = k.rnn_sequence(p, h0, w_hh_t, ctx.act, fast)
-        else:  # big layer: BLAS for h W_hh^T, the compiled kernel for add + activation
-            hs = np.empty_like(p)
-            z = np.empty((batch, hidden), dtype=p.dtype)
-            h_prev = h0
-            for t in range(steps):
-                np.matmul(h_prev, w_hh_t, out=z)
-                np.add(z, p[t], out=hs[t])
-                k.act_inplace(hs[t], ctx.act, fast)
-                h_prev = hs[t]
-        ctx.save_for_backward(x2, h0, W, hs)
+        x, h0 = np.ascontiguousarray(x), np.ascontiguousarray(h0)
+        ctx.layer = kernels.Layer(batch, n_in, hidden, 1, x.dtype)
+        hs = ctx.layer.rnn(x, h0, W, rest[0] if rest else None, ctx.act)
+        ctx.save_for_backward(x, h0, W, hs)
         return hs
 
     def backward(ctx, g):
-        x2, h0, W, hs = ctx.saved
-        steps, batch, hidden = hs.shape
-        n_in = ctx.n_in
-        w_hh = np.ascontiguousarray(W[:, n_in:])
-        g = np.ascontiguousarray(g)
-        k = kernels.ops()
-        if kernels.get_backend() == "numpy" or _small(batch, hidden, hidden):
-            dz, dh0 = k.rnn_sequence_backward(g, hs, w_hh, ctx.act)
-        else:
-            dz = np.empty_like(g)
-            dh_next = np.zeros_like(h0)
-            for t in range(steps - 1, -1, -1):
-                np.add(g[t], dh_next, out=dz[t])  # dL/dh_t: from outside plus from step t+1
-                k.act_grad_inplace(hs[t], dz[t], ctx.act)  # back through the activation
-                np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
-            dh0 = dh_next
-        dz2 = dz.reshape(steps * batch, hidden)
-        dx = _input_grad(ctx, dz2, W, n_in, steps, batch)
-        rest = (None,) if len(ctx.parents) == 4 else ()
-        return (dx, dh0) + _weight_grads(dz2, x2, h0, hs, rest)
+        x, h0, W, hs = ctx.saved
+        layer = ctx.layer
+        dz, dh0 = layer.rnn_backward(g, hs, W, ctx.act)
+        dx = layer.input_grad(dz, W) if ctx.parents[0].requires_grad else None
+        dW, db = layer.weight_grads(dz, x, h0, hs)
+        return (dx, dh0, dW) + ((db,) if len(ctx.parents) == 4 else ())
 
 
 class LSTMLayer(Function):
@@ -377,61 +159,26 @@ class LSTMLayer(Function):
     shape (T+1, B, H): rows 0..T-1 are h_1..h_T (the layer's output), row T is c_T.
     """
 
-    __slots__ = ("n_in",)
+    __slots__ = ("layer",)
     op = "lstm_layer"
 
     def forward(ctx, x, h0, c0, W, *rest):
-        n_in, hidden = _check("lstm_layer", x, (h0, c0), W, rest, 4, seq=True)
-        ctx.n_in = n_in
+        n_in, hidden = _check("lstm_layer", x, (h0, c0), W, rest, 4)
         steps, batch, _ = x.shape
-        x2 = np.ascontiguousarray(x).reshape(steps * batch, n_in)
-        p = _project(x2, W, n_in, rest).reshape(steps, batch, 4 * hidden)
-        h0, c0 = np.ascontiguousarray(h0), np.ascontiguousarray(c0)
-        w_hh_t = np.ascontiguousarray(W[:, n_in:].T)
-        k, fast = kernels.ops(), kernels.use_fast(p.dtype)
-        if kernels.get_backend() == "numpy" or _small(batch, 4 * hidden, hidden):
-            hs, cs, tanh_cs, gates = k.lstm_sequence(p, h0, c0, w_hh_t, fast)
-        else:  # big layer: BLAS for h W_hh^T, the compiled kernel for the gates
-            hs = np.empty((steps, batch, hidden), dtype=p.dtype)
-            cs, tanh_cs, gates = np.empty_like(hs), np.empty_like(hs), np.empty_like(p)
-            z = np.empty((batch, 4 * hidden), dtype=p.dtype)
-            h_prev, c_prev = h0, c0
-            for t in range(steps):
-                np.matmul(h_prev, w_hh_t, out=z)
-                z += p[t]
-                k.lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
-                h_prev, c_prev = hs[t], cs[t]
-        ctx.save_for_backward(x2, h0, c0, W, hs, cs, tanh_cs, gates)
+        x, h0, c0 = (np.ascontiguousarray(a) for a in (x, h0, c0))
+        ctx.layer = kernels.Layer(batch, n_in, hidden, 4, x.dtype)
+        hs, cs, tanh_cs, gates = ctx.layer.lstm(x, h0, c0, W, rest[0] if rest else None)
+        ctx.save_for_backward(x, h0, c0, W, hs, cs, tanh_cs, gates)
         return np.concatenate([hs, cs[-1:]])
 
     def backward(ctx, g):
-        x2, h0, c0, W, hs, cs, tanh_cs, gates = ctx.saved
-        steps, batch, hidden = hs.shape
-        n_in = ctx.n_in
-        w_hh = np.ascontiguousarray(W[:, n_in:])
-        g_h, g_c = np.array(g[:steps]), np.array(g[steps])  # copies: g_h is added into
-        k = kernels.ops()
-        if kernels.get_backend() == "numpy" or _small(batch, 4 * hidden, hidden):
-            dz, dh0, dc0 = k.lstm_sequence_backward(g_h, g_c, cs, tanh_cs, gates, c0, w_hh)
-        else:
-            dz = np.empty_like(gates)
-            dh_next, dc, dc_prev = np.zeros_like(h0), g_c.copy(), np.empty_like(c0)
-            for t in range(steps - 1, -1, -1):
-                c_prev = cs[t - 1] if t > 0 else c0
-                g_h[t] += dh_next  # dL/dh_t: from outside plus from step t+1
-                k.lstm_gates_backward_into(g_h[t], dc, gates[t], tanh_cs[t], c_prev, dz[t],
-                                           dc_prev)
-                dc, dc_prev = dc_prev, dc
-                np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
-            dh0, dc0 = dh_next, dc
-        dz2 = dz.reshape(steps * batch, 4 * hidden)
-        dx = _input_grad(ctx, dz2, W, n_in, steps, batch)
-        rest = (None,) if len(ctx.parents) == 5 else ()
-        return (dx, dh0, dc0) + _weight_grads(dz2, x2, h0, hs, rest)
-
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return kernels.add_act_np(a, np.zeros((), a.dtype), kernels.SIGMOID)
+        x, h0, c0, W, hs, cs, tanh_cs, gates = ctx.saved
+        steps = hs.shape[0]
+        layer = ctx.layer
+        dz, dh0, dc0 = layer.lstm_backward(g[:steps], g[steps], cs, tanh_cs, gates, c0, W)
+        dx = layer.input_grad(dz, W) if ctx.parents[0].requires_grad else None
+        dW, db = layer.weight_grads(dz, x, h0, hs)
+        return (dx, dh0, dc0, dW) + ((db,) if len(ctx.parents) == 5 else ())
 
 
 def gru_sequence_np(p: np.ndarray, h0: np.ndarray, w_h_t: np.ndarray, b_hn: np.ndarray,
@@ -450,11 +197,11 @@ def gru_sequence_np(p: np.ndarray, h0: np.ndarray, w_h_t: np.ndarray, b_hn: np.n
         r, z, n = gates[t, :, :H], gates[t, :, H:2 * H], gates[t, :, 2 * H:]
         if reset_after:
             q = h_prev @ w_h_t  # W_h h_{t-1}, all three blocks in one product
-            gates[t, :, :2 * H] = _sigmoid(p[t, :, :2 * H] + q[:, :2 * H])
+            gates[t, :, :2 * H] = sigmoid(p[t, :, :2 * H] + q[:, :2 * H])
             m[t] = q[:, 2 * H:] + b_hn
             n[...] = np.tanh(p[t, :, 2 * H:] + r * m[t])
         else:
-            gates[t, :, :2 * H] = _sigmoid(p[t, :, :2 * H] + h_prev @ w_h_t[:, :2 * H])
+            gates[t, :, :2 * H] = sigmoid(p[t, :, :2 * H] + h_prev @ w_h_t[:, :2 * H])
             np.multiply(r, h_prev, out=m[t])
             n[...] = np.tanh(p[t, :, 2 * H:] + m[t] @ w_h_t[:, 2 * H:])
         hs[t] = h_prev = n + z * (h_prev - n)  # (1 - z) n + z h_{t-1}
@@ -515,14 +262,15 @@ class GRULayer(Function):
         if b_hn is not None and (not reset_after or b_hn.shape != (W.shape[0] // 3,)):
             raise ValueError(f"gru_layer: b_hn must be (H,) = ({W.shape[0] // 3},) and only "
                              f"with reset_after=True, got shape {b_hn.shape}")
-        n_in, hidden = _check("gru_layer", x, (h0,), W, rest[:1], 3, seq=True)
+        n_in, hidden = _check("gru_layer", x, (h0,), W, rest[:1], 3)
         if b_hn is not None and b_hn.dtype != W.dtype:
             raise TypeError(f"gru_layer: all inputs must share one float dtype, got "
                             f"{W.dtype} and {b_hn.dtype} (b_hn)")
         ctx.n_in = n_in
         steps, batch, _ = x.shape
-        x2 = np.ascontiguousarray(x).reshape(steps * batch, n_in)
-        p = _project(x2, W, n_in, rest[:1]).reshape(steps, batch, 3 * hidden)
+        x = np.ascontiguousarray(x)
+        x2 = x.reshape(steps * batch, n_in)
+        p = kernels.Layer(batch, n_in, hidden, 3, x.dtype).project(x, W, rest[0] if rest else None)
         h0 = np.ascontiguousarray(h0)
         b_hn = np.zeros(hidden, W.dtype) if b_hn is None else b_hn
         hs, gates, m = gru_sequence_np(p, h0, np.ascontiguousarray(W[:, n_in:].T), b_hn,
@@ -545,7 +293,8 @@ class GRULayer(Function):
         # the candidate's hidden product read h (reset_after) or r * h (Cho)
         dW[2 * hidden:, n_in:] = kernels.mm(
             dm2.T, h_prev2 if ctx.reset_after else m.reshape(steps * batch, hidden))
-        dx = _input_grad(ctx, dp2, W, n_in, steps, batch)
+        dx = (kernels.Layer(batch, n_in, hidden, 3, W.dtype).input_grad(dp, W)
+              if ctx.parents[0].requires_grad else None)
         grads = (dx, dh0, dW)
         if len(ctx.parents) >= 4:
             grads += (np.add.reduce(dp2, axis=0),)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.fused import LinearLayer
 from tinygrad_rnn.nn.module import Module, Parameter, as_input
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
@@ -44,8 +45,9 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input of shape {x.shape} does not end in in_features="
                              f"{self.in_features}")
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        # one graph node: x W^T + b in one product (backward: two products and a sum)
+        return LinearLayer.apply(*((x, self.weight) if self.bias is None else
+                                   (x, self.weight, self.bias)))
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

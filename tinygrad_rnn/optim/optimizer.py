@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from tinygrad_rnn import kernels
+from tinygrad_rnn.kernels.adam import adam_update
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop"]
@@ -442,9 +442,9 @@ class Adam(Optimizer):
             data -= step_size * (m / (np.sqrt(v_max) / root + eps_))
         elif (data.flags.c_contiguous and grad.flags.c_contiguous and m.flags.c_contiguous
                 and v.flags.c_contiguous):
-            kernels.ops().adam_update(data, grad, m, v, coef)  # one compiled pass
+            adam_update(data, grad, m, v, coef)  # one pass (compiled on the numba backend)
         else:
-            kernels.adam_update_np(data, grad, m, v, coef)
+            adam_update.twin(data, grad, m, v, coef)
 
 
 class AdamW(Adam):

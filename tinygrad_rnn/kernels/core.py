@@ -1,0 +1,175 @@
+"""The machinery under every kernel: a compiled function and its NumPy twin under one name, the
+backend switch, and compiling lazily (only what a run calls, numba imported on the first call).
+
+    @kernel
+    def act_inplace(z, act, fast):          # the compiled kernel: loops over arrays
+        ...
+
+    @act_inplace.numpy
+    def act_inplace(z, act, fast=False):    # its NumPy twin: the same name, right below
+        ...
+
+`act_inplace(...)` runs the active backend's version; `act_inplace.compiled` and
+`act_inplace.twin` are the two versions themselves (the tests compare them). A `@formula` is a
+small function written once for both worlds: compiled code calls its compiled version, Python
+calls it as it is, on arrays (the activations and their derivatives are formulas).
+
+Compiling: the first time a kernel runs on the numba backend, numba is imported and the kernel is
+handed to `numba.njit(cache=True, error_model="numpy")` (a float division by zero gives inf, as in
+NumPy, instead of a check that stops LLVM from vectorizing the loop). Kernels call other kernels
+and formulas by their plain names: each compiled kernel sees, under those names, the compiled
+versions. Compiled code is cached on disk, so only the first run ever compiles; it prints one line
+before the first compile (`compile_notice`), and nothing when the cache is warm.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from typing import Any, Callable
+
+BACKENDS = ("numba", "numpy")
+OPTIONS = dict(cache=True, error_model="numpy")
+
+# What a first run compiles, measured on the project machine with an empty cache (see
+# docs/performance.md, "First run"): the kernels of one model's training step.
+COMPILE_SECONDS = 6
+
+
+def _check_backend(name: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(f"set_backend / TINYGRAD_RNN_BACKEND: backend must be one of "
+                         f"{BACKENDS}, got {name!r}")
+    return name
+
+
+_backend = _check_backend(os.environ.get("TINYGRAD_RNN_BACKEND", "numba").strip().lower()
+                          or "numba")
+
+
+def set_backend(name: str) -> None:
+    """Choose the kernels: "numba" (compiled, the default) or "numpy" (the NumPy twins).
+    Process-wide (not per thread); the environment variable TINYGRAD_RNN_BACKEND sets the
+    starting value."""
+    global _backend
+    _backend = _check_backend(name)
+
+
+def get_backend() -> str:
+    """The active backend: "numba" or "numpy"."""
+    return _backend
+
+
+def numba_active() -> bool:
+    """True when kernels run compiled (the numba backend)."""
+    return _backend == "numba"
+
+
+class Formula:
+    """A small function written once: called from Python as it is (on scalars or arrays), and
+    compiled when a compiled kernel calls it."""
+
+    def __init__(self, py_func: Callable) -> None:
+        self.py_func, self._compiled = py_func, None
+        self.__name__, self.__doc__ = py_func.__name__, py_func.__doc__
+        self.__module__, self.__qualname__ = py_func.__module__, py_func.__qualname__
+        self.__wrapped__ = py_func  # editors and inspect follow this to the source
+
+    def __call__(self, *args: Any) -> Any:
+        return self.py_func(*args)
+
+    @property
+    def compiled(self) -> Callable:
+        """The numba dispatcher (made on first use; numba compiles it on its first call)."""
+        if self._compiled is None:
+            self._compiled = _compile(self.py_func, self)
+        return self._compiled
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.__module__}.{self.__name__}>"
+
+
+class Kernel(Formula):
+    """A compiled kernel and its NumPy twin under one name; calling it runs the active backend's
+    version. Register the twin with `@name.numpy` right below the kernel."""
+
+    def __init__(self, py_func: Callable) -> None:
+        super().__init__(py_func)
+        self.twin: Callable | None = None
+
+    def numpy(self, twin: Callable) -> Kernel:
+        """Decorator: register the NumPy twin (same name, same arguments); returns the kernel."""
+        self.twin = twin
+        return self
+
+    def __call__(self, *args: Any) -> Any:
+        if _backend == "numpy":
+            return self.twin(*args)
+        return self.compiled(*args)
+
+
+def kernel(py_func: Callable) -> Kernel:
+    """Mark a function as a compiled kernel (give it a twin with `@name.numpy`)."""
+    kernel_obj = Kernel(py_func)
+    KERNELS.append(kernel_obj)
+    return kernel_obj
+
+
+def formula(py_func: Callable) -> Formula:
+    """Mark a function as a formula: plain Python from Python, compiled inside kernels."""
+    return Formula(py_func)
+
+
+KERNELS: list[Kernel] = []  # every kernel, in definition order (the tests walk it)
+
+
+def _compile(py_func: Callable, owner: Formula) -> Callable:
+    """numba.njit a copy of py_func whose globals name compiled versions of the kernels and
+    formulas it calls (the module's own globals keep the Python-callable objects)."""
+    import numba
+
+    _install_notice()
+    scope = dict(py_func.__globals__)
+    clone = types.FunctionType(py_func.__code__, scope, py_func.__name__, py_func.__defaults__,
+                               py_func.__closure__)
+    clone.__qualname__, clone.__module__ = py_func.__qualname__, py_func.__module__
+    clone.__doc__ = py_func.__doc__
+    owner._compiled = dispatcher = numba.njit(**OPTIONS)(clone)
+    for name, value in scope.items():  # after owner._compiled is set: recursion ends
+        if isinstance(value, Formula):
+            scope[name] = value.compiled
+    return dispatcher
+
+
+# ----- the first-run notice ----------------------------------------------------------------------
+_notice = {"installed": False, "shown": False}
+
+
+def compile_notice() -> str:
+    """The line printed (to stderr) before the first compile of a process."""
+    return (f"tinygrad_rnn: compiling kernels, once: ~{COMPILE_SECONDS} s "
+            f"(cached afterwards; TINYGRAD_RNN_BACKEND=numpy skips it)")
+
+
+def _install_notice() -> None:
+    """Listen to numba's compile events: numba fires one only when it really compiles (not when
+    it loads a cached kernel), so a warm cache prints nothing."""
+    if _notice["installed"]:
+        return
+    _notice["installed"] = True
+    from numba.core import event
+
+    class _Notice(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            func = getattr(ev.data.get("dispatcher"), "py_func", None)
+            if not _notice["shown"] and getattr(func, "__module__", "").startswith(__package__):
+                _notice["shown"] = True
+                print(compile_notice(), file=sys.stderr, flush=True)
+
+        def on_end(self, ev: Any) -> None:
+            pass
+
+    event.register("numba:compile", _Notice())
+
+

@@ -1,0 +1,173 @@
+"""The LSTM: one step after the matmul (gates, cell state, output) and its backward, and a whole
+sequence of one layer with its BPTT.
+
+z = p_t + h_{t-1} W_hh^T holds the pre-activations in row blocks i, f, g, o (PyTorch's order);
+i, f, o = sigmoid, g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t). The sequence kernels run
+the time loop with the hidden-to-hidden product compiled (small layers); their twins loop in Python
+around one BLAS product per step and call the step kernels of the active backend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_rnn.kernels.activations import (sigmoid, sigmoid_fast, sigmoid_grad, tanh_fast,
+                                              tanh_grad)
+from tinygrad_rnn.kernels.core import kernel
+from tinygrad_rnn.kernels.matmul import matmul_into
+
+
+@kernel
+def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast):
+    """The LSTM step after the matmul, into given arrays: z (B, 4H) pre-activations (blocks
+    i, f, g, o) and c_prev (B, H) -> gates (B, 4H) after their nonlinearities, c, tanh(c), h."""
+    n, h4 = z.shape
+    hh = h4 // 4
+    for b in range(n):  # short loops over one row: LLVM vectorizes them (fast: no calls)
+        z_b, g_b = z[b], gates[b]
+        if fast:
+            for j in range(2 * hh):  # i, f
+                g_b[j] = sigmoid_fast(z_b[j])
+            for j in range(2 * hh, 3 * hh):  # g
+                g_b[j] = tanh_fast(z_b[j])
+            for j in range(3 * hh, h4):  # o
+                g_b[j] = sigmoid_fast(z_b[j])
+        else:
+            for j in range(2 * hh):
+                g_b[j] = sigmoid(z_b[j])
+            for j in range(2 * hh, 3 * hh):
+                g_b[j] = np.tanh(z_b[j])
+            for j in range(3 * hh, h4):
+                g_b[j] = sigmoid(z_b[j])
+        c_b, c_prev_b, tanh_c_b, h_b = c[b], c_prev[b], tanh_c[b], h[b]
+        for j in range(hh):
+            c_b[j] = g_b[hh + j] * c_prev_b[j] + g_b[j] * g_b[2 * hh + j]  # f c + i g
+        if fast:
+            for j in range(hh):
+                tanh_c_b[j] = tanh_fast(c_b[j])
+        else:
+            for j in range(hh):
+                tanh_c_b[j] = np.tanh(c_b[j])
+        for j in range(hh):
+            h_b[j] = g_b[3 * hh + j] * tanh_c_b[j]  # o tanh(c)
+
+
+@lstm_gates_into.numpy
+def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast=False):
+    """NumPy twin (always exact)."""
+    hh = z.shape[1] // 4
+    gates[:, :2 * hh] = sigmoid(z[:, :2 * hh])
+    np.tanh(z[:, 2 * hh:3 * hh], out=gates[:, 2 * hh:3 * hh])
+    gates[:, 3 * hh:] = sigmoid(z[:, 3 * hh:])
+    i_g, f_g, g_g, o_g = (gates[:, k * hh:(k + 1) * hh] for k in range(4))
+    np.multiply(f_g, c_prev, out=c)
+    c += i_g * g_g  # c = f c_prev + i g
+    np.tanh(c, out=tanh_c)
+    np.multiply(o_g, tanh_c, out=h)
+
+
+@kernel
+def lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev):
+    """Backward of one LSTM step, into given arrays: from dL/dh and dL/dc (B, H) of the step's
+    outputs to its pre-activations dz (B, 4H) and to c_prev (dc_prev, B x H)."""
+    n, hh = dh.shape
+    for b in range(n):  # short loops over one row, few arrays each: LLVM vectorizes them
+        dh_b, dc_b, g_b, tc_b, dz_b, d_c = dh[b], dc[b], gates[b], tanh_c[b], dz[b], dc_prev[b]
+        c_prev_b = c_prev[b]
+        for j in range(hh):  # h = o tanh(c): dL/dc gains dh o tanh'(c)
+            d_c[j] = dc_b[j] + dh_b[j] * g_b[3 * hh + j] * tanh_grad(tc_b[j])
+        for j in range(hh):  # o = sigmoid: dz_o = dh tanh(c) o (1 - o)
+            dz_b[3 * hh + j] = dh_b[j] * tc_b[j] * sigmoid_grad(g_b[3 * hh + j])
+        for j in range(hh):  # c = f c_prev + i g, with i, f = sigmoid and g = tanh
+            i_g, f_g, g_g = g_b[j], g_b[hh + j], g_b[2 * hh + j]
+            dz_b[j] = d_c[j] * g_g * sigmoid_grad(i_g)
+            dz_b[hh + j] = d_c[j] * c_prev_b[j] * sigmoid_grad(f_g)
+            dz_b[2 * hh + j] = d_c[j] * i_g * tanh_grad(g_g)
+        for j in range(hh):
+            d_c[j] *= g_b[hh + j]  # the cell-state highway: dc_prev = dc f
+
+
+@lstm_gates_backward_into.numpy
+def lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev):
+    """NumPy twin."""
+    hh = dh.shape[1]
+    i_g, f_g, g_g, o_g = (gates[:, k * hh:(k + 1) * hh] for k in range(4))
+    d_c = dc + dh * o_g * tanh_grad(tanh_c)  # h = o tanh(c): through tanh
+    dz[:, :hh] = d_c * g_g * sigmoid_grad(i_g)
+    dz[:, hh:2 * hh] = d_c * c_prev * sigmoid_grad(f_g)
+    dz[:, 2 * hh:3 * hh] = d_c * i_g * tanh_grad(g_g)
+    dz[:, 3 * hh:] = dh * tanh_c * sigmoid_grad(o_g)
+    np.multiply(d_c, f_g, out=dc_prev)  # the cell-state highway
+
+
+@kernel
+def lstm_sequence(p, h0, c0, w_hh_t, fast):
+    """Run an LSTM layer over a sequence. p (T, B, 4H) input projections x_t W_x^T + b; h0, c0
+    (B, H); w_hh_t (H, 4H). Returns (hs, cs, tanh_cs (T, B, H), gates (T, B, 4H))."""
+    steps, n, h4 = p.shape
+    hh = h4 // 4
+    hs = np.empty((steps, n, hh), dtype=p.dtype)
+    cs = np.empty_like(hs)
+    tanh_cs = np.empty_like(hs)
+    gates = np.empty_like(p)
+    z = np.empty((n, h4), dtype=p.dtype)
+    h_prev, c_prev = h0, c0
+    for t in range(steps):
+        matmul_into(h_prev, w_hh_t, z)
+        z += p[t]
+        lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
+        h_prev, c_prev = hs[t], cs[t]
+    return hs, cs, tanh_cs, gates
+
+
+@lstm_sequence.numpy
+def lstm_sequence(p, h0, c0, w_hh_t, fast=False):
+    """Twin: one BLAS product per step, then the active backend's `lstm_gates_into`."""
+    steps, n, h4 = p.shape
+    hs = np.empty((steps, n, h4 // 4), dtype=p.dtype)
+    cs, tanh_cs, gates = np.empty_like(hs), np.empty_like(hs), np.empty_like(p)
+    z = np.empty((n, h4), dtype=p.dtype)
+    h_prev, c_prev = h0, c0
+    for t in range(steps):
+        np.matmul(h_prev, w_hh_t, out=z)
+        z += p[t]
+        lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
+        h_prev, c_prev = hs[t], cs[t]
+    return hs, cs, tanh_cs, gates
+
+
+@kernel
+def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh):
+    """BPTT through `lstm_sequence`. g_h (T, B, H): dL/dh_t from outside; g_c_last (B, H):
+    dL/dc_T; w_hh (4H, H). Returns (dz (T, B, 4H), dh0, dc0)."""
+    steps, n, hh = g_h.shape
+    dz = np.empty_like(gates)
+    dh_next = np.zeros((n, hh), dtype=g_h.dtype)
+    dc = g_c_last.copy()
+    dc_prev = np.empty_like(dc)
+    dh = np.empty_like(dc)
+    for t in range(steps - 1, -1, -1):
+        for b in range(n):
+            for j in range(hh):
+                dh[b, j] = g_h[t, b, j] + dh_next[b, j]  # dL/dh_t: outside plus step t+1
+        c_prev = cs[t - 1] if t > 0 else c0
+        lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
+        dc[:] = dc_prev
+        matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
+    return dz, dh_next, dc
+
+
+@lstm_sequence_backward.numpy
+def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh):
+    """Twin: one BLAS product per step, the active backend's `lstm_gates_backward_into`."""
+    steps = g_h.shape[0]
+    dz = np.empty_like(gates)
+    dh, dh_next = np.empty_like(c0), np.zeros_like(c0)
+    dc, dc_prev = g_c_last.copy(), np.empty_like(c0)
+    for t in range(steps - 1, -1, -1):
+        np.add(g_h[t], dh_next, out=dh)  # dL/dh_t: from outside plus from step t+1
+        c_prev = cs[t - 1] if t > 0 else c0
+        lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
+        dc, dc_prev = dc_prev, dc
+        np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
+    return dz, dh_next, dc

@@ -1,0 +1,122 @@
+"""`Layer`: the one object that decides how a recurrent layer runs its sequence, and runs it.
+
+Three inner paths, picked from the sizes (and the backend) once per call:
+
+- "tiny"  (RNN only): the whole layer, input products included, in one compiled call
+          (`rnn_layer_forward`): for layers so small that a BLAS call costs more than its
+          arithmetic;
+- "small": one BLAS product for all input projections, then the time loop compiled with the
+          hidden-to-hidden product inside (`rnn_sequence`, `lstm_sequence` and their backward);
+- "big":   the kernels' twins: a Python time loop around one BLAS product per step, calling the
+          compiled step kernels (numba backend) or the NumPy ones (numpy backend, always "big").
+
+Crossovers, measured on the project machine (2-core AMD EPYC, OpenBLAS 0.3.31, one thread, f32 and
+f64, benchmarks/bench_crossover.py): whole layers (T=25, forward + backward) run 1.3-2.2x faster
+with the compiled loop up to ~1.3e5 multiply-adds per step of the hidden product (RNN 1x100 f32:
+0.19 vs 0.42 ms; LSTM 1x100 f32: 0.55 vs 1.01 ms; RNN 32x64: 1.18 vs 1.57 ms) and 1.1-1.5x slower
+from ~2.6e5 (RNN 32x128: 4.3 vs 3.0 ms): SMALL_BELOW sits between.
+
+After the time loop, the weight gradients of every step are formed at once: dW = dz^T [x; h_prev]
+over all T*B rows is one product, and so is dx = dz W_x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_rnn.kernels import matmul
+from tinygrad_rnn.kernels.activations import use_fast
+from tinygrad_rnn.kernels.core import numba_active
+from tinygrad_rnn.kernels.lstm import lstm_sequence, lstm_sequence_backward
+from tinygrad_rnn.kernels.matmul import mm
+from tinygrad_rnn.kernels.rnn import rnn_layer_forward, rnn_sequence, rnn_sequence_backward
+
+SMALL_BELOW = 200_000  # multiply-adds per step of the hidden product (B * G*H * H)
+PATHS = ("tiny", "small", "big")
+
+
+class Layer:
+    """A recurrent layer's sizes and the inner path they choose; runs forward and BPTT on it.
+
+    batch B, input size I, hidden size H, gate_blocks G (1 RNN, 4 LSTM, 3 GRU), dtype of the
+    arrays (float32 compiled loops use the call-free activations).
+    """
+
+    __slots__ = ("path", "n_in", "fast")
+
+    def __init__(self, batch: int, n_in: int, hidden: int, gate_blocks: int,
+                 dtype: np.dtype) -> None:
+        self.n_in, self.fast = n_in, use_fast(dtype)
+        if not numba_active() or batch * gate_blocks * hidden * hidden >= SMALL_BELOW:
+            self.path = "big"
+        elif gate_blocks == 1 and batch * n_in * hidden < matmul.CROSSOVER:
+            self.path = "tiny"
+        else:
+            self.path = "small"
+
+    def project(self, x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """p = x W_x^T + b for x (T, B, I): the input half of [x; h] W^T, all steps at once."""
+        steps, batch, n_in = x.shape
+        p = mm(x.reshape(steps * batch, n_in), W[:, :n_in].T)
+        if b is not None:
+            p += b
+        return p.reshape(steps, batch, W.shape[0])
+
+    # ----- RNN
+    def rnn(self, x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray | None,
+            act: int) -> np.ndarray:
+        """hs (T, B, H): h_t = act([x_t; h_{t-1}] W^T + b) for every t."""
+        if self.path == "tiny":
+            b = np.empty(0, x.dtype) if b is None else b
+            return rnn_layer_forward.compiled(x, h0, np.ascontiguousarray(W), b, act, self.fast)
+        p = self.project(x, W, b)
+        w_hh_t = np.ascontiguousarray(W[:, self.n_in:].T)
+        run = rnn_sequence.twin if self.path == "big" else rnn_sequence.compiled
+        return run(p, h0, w_hh_t, act, self.fast)
+
+    def rnn_backward(self, g: np.ndarray, hs: np.ndarray, W: np.ndarray,
+                     act: int) -> tuple[np.ndarray, np.ndarray]:
+        """BPTT: (dz (T, B, H) at the pre-activations, dh0 (B, H)) from g = dL/dh_t (T, B, H)."""
+        w_hh = np.ascontiguousarray(W[:, self.n_in:])
+        run = rnn_sequence_backward.twin if self.path == "big" else \
+            rnn_sequence_backward.compiled
+        return run(np.ascontiguousarray(g), hs, w_hh, act)
+
+    # ----- LSTM
+    def lstm(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, W: np.ndarray,
+             b: np.ndarray | None) -> tuple:
+        """(hs, cs, tanh_cs (T, B, H), gates (T, B, 4H)) of an LSTM layer over x (T, B, I)."""
+        p = self.project(x, W, b)
+        w_hh_t = np.ascontiguousarray(W[:, self.n_in:].T)
+        run = lstm_sequence.twin if self.path == "big" else lstm_sequence.compiled
+        return run(p, h0, c0, w_hh_t, self.fast)
+
+    def lstm_backward(self, g_h: np.ndarray, g_c: np.ndarray, cs: np.ndarray,
+                      tanh_cs: np.ndarray, gates: np.ndarray, c0: np.ndarray,
+                      W: np.ndarray) -> tuple:
+        """BPTT: (dz (T, B, 4H), dh0, dc0) from g_h = dL/dh_t (T, B, H) and g_c = dL/dc_T."""
+        w_hh = np.ascontiguousarray(W[:, self.n_in:])
+        run = lstm_sequence_backward.twin if self.path == "big" else \
+            lstm_sequence_backward.compiled
+        return run(np.ascontiguousarray(g_h), np.ascontiguousarray(g_c), cs, tanh_cs, gates, c0,
+                   w_hh)
+
+    # ----- the products over all steps
+    def weight_grads(self, dz: np.ndarray, x: np.ndarray, h0: np.ndarray,
+                     hs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dW, db): dW = dz^T [x_t; h_{t-1}] over every step as ONE product, db = sum of dz.
+        dz (T, B, G*H), x (T, B, I), h0 (B, H), hs (T, B, H)."""
+        steps, batch, n_in = x.shape
+        rows, hidden = steps * batch, h0.shape[1]
+        dz2 = dz.reshape(rows, dz.shape[2])
+        xh = np.empty((rows, n_in + hidden), dtype=dz.dtype)  # the rows [x_t; h_{t-1}]
+        xh[:, :n_in] = x.reshape(rows, n_in)
+        xh[:batch, n_in:] = h0
+        xh[batch:, n_in:] = hs[:-1].reshape(rows - batch, hidden)
+        return mm(dz2.T, xh), np.add.reduce(dz2, axis=0)
+
+    def input_grad(self, dz: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """dx = dz W_x (T, B, I) for every step at once."""
+        steps, batch, n_out = dz.shape
+        dx = mm(dz.reshape(steps * batch, n_out), np.ascontiguousarray(W[:, :self.n_in]))
+        return dx.reshape(steps, batch, self.n_in)
