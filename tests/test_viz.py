@@ -241,13 +241,55 @@ def test_tanh_rnn_gradient_fades_back_in_time():
     assert light == sorted(light, reverse=True)
 
 
-def test_grads_without_retained_gradients_is_a_clear_error():
+def _grads_snapshot(loss):
+    return [(t, None if t.grad is None else t.grad.copy()) for t in viz.walk(loss)]
+
+
+def _unchanged(snapshot):
+    return all((g is None and t.grad is None) or (g is not None and t.grad is not None
+                                                  and np.array_equal(g, t.grad))
+               for t, g in snapshot)
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM])
+def test_grads_before_backward_after_retain_graph_and_after_retain_grad_agree(cls):
+    """The three ways a learner gets to draw(grads=True) give the same picture, and drawing
+    changes no .grad."""
+    pictures = []
+    for situation in ("before backward", "retain_graph", "retain_grad"):
+        loss, model = rnn_loss(T=4, cls=cls, backward=False)
+        if situation == "retain_graph":
+            loss.backward(retain_graph=True)
+        elif situation == "retain_grad":
+            loss.backward(retain_grad=True)
+        before = _grads_snapshot(loss)
+        pictures.append(viz.draw(loss, grads=True, params=model).source)
+        assert _unchanged(before), situation
+        if situation == "before backward":
+            assert all(t.grad is None for t, _ in before)
+    assert pictures[0] == pictures[1] == pictures[2]
+    assert "|g| " in pictures[0] and "legend" in pictures[0]
+
+
+def test_grads_match_the_gradients_backward_computes():
+    loss, _ = rnn_loss(T=3, backward=False)
+    src = viz.draw(loss, grads=True).source
+    loss.backward(retain_grad=True)
+    h2 = [t for t in viz.walk(loss) if t.name == "h_2"][0]
+    assert f"|g| {np.linalg.norm(h2.grad):.1e}" in [
+        line for line in visible_nodes(src) if "h<SUB>2</SUB>" in line][0]
+
+
+def test_grads_after_a_plain_backward_say_what_to_do():
     loss, _ = rnn_loss(T=2, backward=False)
-    with pytest.raises(ValueError, match="retain_grad=True"):
+    loss.backward()  # frees the graph, keeps only the parameters' .grad
+    before = _grads_snapshot(loss)
+    with pytest.raises(RuntimeError) as err:
         viz.draw(loss, grads=True)
-    loss.backward()  # leaves only
-    with pytest.raises(ValueError, match="retain_grad=True"):
-        viz.draw(loss, grads=True)
+    for advice in ("before calling backward", "retain_graph=True", "retain_grad=True"):
+        assert advice in str(err.value)
+    assert _unchanged(before)
+    viz.draw(loss)  # without gradients the freed graph still draws
 
 
 def test_truncated_bptt_cut_is_dashed():

@@ -1,9 +1,11 @@
 """viz: Graphviz pictures of the unrolled computation graph of BPTT.
 
     import viz
-    loss.backward(retain_grad=True)          # gradients on every tensor, for grads=True
     g = viz.draw(loss, grads=True)           # a graphviz.Digraph; shows inline in Jupyter
     viz.render(loss, "unrolled.png", grads=True, max_steps=8)
+
+`grads=True` computes d(loss)/d(tensor) itself (`tg.grad`), before or after
+`loss.backward(retain_graph=True)` or `loss.backward(retain_grad=True)`; no `.grad` changes.
 
 `draw` only builds; `render` writes a file (png, svg, pdf, or the DOT text itself).
 """

@@ -40,13 +40,14 @@ from __future__ import annotations
 import html
 import math
 import re
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import graphviz
 import numpy as np
 
 from tinygrad_rnn.tensor import Tensor
 from viz.colors import NO_GRAD_COLOR, LogScale, text_color
+from viz.view import View, _as_roots, graph_op, walk  # noqa: F401  (walk: re-exported)
 
 DETAILS = ("ops", "cells")
 SKIP_KEY = "skip"
@@ -60,63 +61,21 @@ _LEAF_FILL = "#f0f0f0"
 _PARAM_EDGE = "#5b8fc7"
 _SUBSCRIPT = re.compile(r"^([A-Za-z]+)_(\d+|[a-z])$")  # h_3 -> h with subscript 3, h_n
 
-Parents = Callable[[Tensor], tuple]
-
-
-def graph_parents(t: Tensor) -> tuple:
-    """The inputs viz draws into `t`: its op's parents, or for a constant the inputs its
-    `from` tag remembers."""
-    if t._ctx is not None:
-        return t._ctx.parents
-    made = t.tags.get("from") if t.tags else None
-    return made[1] if made else ()
-
-
-def graph_op(t: Tensor) -> str | None:
-    """The op name viz shows for `t` (None for a leaf)."""
-    if t._ctx is not None:
-        return t._ctx.op
-    made = t.tags.get("from") if t.tags else None
-    return made[0] if made else None
-
-
-def walk(roots: Tensor | Iterable[Tensor], parents: Parents = graph_parents) -> list[Tensor]:
-    """Every tensor reachable from `roots` through `parents`, each after all its parents.
-
-    An iterative depth-first post-order (so a 100,000-op chain is fine) that depends only on
-    the graph's structure and the order of each op's parents.
-    """
-    order: list[Tensor] = []
-    visited: set[Tensor] = set()  # by identity: Tensor hashes as object does
-    for root in _as_roots(roots):
-        if root in visited:
-            continue
-        visited.add(root)
-        stack = [(root, iter(parents(root)))]
-        while stack:
-            node, todo = stack[-1]
-            for p in todo:
-                if p not in visited:
-                    visited.add(p)
-                    stack.append((p, iter(parents(p))))
-                    break
-            else:  # every parent done: the node comes after them
-                stack.pop()
-                order.append(node)
-    return order
-
-
 def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = False,
          max_steps: int | None = None, params: Any = None, show_norms: bool = True,
          title: str | None = None, splines: str = "auto", show_params: bool = True,
-         grad_range: tuple[float, float] | None = None) -> graphviz.Digraph:
+         grad_range: tuple[float, float] | None = None,
+         unroll_fused: bool = True) -> graphviz.Digraph:
     """Build (never render) the Graphviz picture of the graph that made `root`.
 
     root: the tensor to draw back from (usually the loss), or a sequence of tensors.
     detail: "ops" draws every primitive op; "cells" draws one box per cell per step, with the
         tensors it passes on (h_t, c_t) as separate nodes.
-    grads: fill each tensor node by log10 of its gradient norm (one scale per picture, with a
-        legend). Needs the intermediate gradients: call `loss.backward(retain_grad=True)` first.
+    grads: fill each tensor node by log10 of the norm of d(root)/d(tensor) (one scale per
+        picture, with a legend; several roots: of their sum; a non-scalar root: of its sum).
+        Works before any backward and after `backward(retain_graph=True)` (computed with
+        `tg.grad`), and after `backward(retain_grad=True)` (read from `.grad`); never changes a
+        `.grad`. After a plain `backward()` the graph is freed: an error says what to do.
     max_steps: draw at most this many time steps: the first ceil(k/2) and the last floor(k/2),
         with a single "... n steps ..." node standing for the ones left out.
     params: names for the parameters: an `nn.Module` (its `named_parameters()`) or a mapping
@@ -131,6 +90,9 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
     splines: Graphviz edge routing: "auto" (the default: "ortho" up to ORTHO_MAX_NODES drawn
         nodes, "line" above, as right-angle routing gets slow), "ortho" (right angles, tidy),
         "line" (straight, fast), "spline", ...
+    unroll_fused: draw a fused layer node (`rnn_layer`, `lstm_layer`, `gru_layer`: what
+        `nn.RNN/LSTM/GRU` record by default) as its time steps, re-run through its cell in a
+        scratch graph (viz/view.py); False keeps one box per layer.
     Returns a `graphviz.Digraph`; in Jupyter it displays inline, `viz.render` writes a file.
     """
     if detail not in DETAILS:
@@ -146,30 +108,13 @@ def draw(root: Tensor | Iterable[Tensor], detail: str = "ops", grads: bool = Fal
         if not (0 < lo < hi and math.isfinite(hi)):
             raise ValueError("draw: grad_range must be two gradient norms (lo, hi) with "
                              f"0 < lo < hi, got {grad_range!r}")
-    roots = _as_roots(root)
-    order = walk(roots)
-    builder = _Builder(order, graph_parents, roots, detail, grads, max_steps,
-                       _param_names(params), show_norms, show_params, grad_range)
+    view = View(_as_roots(root), unroll_fused)
+    builder = _Builder(view, detail, grads, max_steps, _param_names(params), show_norms,
+                       show_params, grad_range)
     return builder.build(title, splines)
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-def _as_roots(roots: Any) -> list[Tensor]:
-    if isinstance(roots, Tensor):
-        return [roots]
-    try:
-        out = list(roots)
-    except TypeError:
-        raise TypeError(f"draw: root must be a Tensor or a sequence of Tensors, "
-                        f"got {type(roots).__name__}") from None
-    for i, t in enumerate(out):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"draw: root[{i}] is a {type(t).__name__}, not a Tensor")
-    if not out:
-        raise ValueError("draw: no root tensor given")
-    return out
-
-
 def _param_names(params: Any) -> dict[int, str]:
     if params is None:
         return {}
@@ -214,31 +159,31 @@ def _small(text: str) -> str:
     return f'<FONT POINT-SIZE="9">{text}</FONT>'
 
 
-def _grad_norm(t: Tensor) -> float | None:
-    if t.grad is None:
-        return None
-    return float(np.linalg.norm(np.asarray(t.grad, dtype=np.float64)))
+def _norm(g: np.ndarray | None) -> float | None:
+    return None if g is None else float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
 
 
 class _Builder:
     """One drawing: the passes described in the module docstring, in order."""
 
-    def __init__(self, order: list[Tensor], parents: Parents, roots: list[Tensor], detail: str,
-                 grads: bool, max_steps: int | None, names: dict[int, str], show_norms: bool,
-                 show_params: bool = True,
+    def __init__(self, view: View, detail: str, grads: bool, max_steps: int | None,
+                 names: dict[int, str], show_norms: bool, show_params: bool = True,
                  grad_range: tuple[float, float] | None = None) -> None:
+        order, roots = view.order, view.roots
         self.order, self.detail, self.grads = order, detail, grads
         self.names, self.show_norms, self.max_steps = names, show_norms, max_steps
         self.show_params, self.grad_range = show_params, grad_range
         self.index = {id(t): i for i, t in enumerate(order)}
         self.root_ids = {id(t) for t in roots}
-        self.parents = [[self.index[id(p)] for p in parents(t)] for t in order]
+        self.parents = [[self.index[id(p)] for p in view.parents(t)] for t in order]
         self.op = [graph_op(t) for t in order]
         self.consumers: list[list[int]] = [[] for _ in order]
         for i, ps in enumerate(self.parents):
             for j in ps:
                 self.consumers[j].append(i)
         self.param = [_is_param(t) and not self.parents[i] for i, t in enumerate(order)]
+        found = view.gradients() if grads else {}
+        self.norms = [_norm(found.get(id(t))) for t in order]
         self.view, self.label_op = self._folds()
         self.place = self._placements()
         self.group = self._groups() if detail == "cells" else [None] * len(order)
@@ -425,9 +370,9 @@ class _Builder:
 
     def _norm(self, node: dict) -> float | None:
         if node["kind"] == "tensor":
-            return _grad_norm(self.order[node["i"]])
+            return self.norms[node["i"]]
         if node["kind"] == "cell":
-            norms = [_grad_norm(self.order[i]) for i in node["outputs"]]
+            norms = [self.norms[i] for i in node["outputs"]]
             norms = [n for n in norms if n is not None]
             return math.sqrt(sum(n * n for n in norms)) if norms else None
         return None
@@ -435,19 +380,17 @@ class _Builder:
     def _scale(self, nodes: dict) -> LogScale | None:
         if not self.grads:
             return None
-        norms, params_only = [], False
+        norms = []
         for node in nodes.values():
-            if node["kind"] == "tensor" and _is_param(self.order[node["i"]]):
-                params_only |= self.order[node["i"]].grad is not None
+            if node["kind"] == "tensor" and self.param[node["i"]]:
                 continue  # parameters sum every step's gradient: shown as text, not coloured
             node["norm"] = self._norm(node)
             if node["norm"] is not None:
                 norms.append(node["norm"])
         if not norms:
-            which = ("tensor other than a parameter (parameters are not coloured)"
-                     if params_only else "tensor in the graph")
-            raise ValueError(f"draw(grads=True): no {which} has a gradient stored; "
-                             "call loss.backward(retain_grad=True) before drawing")
+            raise ValueError("draw(grads=True): no tensor other than a parameter (parameters are "
+                             "not coloured) has a gradient: nothing between the parameters and "
+                             "the root requires grad")
         return LogScale(norms, span=self.grad_range)
 
     def _emit(self, nodes: dict, edges: dict, scale: LogScale | None,
@@ -563,7 +506,7 @@ class _Builder:
         elif t.is_leaf and t.numel() == 1 and not t.requires_grad:
             lines.append(html.escape(f"{t.data.item():.4g}"))  # a constant
         lines.append(_small(_shape_text(t.shape)))
-        norm = _grad_norm(t) if _is_param(t) else norm
+        norm = self.norms[node["i"]] if self.param[node["i"]] else norm
         if scale is not None and self.show_norms and norm is not None:
             lines.append(_small(f"|g| {norm:.1e}"))
         label = "<" + "<BR/>".join(lines) + ">"
