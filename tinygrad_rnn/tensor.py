@@ -275,13 +275,27 @@ class Tensor:
                             f"{type(exponent).__name__}")
         return F.Pow.apply(self, exponent=float(exponent))
 
-    # comparisons give plain boolean arrays: they are not differentiable
-    def __lt__(self, other): return self.data < _data(other)
-    def __le__(self, other): return self.data <= _data(other)
-    def __gt__(self, other): return self.data > _data(other)
-    def __ge__(self, other): return self.data >= _data(other)
-    def __eq__(self, other): return self.data == _data(other)  # type: ignore[override]
-    def __ne__(self, other): return self.data != _data(other)  # type: ignore[override]
+    # comparisons give boolean tensors, as in PyTorch; they are not differentiable
+    def __lt__(self, other): return _mask(self.data < _data(other))
+    def __le__(self, other): return _mask(self.data <= _data(other))
+    def __gt__(self, other): return _mask(self.data > _data(other))
+    def __ge__(self, other): return _mask(self.data >= _data(other))
+    def __eq__(self, other): return _mask(self.data == _data(other))  # type: ignore[override]
+    def __ne__(self, other): return _mask(self.data != _data(other))  # type: ignore[override]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # NumPy functions (np.where, np.asarray, plotting) read a tensor as its data
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """True where every element (along `dim`) is non-zero, as a bool tensor."""
+        d = None if dim is None else _dim(dim, self.ndim, "all")
+        return _mask(np.all(self.data, axis=d, keepdims=keepdim))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """True where some element (along `dim`) is non-zero, as a bool tensor."""
+        d = None if dim is None else _dim(dim, self.ndim, "any")
+        return _mask(np.any(self.data, axis=d, keepdims=keepdim))
 
     # ----- elementwise -----------------------------------------------------------------
     def tanh(self) -> "Tensor":
@@ -814,6 +828,11 @@ class ValuesIndices(tuple):
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _mask(arr: Any) -> "Tensor":
+    """A comparison's boolean result as a tensor (outside the graph)."""
+    return Tensor(np.asarray(arr), dtype=np.bool_)
 
 
 def _dim(dim: Any, ndim: int, fn: str) -> int:
