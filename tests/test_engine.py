@@ -77,6 +77,7 @@ def test_comparisons_return_boolean_tensors_outside_the_graph():
     assert (a == b).float().mean().item() == np.float32(1 / 3)  # the accuracy idiom
     assert (a == b).sum().item() == 1 and (a > 0).all().item() and not (a > 5).any().item()
     np.testing.assert_array_equal(np.where(a > 1.5, 1, 0), [0, 1, 1])  # masks work in NumPy
+    assert np.asarray(a) is a.data and np.array(a, copy=True) is not a.data
     np.testing.assert_array_equal(a[a > 1.5].data, [2.0, 3.0])
     assert len({a, b, a}) == 2  # still hashable, by identity
 

@@ -296,7 +296,8 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # NumPy functions (np.where, np.asarray, plotting) read a tensor as its data
-        return self.data if dtype is None else self.data.astype(dtype)
+        arr = self.data if dtype is None else self.data.astype(dtype)
+        return arr.copy() if copy and arr is self.data else arr
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
         """True where every element (along `dim`) is non-zero, as a bool tensor."""
