@@ -30,7 +30,7 @@ graphviz: ## install the Graphviz `dot` program if it is missing
 
 demo: $(STAMP) graphviz ## train the hello task and draw its unrolled graph
 	@echo "==> compiling the Numba kernels the demo needs (once: they are cached on disk)"
-	@$(PY) examples/hello.py --epochs 1 > /dev/null
+	@$(PY) -c "from tinygrad_rnn import hello; hello.train(epochs=1, fused=False); hello.train(epochs=1)"
 	@echo "==> training the hello task: one RNN cell learns 'hello' -> 'ohlol'"
 	@$(PY) examples/hello.py --render $(DEMO_PICTURE)
 	@echo
@@ -38,7 +38,7 @@ demo: $(STAMP) graphviz ## train the hello task and draw its unrolled graph
 	@echo "Next, try:"
 	@echo "  1. the same task with an LSTM cell:  $(PY) examples/hello.py --cell lstm --render lstm.png"
 	@echo "  2. a character language model:       $(VENV)/bin/tinygrad-rnn train --quick"
-	@echo "  3. read how it works:                 docs/engine.md, then docs/nn.md and docs/viz.md"
+	@echo "  3. the notebooks, in order:          notebooks/01_rnn_cell.ipynb ... 07 (see README.md)"
 	@echo "Activate the environment with:  source $(VENV)/bin/activate"
 
 test: $(STAMP) graphviz ## run the test suite (slow tests left out)
