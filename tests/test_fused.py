@@ -404,7 +404,38 @@ def _graph_ops(root):
 def test_benchmark_quick_runs():
     if os.environ.get("NUMBA_DISABLE_JIT") == "1":
         pytest.skip("the benchmark's compiled path is too slow without the JIT")
+    for extra in ("torch", "jax", "threadpoolctl"):  # the bench extra
+        pytest.importorskip(extra)
     done = subprocess.run([sys.executable, "benchmarks/bench_rnn.py", "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "fused" in done.stdout and "numpy" in done.stdout
+    assert "| rnn | (2, 5, 8) |" in done.stdout and "tinygrad ms" in done.stdout
+
+
+def test_saturated_float32_lstm_matches_the_float64_per_op_path(rng):
+    """Gates driven far into saturation (pre-activations from 40 to 4e4 in magnitude): the fused
+    float32 LSTM's outputs and gradients equal the float64 per-op path's, which are ~0 where the
+    gates are flat. (The call-free sigmoid used to floor at 1.5e-8, giving weight gradients of
+    1e-3 and more here.)"""
+    m32 = nn.LSTM(3, 4)
+    m64 = nn.LSTM(3, 4, dtype=np.float64)
+    W = rng.uniform(0.5, 1.0, size=(16, 7)) * rng.choice([-1.0, 1.0], size=(16, 7))
+    W[:, 3:] *= 1e-3  # the state columns: small, so x decides every gate
+    for m in (m32, m64):
+        m.cells[0].linear.weight.data[...] = W
+        m.cells[0].linear.bias.data[...] = 0.0
+    x = np.array([1e4, -1e4, 1e4]) * rng.choice([-1.0, 1.0], size=(6, 2, 3))
+    x[:, :, 1] *= rng.uniform(0.001, 1.0, size=(6, 2))  # magnitudes from 10 to 1e4
+    z = np.abs(x @ W[:, :3].T)
+    assert z.min() > 40  # every gate saturated: sigmoid' and tanh' below 4e-18
+    weights = rng.standard_normal((6, 2, 4))
+    results = []
+    for m, fused_path, dtype in ((m32, True, np.float32), (m64, False, np.float64)):
+        xt = tg.Tensor(x.astype(dtype), requires_grad=True)
+        out, _ = m(xt, fused=fused_path)
+        (out * tg.Tensor(weights.astype(dtype))).sum().backward()
+        results.append((out.data, xt.grad, *(p.grad for p in m.parameters())))
+    for got, want in zip(*results):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert np.abs(results[0][2]).max() < 1e-6  # dW: ~0, not 1e-3 .. 1e23

@@ -68,7 +68,7 @@ def test_matches_pytorch(name):
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_gradcheck(name):
     arrays = cases.case_inputs(name)
-    inputs = [Tensor(a) if a.dtype.kind == "i" else Tensor(a, requires_grad=True)
+    inputs = [tg.tensor(a) if a.dtype.kind == "i" else Tensor(a, requires_grad=True)
               for a in arrays]
     assert tg.gradcheck(lambda *xs: cases.CASES[name][1](L, *xs), inputs)
 

@@ -368,3 +368,114 @@ def test_no_grad_and_manual_seed_at_top_level():
         y = w * 2
     assert not y.requires_grad
     assert torch.manual_seed(1) is not None
+
+
+# ----- the same code under PyTorch and here ---------------------------------------------------
+def _surface_program(torch) -> dict:
+    """Non-differentiable results of the PyTorch surface, written once for both libraries."""
+    a = torch.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    out = {
+        "dtype_int": torch.tensor([1, 2]).dtype == torch.long,
+        "dtype_float": torch.tensor([1.0]).dtype == torch.float32,
+        "dtype_bool": torch.tensor([True]).dtype == torch.bool,
+        "legacy_float": torch.Tensor([1, 2]).dtype == torch.float,
+        "long_tensor": torch.LongTensor([3, 4]).dtype == torch.int64,
+        "arange_int": torch.arange(5).dtype == torch.int64,
+        "arange_float": torch.arange(0, 1, 0.5).dtype == torch.float32,
+        "full_int": torch.full((2,), 3).dtype == torch.long,
+        "zeros_like_long": torch.zeros_like(torch.tensor([1, 2])).dtype == torch.long,
+        "size": list(a.size()), "size1": a.size(1), "numel": a.numel(), "dim": a.dim(),
+        "argmax": a.argmax().item(), "argmax1": a.argmax(1).tolist(),
+        "argmin0_keep": a.argmin(0, keepdim=True).tolist(),
+        "max1_idx": a.max(1)[1].tolist(), "min0_idx": torch.min(a, 0).indices.tolist(),
+        "topk_idx": a.topk(2, dim=1).indices.tolist(),
+        "t": a.t().tolist(), "transpose": a.transpose(0, 1).tolist(),
+        "long": (a * 0.5).long().tolist(), "type": a.type(),
+        "index": [10, 20, 30][torch.tensor(2)],
+        "squeeze_keep": list(a.squeeze(0).shape), "chunk": [list(p.shape) for p in
+                                                         torch.zeros(7, 2).chunk(3)],
+        "split": [list(p.shape) for p in torch.zeros(7, 2).split(3)],
+        "new_zeros": a.new_zeros(2, 1).tolist(),
+        "eye": torch.eye(2, 3).tolist(), "multinomial_shape": list(
+            torch.multinomial(torch.tensor([[0.2, 0.8], [0.5, 0.5]]), 2).shape),
+    }
+    counts = torch.zeros(2, 3, dtype=torch.long)
+    counts[1][2] += 1
+    counts[0] = torch.tensor([4, 5, 6])
+    x = torch.ones(3)
+    x.add_(2.0).mul_(torch.tensor([1.0, 2.0, 3.0])).sub_(1.0, alpha=0.5)
+    y = torch.zeros(2)
+    y.unsqueeze_(0)
+    out.update(counts=counts.tolist(), inplace=x.tolist(), unsqueeze_=list(y.shape),
+               no_cuda=not torch.cuda.is_available(), cpu=str(torch.device("cpu")))
+    return out
+
+
+def test_the_surface_agrees_with_pytorch():
+    real = pytest.importorskip("torch")
+    ours = _surface_program(torch)
+    theirs = _surface_program(real)
+    assert ours == theirs
+
+
+def test_in_place_errors_agree_with_pytorch():
+    real = pytest.importorskip("torch")
+    for lib in (real, torch):
+        w = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf"):
+            w.add_(1.0)
+        with lib.no_grad():
+            w.add_(1.0)
+        assert w.tolist() == [2.0, 2.0, 2.0]
+
+
+# ----- in-place changes that backward needs: the version counter refuses ------------------------
+IN_PLACE = {
+    "add_": lambda x: x.add_(1.0), "sub_": lambda x: x.sub_(1.0, alpha=2.0),
+    "mul_": lambda x: x.mul_(2.0), "div_": lambda x: x.div_(2.0),
+    "clamp_": lambda x: x.clamp_(-0.1, 0.1), "zero_": lambda x: x.zero_(),
+    "fill_": lambda x: x.fill_(3.0), "copy_": lambda x: x.copy_(np.arange(3.0)),
+    "uniform_": lambda x: x.uniform_(), "normal_": lambda x: x.normal_(),
+    "setitem": lambda x: x.__setitem__(1, 5.0), "iadd": lambda x: x.__iadd__(1.0),
+    "imul": lambda x: x.__imul__(2.0), "view_setitem": lambda x: x[1:].__setitem__(0, 7.0),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_change_of_saved_data_makes_backward_raise(name):
+    x = torch.ones(3)  # data: needs no grad, saved by the product below
+    w = torch.ones(3, requires_grad=True)
+    y = (w * x).sum()
+    IN_PLACE[name](x)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_nested_item_increment_is_seen_by_the_version_counter():
+    x = torch.zeros(2, 3)
+    w = torch.ones(3, requires_grad=True)
+    y = (x[1] * w).sum()
+    x[1][2] += 1  # writes through two views into x's memory
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_parameter_step_between_forward_and_backward_raises():
+    w = torch.ones(3, requires_grad=True)
+    y = (w * w).sum()
+    with torch.no_grad():
+        w.sub_(0.1)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_setitem_over_values_an_earlier_op_saved_raises_at_backward():
+    outputs = torch.zeros(2, 3)
+    w = torch.ones(3, requires_grad=True)
+    y = (outputs * w).sum()  # saves outputs' values
+    outputs[0] = w * 2.0
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+    z = (outputs * 1.0).sum()  # made after the change: fine
+    z.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])

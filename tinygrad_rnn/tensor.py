@@ -765,9 +765,10 @@ class Tensor:
             old = Tensor.__new__(Tensor)  # the old version keeps the old identity's history
             old.data, old.grad, old.requires_grad = self.data, None, self.requires_grad
             old.name, old.tags, old._ctx = self.name, self.tags, self._ctx
+            old._vc, old._base = self._vc, self._base
             out = F.SetItem.apply(old, self._lift(value), index=index)
             self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
-            self._bump_version()
+            self._bump_version()  # ops that saved the old values now refuse to backward
             return
 
         def change(a: np.ndarray) -> None:
