@@ -3,6 +3,7 @@ errors that leave the module and optimizer unchanged."""
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 
@@ -304,3 +305,202 @@ def test_path_used_as_given(tmp_path) -> None:
     save(tmp_path / "weights.ckpt", model)
     assert (tmp_path / "weights.ckpt").exists() and not (tmp_path / "weights.ckpt.npz").exists()
     load(str(tmp_path / "weights.ckpt"), Net(np.random.default_rng(17)))
+
+
+# ----- PyTorch's form: save(obj, path) / load(path) ------------------------------------------
+def test_torch_form_round_trips_nested_objects(tmp_path) -> None:
+    obj = {"weights": {"W": np.arange(6.0).reshape(2, 3), "b": np.float32(2.5)},
+           "tensor": Tensor(np.ones(2), requires_grad=True), "ints": [1, 2, (3, "x")],
+           "floats": [0.5, float("inf"), float("nan")], "flags": (True, None),
+           7: "int key", "text": "héllo", "empty": {}, "strings": np.array(["a", "bc"])}
+    path = tmp_path / "obj.pt"
+    tg.save(obj, path)
+    got = tg.load(path)
+    assert set(got) == set(obj)
+    np.testing.assert_array_equal(got["weights"]["W"], obj["weights"]["W"])
+    assert isinstance(got["weights"]["b"], np.float32) and got["weights"]["b"] == 2.5
+    assert isinstance(got["tensor"], Tensor) and got["tensor"].requires_grad
+    assert got["ints"] == [1, 2, (3, "x")] and isinstance(got["ints"][2], tuple)
+    assert got["floats"][:2] == [0.5, float("inf")] and np.isnan(got["floats"][2])
+    assert got["flags"] == (True, None) and got[7] == "int key" and got["text"] == "héllo"
+    assert got["empty"] == {} and got["strings"].tolist() == ["a", "bc"]
+    with np.load(path, allow_pickle=False) as npz:  # plain .npz, readable names
+        assert "weights/W" in npz.files and "tensor" in npz.files
+
+
+def test_torch_form_state_dicts_of_model_and_optimizer(tmp_path) -> None:
+    rng = np.random.default_rng(20)
+    model = Net(rng)
+    opt = optim.Adam(model.parameters(), lr=0.05, amsgrad=True)
+    _train(model, opt, rng)
+    path = tmp_path / "ckpt.pt"
+    tg.save({"epoch": 4, "model_state_dict": model.state_dict(),
+             "optimizer_state_dict": opt.state_dict(), "loss": Tensor(np.array(0.25))}, path)
+    fresh = Net(np.random.default_rng(21))
+    fresh_opt = optim.Adam(fresh.parameters(), lr=0.05, amsgrad=True)
+    checkpoint = tg.load(path, map_location="cpu", weights_only=True)
+    fresh.load_state_dict(checkpoint["model_state_dict"])
+    fresh_opt.load_state_dict(checkpoint["optimizer_state_dict"])
+    assert checkpoint["epoch"] == 4 and checkpoint["loss"].item() == 0.25
+    _assert_same(_snapshot(fresh, fresh_opt), _snapshot(model, opt))
+    # a bare state dict loads with model.load_state_dict(load(path)) and with load(path, model)
+    tg.save(model.state_dict(), tmp_path / "sd.pt")
+    other = Net(np.random.default_rng(22))
+    other.load_state_dict(tg.load(tmp_path / "sd.pt"))
+    _assert_same(_snapshot(other, None), _snapshot(model, None))
+    assert tg.load(tmp_path / "sd.pt", Net(np.random.default_rng(23))) == {}
+
+
+def test_torch_form_errors(tmp_path) -> None:
+    model = Net(np.random.default_rng(24))
+    with pytest.raises(TypeError, match="save: the object is a Net.*never pickles.*state_dict"):
+        tg.save(model, tmp_path / "m.pt")
+    with pytest.raises(TypeError, match="save: a/1 is a set"):
+        tg.save({"a": [1, {2}]}, tmp_path / "m.pt")
+    with pytest.raises(TypeError, match="dtype object"):
+        tg.save({"a": np.array([None, 1], dtype=object)}, tmp_path / "m.pt")
+    with pytest.raises(TypeError, match="key"):
+        tg.save({(1, 2): 3}, tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()
+    with pytest.raises(ValueError, match="load: map_location 'cuda:0' is not available"):
+        tg.load(tmp_path / "m.pt", map_location="cuda:0")
+    tg.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(CheckpointError, match="holds neither a checkpoint nor a state dict"):
+        tg.load(tmp_path / "list.pt", model)
+
+
+# ----- issue 13 item 9: a failed load changes nothing ------------------------------------------
+def _identity_snapshot(model):
+    return [(p, p.data, p.data.copy()) for p in model.parameters()]
+
+
+def _assert_identical(snapshot):
+    for p, arr, values in snapshot:
+        assert p.data is arr
+        np.testing.assert_array_equal(p.data, values)
+
+
+@pytest.mark.parametrize("bad", [np.array([["a"] * 4] * 3), np.ones((3, 4), dtype=complex)])
+def test_checkpoint_with_non_real_array_changes_nothing(tmp_path, bad) -> None:
+    """The bad array is the second parameter: nothing before it may have been overwritten."""
+    rng = np.random.default_rng(30)
+    source = Net(rng)
+    state = source.state_dict()
+    state["b"] = np.ones(3)
+    state["inner.scale"] = bad[0, :1] if bad.dtype.kind == "U" else bad[0, :1]
+    state["W"] = source.W.data + 1
+    tg.save({"module": state, "meta": {}}, tmp_path / "bad.npz")
+    target = Net(np.random.default_rng(31))
+    snap = _identity_snapshot(target)
+    with pytest.raises(CheckpointError, match="inner.scale: dtype"):
+        load(tmp_path / "bad.npz", target)
+    _assert_identical(snap)
+    with pytest.raises(KeyError, match="inner.scale: dtype"):
+        target.load_state_dict(state)
+    _assert_identical(snap)
+
+
+def test_checkpoint_with_negative_adam_step_changes_nothing(tmp_path) -> None:
+    rng = np.random.default_rng(32)
+    model = Net(rng)
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    _train(model, opt, rng)
+    sd = opt.state_dict()
+    sd["state"][1]["step"] = -2
+    tg.save({"module": {k: v + 1 for k, v in model.state_dict().items()}, "meta": {},
+             "optimizer": sd}, tmp_path / "neg.npz")
+    snap, before = _identity_snapshot(model), opt.state_dict()
+    with pytest.raises(CheckpointError, match="step must be a whole number >= 0"):
+        load(tmp_path / "neg.npz", model, opt)
+    _assert_identical(snap)
+    _assert_same((model.state_dict(), opt.state_dict()), (model.state_dict(), before))
+
+
+def test_load_torch_weights_failure_changes_nothing_and_npy_is_clear(tmp_path) -> None:
+    rnn = nn.RNN(2, 3, num_layers=2)
+    weights = nn.export_torch_weights(rnn)
+    weights = {k: v + 1 for k, v in weights.items()}
+    weights["weight_hh_l1"] = np.array([["x"] * 3] * 3)  # last layer: a string array
+    snap = _identity_snapshot(rnn)
+    with pytest.raises(KeyError, match="weight_hh_l1: dtype <U1 is not a real number type"):
+        nn.load_torch_weights(rnn, weights)
+    _assert_identical(snap)
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="load_torch_weights: .*x.npy.* single array"):
+        nn.load_torch_weights(rnn, tmp_path / "x.npy")
+    with pytest.raises(FileNotFoundError, match="load_torch_weights: .*nope.npz"):
+        nn.load_torch_weights(rnn, tmp_path / "nope.npz")
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="load_torch_weights: .*junk.npz.* not a readable"):
+        nn.load_torch_weights(rnn, tmp_path / "junk.npz")
+    _assert_identical(snap)
+
+
+def _old_format_file(path, meta_json: str, model, opt=None) -> None:
+    arrays = {"__format__": np.array("tinygrad_rnn.checkpoint/1"),
+              "__meta__": np.array(meta_json)}
+    arrays.update({f"module/{k}": v for k, v in model.state_dict().items()})
+    if opt is not None:
+        sd = opt.state_dict()
+        arrays["optimizer/__info__"] = np.array(json.dumps(
+            {"type": sd["type"], "num_params": len(opt.params),
+             "hyperparameters": {k: v for k, v in sd["param_groups"][0].items()
+                                 if k != "params"}}))
+        for i, bufs in sd["state"].items():
+            for name, value in bufs.items():
+                arrays[f"optimizer/{i}/{name}"] = np.asarray(value)
+    np.savez(path, **arrays)
+
+
+def test_old_checkpoint_format_still_loads_and_bad_metadata_is_clear(tmp_path) -> None:
+    rng = np.random.default_rng(33)
+    model = Net(rng)
+    opt = optim.Adam(model.parameters(), lr=0.02)
+    _train(model, opt, rng)
+    _old_format_file(tmp_path / "v1.npz", '{"epoch": 2}', model, opt)
+    fresh = Net(np.random.default_rng(34))
+    fresh_opt = optim.Adam(fresh.parameters(), lr=0.5)
+    assert load(tmp_path / "v1.npz", fresh, fresh_opt) == {"epoch": 2}
+    _assert_same(_snapshot(fresh, fresh_opt), _snapshot(model, opt))
+    for meta in ('["not", "a", "dict"]', '3', 'not json'):
+        _old_format_file(tmp_path / "badmeta.npz", meta, model)
+        snap = _identity_snapshot(fresh)
+        with pytest.raises(CheckpointError, match="badmeta.npz.*__meta__"):
+            load(tmp_path / "badmeta.npz", fresh)
+        with pytest.raises(CheckpointError, match="badmeta.npz"):
+            read_metadata(tmp_path / "badmeta.npz")
+        _assert_identical(snap)
+    np.savez(tmp_path / "badtree.npz", __format__=np.array("tinygrad_rnn.save/2"),
+             __tree__=np.array('{"dict": [["a", {"array": "missing"}]]}'))
+    with pytest.raises(CheckpointError, match="badtree.npz.*/a: malformed entry"):
+        tg.load(tmp_path / "badtree.npz")
+
+
+# ----- issue 13: temporary files of a killed save ---------------------------------------------
+def test_killed_save_leaves_a_temp_file_that_the_next_save_removes(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = (
+        "import os, signal, numpy as np, tinygrad_rnn as tg\n"
+        "def dying_savez(f, **arrays):\n"
+        "    f.write(b'half a file'); f.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
+        "np.savez = dying_savez\n"
+        f"tg.save({{'x': np.zeros(3)}}, {str(tmp_path / 'ckpt.npz')!r})\n")
+    env = {**os.environ, "PYTHONPATH": root}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    stale = [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    assert len(stale) == 1 and stale[0].startswith(".ckpt.npz.tgsave-")
+    dead_pid = stale[0].split("tgsave-")[1].split("-")[0]  # the killed process's
+    other_kind = tmp_path / f".other.npz.tgsave-{dead_pid}-abcd.tmp"  # another file's: not ours
+    other_kind.write_bytes(b"x")
+    unrelated = tmp_path / "notes.tmp"
+    unrelated.write_bytes(b"x")
+    alive = tmp_path / f".ckpt.npz.tgsave-{os.getppid()}-beef.tmp"  # a live process's save
+    alive.write_bytes(b"x")
+    tg.save({"x": np.ones(3)}, tmp_path / "ckpt.npz")
+    assert sorted(os.listdir(tmp_path)) == sorted(["ckpt.npz", other_kind.name, unrelated.name,
+                                                   alive.name])
+    np.testing.assert_array_equal(tg.load(tmp_path / "ckpt.npz")["x"], np.ones(3))

@@ -147,6 +147,7 @@ def test_max_and_min_with_dim_give_values_and_indices():
     np.testing.assert_array_equal(values.data, [5.0, 7.0])
     assert indices.dtype == np.int64 and indices.tolist() == [1, 0]
     r = torch.max(x, dim=0, keepdim=True)
+    assert repr(r).startswith("ValuesIndices(values=Tensor(")
     assert r.values.shape == (1, 3) and r.indices.tolist() == [[1, 0, 1]]
     m = x.min(dim=1)
     assert m.values.tolist() == [1.0, 0.0] and m.indices.tolist() == [0, 1]
@@ -479,3 +480,23 @@ def test_setitem_over_values_an_earlier_op_saved_raises_at_backward():
     z = (outputs * 1.0).sum()  # made after the change: fine
     z.backward()
     np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
+def test_a_value_that_requires_grad_is_never_written_in_silently():
+    w = torch.ones(3, requires_grad=True)
+    h = w * 2.0
+    total = torch.zeros(3)
+    alias = total
+    total += h  # rebinds: total is now a graph node, and its gradient reaches w
+    assert total.requires_grad and alias.tolist() == [0.0, 0.0, 0.0]
+    total.sum().backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+    buf = torch.zeros(3)
+    for write in (lambda: buf.add_(h), lambda: buf.mul_(h), lambda: buf.copy_(h),
+                  lambda: buf.div_(h), lambda: buf.fill_(h[0])):
+        with pytest.raises(RuntimeError, match="the value written in requires grad"):
+            write()
+    assert buf.tolist() == [0.0, 0.0, 0.0]
+    with torch.no_grad():
+        buf.add_(h)  # nothing is recorded under no_grad: a plain write
+    assert buf.tolist() == [2.0, 2.0, 2.0]

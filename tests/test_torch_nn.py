@@ -217,7 +217,7 @@ def test_embedding_init_and_errors() -> None:
         emb(np.array([1, 50]))
     with pytest.raises(TypeError, match="Embedding: indices must be integers"):
         emb(np.array([1.0]))
-    with pytest.raises(ValueError, match="Embedding: sizes"):
+    with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 1"):
         nn.Embedding(0, 3)
 
 
@@ -344,3 +344,86 @@ def test_init_is_seeded_by_manual_seed() -> None:
     tg.manual_seed(5)
     b = nn.init.normal_(nn.Parameter(np.zeros(4))).data.copy()
     np.testing.assert_array_equal(a, b)
+
+
+# ----- bidirectional and projected recurrent layers (float64, to 1e-10) -----------------------
+REC_CASES = json.loads(str(FIX["rec_cases"]))
+
+
+def _close(actual: np.ndarray, want: np.ndarray, what: str) -> None:
+    assert actual.shape == want.shape, f"{what}: shape {actual.shape}, PyTorch {want.shape}"
+    err = float(np.abs(actual - want).max()) / max(float(np.abs(want).max()), 1e-30)
+    assert err <= 1e-10, f"{what}: relative error {err:.3g}"
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("case", sorted(REC_CASES))
+def test_recurrent_layer_matches_pytorch(case: str, fused: bool) -> None:
+    kind, kwargs = REC_CASES[case]
+    get = lambda name: FIX[f"rec.{case}.{name}"]  # noqa: E731
+    m = getattr(nn, kind)(3, 4, dtype=np.float64, **kwargs)
+    prefix = f"rec.{case}.param_"
+    nn.load_torch_weights(m, {k[len(prefix):]: FIX[k] for k in FIX.files if k.startswith(prefix)})
+    x = Tensor(get("in_x"), requires_grad=True)
+    h0 = Tensor(get("in_h0"), requires_grad=True)
+    if kind == "LSTM":
+        c0 = Tensor(get("in_c0"), requires_grad=True)
+        output, (h_n, c_n) = m(x, (h0, c0), fused=fused)
+        res = {"output": output, "h_n": h_n, "c_n": c_n}
+    else:
+        output, h_n = m(x, h0, fused=fused)
+        res = {"output": output, "h_n": h_n}
+    loss = None
+    for k, v in res.items():
+        _close(v.data, get(k), k)
+        term = (v * Tensor(get(f"w_{k}"))).sum()
+        loss = term if loss is None else loss + term
+    loss.backward()
+    _close(x.grad, get("grad_x"), "grad x")
+    _close(h0.grad, get("grad_h0"), "grad h0")
+    if kind == "LSTM":
+        _close(c0.grad, get("grad_c0"), "grad c0")
+    D = 2 if kwargs.get("bidirectional") else 1
+    for k, cell in enumerate(m.cells):
+        sfx = f"_l{k // D}" + ("_reverse" if k % D else "")
+        gW = cell.linear.weight.grad
+        _close(gW[:, :cell.input_size], get(f"grad_weight_ih{sfx}"), f"grad weight_ih{sfx}")
+        _close(gW[:, cell.input_size:], get(f"grad_weight_hh{sfx}"), f"grad weight_hh{sfx}")
+        gb_ih = get(f"grad_bias_ih{sfx}")
+        _close(cell.linear.bias.grad, gb_ih, f"grad bias{sfx} (= PyTorch's grad of bias_ih)")
+        if kind == "GRU":
+            _close(cell.b_hn.grad, get(f"grad_bias_hh{sfx}")[8:], f"grad b_hn{sfx}")
+        if kwargs.get("proj_size"):
+            _close(cell.weight_hr.grad, get(f"grad_weight_hr{sfx}"), f"grad weight_hr{sfx}")
+
+
+def test_bidirectional_and_proj_size_round_trip_torch_names_and_check_states() -> None:
+    lstm = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2)
+    names = sorted(nn.export_torch_weights(lstm))
+    assert "weight_hr_l1_reverse" in names and "weight_ih_l1" in names
+    assert nn.export_torch_weights(lstm)["weight_ih_l1"].shape == (20, 4)  # reads [fwd; bwd]
+    other = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2)
+    nn.load_torch_weights(other, nn.export_torch_weights(lstm))
+    for (_, p), (_, q) in zip(lstm.named_parameters(), other.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    with pytest.raises(ValueError, match=r"initial state h_0 must have shape \(4, 2, 2\)"):
+        lstm(np.zeros((3, 2, 3)), (np.zeros((2, 2, 2)), np.zeros((4, 2, 5))))
+    with pytest.raises(ValueError, match="proj_size must be an integer in"):
+        nn.LSTM(3, 5, proj_size=5)
+    assert "bidirectional=True" in repr(lstm) and "proj_size=2" in repr(lstm)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: nn.Linear("3", 2), TypeError, "Linear: in_features must be an integer"),
+    (lambda: nn.Linear(3, 0), ValueError, "Linear: out_features must be >= 1"),
+    (lambda: nn.RNN(3, 4, dropout="0.1"), TypeError, "RNN: dropout must be a number"),
+    (lambda: nn.LSTM(3, 4, num_layers=1.5), TypeError, "LSTM: num_layers must be an integer"),
+    (lambda: nn.GRU(3, 4, num_layers=0), ValueError, "GRU: num_layers must be >= 1"),
+    (lambda: nn.RNNCell(3.0, 4), TypeError, "RNNCell: input_size must be an integer"),
+    (lambda: nn.LSTMCell(3, True), TypeError, "LSTMCell: hidden_size must be an integer"),
+    (lambda: nn.Embedding(10, 2.5), TypeError, "Embedding: embedding_dim must be an integer"),
+    (lambda: nn.Dropout(p=1.0), ValueError, r"Dropout: p must be in \[0, 1\)"),
+])
+def test_constructor_arguments_are_checked_at_the_boundary(make, error, match) -> None:
+    with pytest.raises(error, match=match):
+        make()

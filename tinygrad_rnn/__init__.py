@@ -4,7 +4,7 @@
 common functions (see docs/pytorch.md for what differs).
 """
 
-from tinygrad_rnn import functional, nn, optim
+from tinygrad_rnn import functional, nn, optim, utils
 from tinygrad_rnn.checkpoint import load, save
 from tinygrad_rnn.creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, IntTensor,
                                    LongTensor, accelerator, arange, as_tensor, backends, cuda,
@@ -23,7 +23,7 @@ from tinygrad_rnn.ops import (amax, amin, argmax, argmin, bmm, chunk, clamp, cli
                               multinomial, narrow, numel, permute, relu, reshape, sigmoid,
                               softmax, split, sqrt, squeeze, sum, t, tanh, topk, transpose,
                               unsqueeze)
-from tinygrad_rnn.random import get_rng, manual_seed
+from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
                                 is_grad_enabled, no_grad, set_grad_enabled)
 from tinygrad_rnn.tensor import (Tensor, ValuesIndices, cat, get_default_dtype, grad,
@@ -31,7 +31,8 @@ from tinygrad_rnn.tensor import (Tensor, ValuesIndices, cat, get_default_dtype, 
 
 __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
-           "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "functional",
+           "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "Generator",
+           "utils", "functional",
            "nn", "optim", "save", "load", "set_backend", "get_backend",
            # the PyTorch surface: factories, dtypes, devices, functions
            "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",

@@ -1,94 +1,198 @@
-"""Checkpoints: a module's parameters, an optimizer's state and JSON metadata in one `.npz`.
+"""Saving and loading: one file format (a plain `.npz`, never pickled) and two ways to call it.
+
+PyTorch's way — any nested dict / list / tuple of arrays, tensors, numbers, strings, bools and
+None, e.g. a state dict, or a dict holding several:
 
 >>> import tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn, optim
->>> from tinygrad_rnn.checkpoint import save, load
 >>> import tempfile, os
 >>> model = nn.Linear(3, 2)
 >>> opt = optim.Adam(model.parameters(), lr=0.01)
 >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
->>> save(path, model, opt, epoch=3, vocab=["e", "h", "l", "o"])
->>> load(path, model, opt)
+>>> tg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, path)
+>>> state = tg.load(path)
+>>> model.load_state_dict(state["model"]); opt.load_state_dict(state["optimizer"])
+>>> state["epoch"]
+3
+
+The checkpoint shorthand — a module, its optimizer and JSON metadata, restored in one call
+that checks everything before it changes anything:
+
+>>> tg.save(path, model, opt, epoch=3, vocab=["e", "h", "l", "o"])
+>>> tg.load(path, model, opt)
 {'epoch': 3, 'vocab': ['e', 'h', 'l', 'o']}
 
-File layout (a plain NumPy `.npz`, readable with `np.load(path)`; nothing is pickled):
-- `__format__`: the string "tinygrad_rnn.checkpoint/1";
-- `__meta__`: the metadata as a JSON string;
-- `module/<parameter name>`: one array per entry of `module.state_dict()`;
-- `optimizer/__info__`: JSON of the optimizer's type, hyper-parameters and parameter count;
-- `optimizer/<index>/<buffer>`: its per-parameter buffers and step counts.
+Which one is meant is decided by the arguments: `save(path, module, ...)` (a Module second) is
+the shorthand and writes exactly `save({"module": module.state_dict(), "optimizer":
+optimizer.state_dict(), "meta": meta}, path)`; `load(path, module, ...)` restores such a file
+(or a bare state dict saved with `save(model.state_dict(), path)`) into the module; `load(path)`
+returns whatever was saved.
 
-Writing is atomic: the file is written to a temporary file in the same directory, flushed to
-disk and renamed over `path`, so a crash never leaves a half-written checkpoint under `path`.
-Loading checks the file (readable, the right format, every key and shape); on any error the
-module and the optimizer are left as they were.
+File layout (readable with `np.load(path)`): `__format__` is "tinygrad_rnn.save/2"; `__tree__`
+is JSON describing the nesting, with each array stored under its path in the tree joined by "/"
+(`module/W`, `optimizer/state/0/exp_avg`, ...). Files of the older checkpoint format
+("tinygrad_rnn.checkpoint/1") still load.
+
+Writing is atomic: the data goes to a temporary file `.<name>.tgsave-<pid>-<random>.tmp` in the
+same folder, is flushed to disk and renamed over `path`, so a crash never leaves a half-written
+file under `path`; a later save to the same path deletes temporary files of that name whose
+process is gone (left by a save that was killed). Loading reads and checks the whole file first;
+on any error nothing has been changed.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
 from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "CheckpointError"]
+from tinygrad_rnn.tensor import Tensor
 
-FORMAT = "tinygrad_rnn.checkpoint/1"
-_MODULE = "module/"
-_OPTIM = "optimizer/"
-_OPTIM_INFO = "optimizer/__info__"
+__all__ = ["save", "load", "read_metadata", "CheckpointError"]
+
+FORMAT = "tinygrad_rnn.save/2"
+_OLD_FORMAT = "tinygrad_rnn.checkpoint/1"
+_MAX_DEPTH = 64
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file that cannot be read, or that does not fit the module/optimizer."""
+    """A file that cannot be read, or that does not fit the module/optimizer."""
 
 
-def _json(meta: dict[str, Any]) -> str:
-    """Metadata as JSON; a value JSON cannot hold is an error naming its key."""
-    for key, value in meta.items():
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"save: metadata {key!r} cannot be stored as JSON ({err})") from None
-    return json.dumps(meta)
+# ----- the tree <-> (JSON, arrays) encoding -------------------------------------------------
+def _encode(obj: Any, path: list[str], arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
+    """obj as a JSON-able node; its arrays go into `arrays` under their tree path."""
+    where = "/".join(path) or "the object"
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"save: {where} is nested more than {_MAX_DEPTH} levels deep")
+    if obj is None or isinstance(obj, (bool, str)):
+        return {"value": obj}
+    if isinstance(obj, int):
+        return {"value": obj}
+    if isinstance(obj, float):
+        return {"value": obj if math.isfinite(obj) else repr(obj), "float": True}
+    if isinstance(obj, (Tensor, np.ndarray, np.generic)):
+        arr = np.asarray(obj.data if isinstance(obj, Tensor) else obj)
+        if arr.dtype.kind not in "biufcUS":
+            raise TypeError(f"save: {where} is an array of dtype {arr.dtype}, which cannot be "
+                            "stored without pickling")
+        key = _free_key("/".join(path) or "array", arrays)
+        arrays[key] = arr
+        if isinstance(obj, Tensor):
+            return {"tensor": key, "requires_grad": bool(obj.requires_grad)}
+        return {"scalar" if isinstance(obj, np.generic) else "array": key}
+    if isinstance(obj, dict):
+        items = []
+        for k, v in obj.items():
+            if isinstance(k, bool) or not isinstance(k, (str, int)):
+                raise TypeError(f"save: {where} has a key {k!r} of type {type(k).__name__}; "
+                                "keys must be strings or integers")
+            items.append([k, _encode(v, path + [str(k)], arrays, depth + 1)])
+        return {"dict": items}
+    if isinstance(obj, (list, tuple)):
+        nodes = [_encode(v, path + [str(i)], arrays, depth + 1) for i, v in enumerate(obj)]
+        return {"tuple" if isinstance(obj, tuple) else "list": nodes}
+    hint = ""
+    if hasattr(obj, "state_dict"):
+        hint = (" (PyTorch pickles whole objects; this library never pickles: save "
+                "obj.state_dict(), or save(path, model, optimizer) for a checkpoint)")
+    raise TypeError(f"save: {where} is a {type(obj).__name__}, which cannot be stored; "
+                    f"use dicts, lists, tuples, arrays, tensors, numbers and strings{hint}")
 
 
-def save(path: str | os.PathLike, module: Any, optimizer: Any = None, **meta: Any) -> None:
-    """Write `module`'s parameters (and `optimizer`'s state, and `meta`) to `path` atomically.
+def _free_key(key: str, arrays: dict[str, np.ndarray]) -> str:
+    if key.startswith("__"):
+        key = "_" + key
+    base, n = key, 1
+    while key in arrays:
+        n += 1
+        key = f"{base}~{n}"
+    return key
 
-    path: the file to write, used as given (no ".npz" is appended).
-    module: an `nn.Module` (anything with `state_dict()`).
-    optimizer: an `optim.Optimizer`, or None.
-    meta: JSON-serialisable values (numbers, strings, lists, dicts), e.g. the vocabulary and
-        hyper-parameters; `load` returns them (tuples come back as lists).
-    """
-    path = os.fspath(path)
-    arrays: dict[str, np.ndarray] = {"__format__": np.array(FORMAT),
-                                     "__meta__": np.array(_json(meta))}
-    for name, arr in module.state_dict().items():
-        arrays[_MODULE + name] = np.asarray(arr)
-    if optimizer is not None:
-        sd = optimizer.state_dict()
-        info = {"type": sd["type"], "param_groups": sd["param_groups"],
-                "num_params": len(optimizer.params)}
-        arrays[_OPTIM_INFO] = np.array(json.dumps(info))
-        for index, buffers in sd["state"].items():
-            for buf, value in buffers.items():
-                arrays[f"{_OPTIM}{index}/{buf}"] = np.asarray(value)
+
+def _decode(node: Any, arrays: dict[str, np.ndarray], where: str, depth: int = 0) -> Any:
+    """The object a node describes; a malformed node is a CheckpointError naming its place."""
+    if depth > _MAX_DEPTH + 1 or not isinstance(node, dict) or len(node) not in (1, 2):
+        raise CheckpointError(f"{where}: malformed entry {str(node)[:60]!r}")
+    kind = next(iter(node))
+    body = node[kind]
+    if kind == "value":
+        if node.get("float"):
+            return float(body)
+        if body is None or isinstance(body, (bool, str, int, float)):
+            return body
+    elif kind in ("array", "scalar", "tensor"):
+        if isinstance(body, str) and body in arrays:
+            arr = arrays[body]
+            if kind == "scalar":
+                return arr[()]
+            if kind == "tensor":
+                return Tensor(arr, dtype=arr.dtype, requires_grad=bool(node.get("requires_grad")))
+            return arr
+    elif kind == "dict" and isinstance(body, list):
+        out = {}
+        for item in body:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))):
+                raise CheckpointError(f"{where}: malformed dict entry {str(item)[:60]!r}")
+            out[item[0]] = _decode(item[1], arrays, f"{where}/{item[0]}", depth + 1)
+        return out
+    elif kind in ("list", "tuple") and isinstance(body, list):
+        items = [_decode(v, arrays, f"{where}/{i}", depth + 1) for i, v in enumerate(body)]
+        return tuple(items) if kind == "tuple" else items
+    raise CheckpointError(f"{where}: malformed entry {str(node)[:60]!r}")
+
+
+# ----- writing -------------------------------------------------------------------------------
+def _tmp_pattern(name: str) -> re.Pattern:
+    return re.compile(re.escape(f".{name}.tgsave-") + r"(\d+)-[0-9a-f]+\.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (or cannot tell): leave its file alone
+    return True
+
+
+def _remove_stale_temporaries(folder: str, name: str) -> None:
+    """Delete `.<name>.tgsave-<pid>-*.tmp` files whose writing process no longer exists."""
+    pattern = _tmp_pattern(name)
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match and not _pid_alive(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(folder, entry))
+            except OSError:
+                pass
+
+
+def _write(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """Write the arrays to `path` atomically (temporary file, fsync, rename)."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: cannot write {path!r}: folder {folder!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    name = os.path.basename(path)
+    _remove_stale_temporaries(folder, name)
+    tmp = os.path.join(folder, f".{name}.tgsave-{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)  # atomic on POSIX and Windows: old file or new file, never half
     except BaseException:
         if os.path.exists(tmp):
@@ -96,95 +200,201 @@ def save(path: str | os.PathLike, module: Any, optimizer: Any = None, **meta: An
         raise
 
 
-def _read(path: str) -> dict[str, np.ndarray]:
+def _is_module(obj: Any) -> bool:
+    return hasattr(obj, "named_parameters") and hasattr(obj, "load_state_dict")
+
+
+def save(obj: Any, path: Any, optimizer: Any = None, **meta: Any) -> None:
+    """Write to a file atomically. Two forms (see the module docstring):
+
+    save(obj, path): obj is a nested dict / list / tuple of arrays, tensors, numbers, strings,
+        bools and None (a state dict, or a dict of several); `load(path)` returns it.
+    save(path, module, optimizer=None, **meta): a checkpoint of `module`'s parameters,
+        `optimizer`'s state and JSON-serialisable metadata; `load(path, module, optimizer)`
+        restores it and returns the metadata (tuples in it come back as lists).
+
+    The path is used as given (no ".npz" is appended).
+    """
+    if _is_module(path) and isinstance(obj, (str, os.PathLike)):
+        obj, path = _checkpoint_tree(path, optimizer, meta), obj
+    elif optimizer is not None or meta:
+        raise TypeError("save: extra arguments are only for the checkpoint form "
+                        "save(path, module, optimizer, **meta)")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"save: path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    arrays: dict[str, np.ndarray] = {}
+    tree = _encode(obj, [], arrays)
+    arrays["__format__"] = np.array(FORMAT)
+    arrays["__tree__"] = np.array(json.dumps(tree))
+    _write(path, arrays)
+
+
+def _checkpoint_tree(module: Any, optimizer: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    for key, value in meta.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"save: metadata {key!r} cannot be stored as JSON ({err})") from None
+    tree = {"module": module.state_dict(), "meta": json.loads(json.dumps(meta))}
+    if optimizer is not None:
+        tree["optimizer"] = optimizer.state_dict()
+    return tree
+
+
+# ----- reading -------------------------------------------------------------------------------
+def _read(path: str, fn: str = "load") -> dict[str, np.ndarray]:
     """Every array in the file, read eagerly so a damaged file fails here, not later."""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"load: checkpoint {path!r} does not exist (no such file)")
+        raise FileNotFoundError(f"{fn}: checkpoint {path!r} does not exist (no such file)")
     if os.path.isdir(path):
-        raise CheckpointError(f"load: {path!r} is a directory, not a checkpoint file")
+        raise CheckpointError(f"{fn}: {path!r} is a directory, not a saved file")
     try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+        if head.startswith(b"\x93NUMPY"):
+            raise CheckpointError(f"{fn}: {path!r} is a single .npy array, not a file written "
+                                  "by tinygrad_rnn.save")
         with np.load(path, allow_pickle=False) as npz:
-            if not hasattr(npz, "files"):
-                raise CheckpointError(f"load: {path!r} is a single .npy array, not a checkpoint")
             arrays = {key: npz[key] for key in npz.files}
     except CheckpointError:
         raise
     except Exception as err:  # zipfile.BadZipFile, zlib.error, ValueError, EOFError, ...
-        raise CheckpointError(f"load: {path!r} is not a tinygrad_rnn checkpoint (not a "
+        raise CheckpointError(f"{fn}: {path!r} is not a tinygrad_rnn checkpoint (not a "
                               f"readable .npz file: {type(err).__name__})") from err
-    fmt = arrays.get("__format__")
-    if fmt is None or fmt.dtype.kind != "U" or str(fmt) != FORMAT:
-        raise CheckpointError(f"load: {path!r} is an .npz file but not a tinygrad_rnn "
-                              f"checkpoint (no __format__ {FORMAT!r})")
     return arrays
 
 
-def _json_entry(arrays: dict[str, np.ndarray], key: str, path: str) -> Any:
-    try:
-        return json.loads(str(arrays[key]))
-    except (KeyError, ValueError) as err:
-        raise CheckpointError(f"load: {path!r}: entry {key!r} is missing or not JSON "
-                              f"({err})") from None
-
-
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata `save` stored in a checkpoint, without a module to load it into (e.g. to
-    learn what model to build first). Errors as for `load`."""
-    path = os.fspath(path)
-    return _json_entry(_read(path), "__meta__", path)
-
-
-def load(path: str | os.PathLike, module: Any, optimizer: Any = None) -> dict[str, Any]:
-    """Restore `module` (and `optimizer`) from a checkpoint written by `save`; returns the
-    metadata dict.
-
-    Errors name the file and the problem, and leave the module and the optimizer as they
-    were: FileNotFoundError when the file does not exist; CheckpointError (a ValueError) when it is
-    not a readable checkpoint, when its parameter names or shapes do not match the module's
-    (every missing, unexpected and misshapen name is listed), or when the optimizer's state
-    does not fit `optimizer` (or is absent though an optimizer was given). A checkpoint
-    holding optimizer state can be loaded with `optimizer=None` (the state is ignored).
-    """
-    path = os.fspath(path)
-    arrays = _read(path)
-    meta = _json_entry(arrays, "__meta__", path)
-    saved = {k[len(_MODULE):]: v for k, v in arrays.items() if k.startswith(_MODULE)}
-    before = {name: p.data for name, p in module.named_parameters()}  # the arrays themselves
-    try:
-        module.load_state_dict(saved)  # strict; lists every problem; changes nothing on error
-    except (KeyError, ValueError) as err:
-        message = err.args[0] if err.args else str(err)
-        raise CheckpointError(f"load: {path!r} does not fit the module: {message}") from None
-    if optimizer is not None:
+def _tree(arrays: dict[str, np.ndarray], path: str, fn: str = "load") -> Any:
+    """The saved object (either format), or a CheckpointError naming the file."""
+    fmt = arrays.get("__format__")
+    fmt = str(fmt) if fmt is not None and fmt.dtype.kind == "U" and fmt.shape == () else None
+    if fmt == FORMAT:
         try:
-            _load_optimizer(path, arrays, optimizer)  # changes nothing when it fails
-        except BaseException:
-            for name, p in module.named_parameters():
-                p.data = before[name]  # put the module back: the very same arrays
-            raise
+            node = json.loads(str(arrays["__tree__"]))
+        except (KeyError, ValueError) as err:
+            raise CheckpointError(f"{fn}: {path!r}: entry '__tree__' is missing or not JSON "
+                                  f"({err})") from None
+        return _decode(node, arrays, f"{fn}: {path!r}")
+    if fmt == _OLD_FORMAT:
+        return _old_tree(arrays, path, fn)
+    raise CheckpointError(f"{fn}: {path!r} is an .npz file but not a tinygrad_rnn checkpoint "
+                          f"(no __format__ {FORMAT!r})")
+
+
+def _json_entry(arrays: dict[str, np.ndarray], key: str, path: str, fn: str) -> dict:
+    try:
+        value = json.loads(str(arrays[key]))
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"{fn}: {path!r}: entry {key!r} is missing or not JSON "
+                              f"({err})") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{fn}: {path!r}: entry {key!r} must be a JSON object, got "
+                              f"{type(value).__name__}")
+    return value
+
+
+def _old_tree(arrays: dict[str, np.ndarray], path: str, fn: str) -> dict[str, Any]:
+    """A "tinygrad_rnn.checkpoint/1" file as the tree the checkpoint form writes now."""
+    tree: dict[str, Any] = {"meta": _json_entry(arrays, "__meta__", path, fn),
+                            "module": {k[7:]: v for k, v in arrays.items()
+                                       if k.startswith("module/")}}
+    if "optimizer/__info__" in arrays:
+        info = _json_entry(arrays, "optimizer/__info__", path, fn)
+        state: dict[int, dict[str, Any]] = {}
+        for key, arr in arrays.items():
+            if key.startswith("optimizer/") and key != "optimizer/__info__":
+                index, _, buf = key[len("optimizer/"):].partition("/")
+                if not index.isdigit() or not buf:
+                    raise CheckpointError(f"{fn}: {path!r}: malformed optimizer entry {key!r}")
+                state.setdefault(int(index), {})[buf] = arr
+        tree["optimizer"] = {"type": info.get("type"), "state": state,
+                             "hyperparameters": info.get("hyperparameters", {}),
+                             "num_params": info.get("num_params")}
+    return tree
+
+
+def read_metadata(path: Any) -> dict[str, Any]:
+    """The metadata a checkpoint (the `save(path, module, ...)` form) holds, without a module to
+    load it into (e.g. to learn what model to build first). Errors as for `load`."""
+    path = os.fspath(path)
+    tree = _tree(_read(path), path)  # errors read "load: ...", as load's
+    meta = tree.get("meta") if isinstance(tree, dict) else None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"load: {path!r} holds no checkpoint metadata (it was not "
+                              "written by save(path, module, ...))")
     return meta
 
 
-def _load_optimizer(path: str, arrays: dict[str, np.ndarray], optimizer: Any) -> None:
-    name = type(optimizer).__name__
-    if _OPTIM_INFO not in arrays:
-        raise CheckpointError(f"load: {path!r} holds no optimizer state, but an optimizer "
-                              f"({name}) was given")
-    info = _json_entry(arrays, _OPTIM_INFO, path)
-    if info.get("num_params") != len(optimizer.params):
-        raise CheckpointError(f"load: {path!r}: the optimizer state is for "
-                              f"{info.get('num_params')} parameters, {name} has "
-                              f"{len(optimizer.params)}")
-    state: dict[int, dict[str, Any]] = {}
-    for key, arr in arrays.items():
-        if key.startswith(_OPTIM) and key != _OPTIM_INFO:
-            index, _, buf = key[len(_OPTIM):].partition("/")
-            if not index.isdigit() or not buf:
-                raise CheckpointError(f"load: {path!r}: malformed optimizer entry {key!r}")
-            state.setdefault(int(index), {})[buf] = arr
+def load(path: Any, module: Any = None, optimizer: Any = None, *,
+         map_location: Any = None, weights_only: bool = True) -> Any:
+    """Read a file written by `save`.
+
+    load(path): the saved object (arrays as ndarrays, tensors as Tensors, dict keys, lists,
+        tuples, numbers and strings as saved).
+    load(path, module, optimizer=None): restore a checkpoint (or a bare state dict) into the
+        module (and the optimizer's state) and return the checkpoint's metadata ({} for a
+        bare state dict). Everything is checked before anything is assigned.
+
+    map_location must be None or the CPU; weights_only is accepted for PyTorch programs (files
+    here only ever hold data). Errors name the file and leave the module and the optimizer as
+    they were: FileNotFoundError for a missing file; CheckpointError (a ValueError) for a file
+    that is not readable or not a tinygrad_rnn file, a state whose names or shapes or dtypes do
+    not fit the module (every problem listed), or optimizer state that does not fit (or is
+    absent though an optimizer was given).
+    """
+    if map_location is not None and str(getattr(map_location, "type", map_location)).split(
+            ":")[0] != "cpu":
+        raise ValueError(f"load: map_location {map_location!r} is not available; tinygrad_rnn "
+                         "runs on the CPU only")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load: path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    tree = _tree(_read(path), path)
+    if module is None:
+        if optimizer is not None:
+            raise TypeError("load: an optimizer needs its module: load(path, module, optimizer)")
+        return tree
+    return _restore(path, tree, module, optimizer)
+
+
+def _restore(path: str, tree: Any, module: Any, optimizer: Any) -> dict[str, Any]:
+    """Check the module's and the optimizer's new state fully, then assign both."""
+    if isinstance(tree, dict) and isinstance(tree.get("module"), dict):
+        module_state, meta = tree["module"], tree.get("meta", {})
+        optimizer_state = tree.get("optimizer")
+    elif isinstance(tree, dict) and all(isinstance(v, (np.ndarray, Tensor))
+                                        for v in tree.values()):
+        module_state, meta, optimizer_state = tree, {}, None  # save(model.state_dict(), path)
+    else:
+        raise CheckpointError(f"load: {path!r} holds neither a checkpoint nor a state dict")
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"load: {path!r}: the metadata is a {type(meta).__name__}, "
+                              "not a dict")
     try:
-        groups = ({"param_groups": info["param_groups"]} if "param_groups" in info else
-                  {"hyperparameters": info.get("hyperparameters", {})})
-        optimizer.load_state_dict({"type": info.get("type"), **groups, "state": state})
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"load: {path!r}: {err}") from err
+        new_params = module._checked_state_dict(module_state)
+    except (KeyError, ValueError, TypeError) as err:
+        message = err.args[0] if err.args else str(err)
+        raise CheckpointError(f"load: {path!r} does not fit the module: {message}") from None
+    new_optimizer = None
+    if optimizer is not None:
+        name = type(optimizer).__name__
+        if not isinstance(optimizer_state, dict):
+            raise CheckpointError(f"load: {path!r} holds no optimizer state, but an optimizer "
+                                  f"({name}) was given")
+        count = optimizer_state.get("num_params")
+        if count is None and isinstance(optimizer_state.get("param_groups"), list):
+            count = sum(len(g.get("params", ())) for g in optimizer_state["param_groups"]
+                        if isinstance(g, dict))
+        if count != len(optimizer.params):
+            raise CheckpointError(f"load: {path!r}: the optimizer state is for {count} "
+                                  f"parameters, {name} has {len(optimizer.params)}")
+        state = {k: v for k, v in optimizer_state.items() if k != "num_params"}
+        try:
+            new_optimizer = optimizer._checked_state_dict(state)
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"load: {path!r}: {err}") from err
+    module._assign_state_dict(new_params)
+    if optimizer is not None:
+        optimizer._assign_state_dict(new_optimizer)
+    return meta

@@ -21,6 +21,7 @@ import numpy as np
 from tinygrad_rnn import kernels
 from tinygrad_rnn.function import Function
 from tinygrad_rnn.kernels.activations import sigmoid
+from tinygrad_rnn.kernels.core import SMALL
 from tinygrad_rnn.kernels.cross_entropy import cross_entropy_backward, cross_entropy_forward
 from tinygrad_rnn.tensor import Tensor
 
@@ -75,7 +76,8 @@ class CrossEntropy(Function):
                              f"{reduction!r}")
         prob = np.empty(logits.shape, dtype=logits.dtype)
         t = t.astype(np.int64, copy=False)
-        loss, bad = cross_entropy_forward(np.ascontiguousarray(logits), t, prob)
+        forward = cross_entropy_forward if logits.size >= SMALL else cross_entropy_forward.twin
+        loss, bad = forward(np.ascontiguousarray(logits), t, prob)
         if bad >= 0:
             raise IndexError(f"cross_entropy: target {t[bad]} (row {bad}) is outside "
                              f"[0, {logits.shape[1]})")
@@ -86,7 +88,8 @@ class CrossEntropy(Function):
     def backward(ctx, g):
         (prob,) = ctx.saved
         # (softmax - one_hot(target)) * g / N
-        return (cross_entropy_backward(prob, ctx.target, float(g) * ctx.scale),)
+        backward = cross_entropy_backward if prob.size >= SMALL else cross_entropy_backward.twin
+        return (backward(prob, ctx.target, float(g) * ctx.scale),)
 
 
 # ----- argument checks ---------------------------------------------------------------------------

@@ -665,9 +665,14 @@ class Tensor:
                       requires_grad=requires_grad)
 
     # ----- in place (only where no gradient is being recorded) -------------------------
-    def _write(self, fn: str, change: Any) -> "Tensor":
+    def _write(self, fn: str, change: Any, source: Any = None) -> "Tensor":
         """Run `change(self.data)`, which writes into the array, after checking that nothing
-        recorded for backward is being changed; bumps the version."""
+        recorded for backward is being changed and that `source` (the value written in) needs
+        no gradient; bumps the version."""
+        if isinstance(source, Tensor) and source.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{fn}: the value written in requires grad, and an in-place "
+                               "method here does not record the graph (its gradient would be "
+                               "lost); write `x = x + y` (or `x[i] = y`) instead")
         if self.requires_grad and is_grad_enabled():
             if self._ctx is None:
                 raise RuntimeError(f"{fn}: a leaf tensor that requires grad cannot be changed "
@@ -688,7 +693,7 @@ class Tensor:
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self += alpha * other, in place."""
         v = _data(other) if alpha == 1 else np.multiply(_data(other), alpha)
-        return self._write("add_", lambda a: np.add(a, v, out=a, casting="same_kind"))
+        return self._write("add_", lambda a: np.add(a, v, out=a, casting="same_kind"), other)
 
     def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self -= alpha * other, in place."""
@@ -697,12 +702,12 @@ class Tensor:
     def mul_(self, other: Any) -> "Tensor":
         """self *= other, in place."""
         return self._write("mul_", lambda a: np.multiply(a, _data(other), out=a,
-                                                         casting="same_kind"))
+                                                         casting="same_kind"), other)
 
     def div_(self, other: Any) -> "Tensor":
         """self /= other, in place (a float tensor only)."""
         return self._write("div_", lambda a: np.divide(a, _data(other), out=a,
-                                                       casting="same_kind"))
+                                                       casting="same_kind"), other)
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> "Tensor":
         """Clamp in place."""
@@ -714,13 +719,13 @@ class Tensor:
 
     def fill_(self, value: Any) -> "Tensor":
         """Set every element to `value`, in place."""
-        return self._write("fill_", lambda a: a.fill(_data(value)))
+        return self._write("fill_", lambda a: a.fill(_data(value)), value)
 
     def copy_(self, src: Any) -> "Tensor":
         """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
         def change(a: np.ndarray) -> None:
             a[...] = _data(src)
-        return self._write("copy_", change)
+        return self._write("copy_", change, src)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
         """Fill with draws from U(a, b) (the library's generator: `manual_seed` fixes it)."""
@@ -777,8 +782,11 @@ class Tensor:
 
     def _iop(self, other: Any, fn: str, op: Any, ufunc: Any) -> "Tensor":
         """x += y and friends: in place when no gradient is recorded; for a non-leaf in the
-        graph, the out-of-place result (Python rebinds the name)."""
-        if self.requires_grad and is_grad_enabled() and self._ctx is not None:
+        graph, or a y that requires grad, the out-of-place result (Python rebinds the name)."""
+        recording = is_grad_enabled() and (
+            (self.requires_grad and self._ctx is not None)
+            or (isinstance(other, Tensor) and other.requires_grad and not self.requires_grad))
+        if recording:  # `total += h` with h in the graph: total becomes the new node
             return op(self, other)
         return self._write(fn, lambda a: ufunc(a, _data(other), out=a, casting="same_kind"))
 
@@ -799,6 +807,9 @@ class ValuesIndices(tuple):
 
     values = property(lambda self: self[0], doc="The values (differentiable).")
     indices = property(lambda self: self[1], doc="Their int64 indices along the dim.")
+
+    def __repr__(self) -> str:
+        return f"ValuesIndices(values={self[0]!r}, indices={self[1]!r})"
 
 
 def _data(x: Any) -> Any:

@@ -31,6 +31,10 @@ from typing import Any, Callable
 
 BACKENDS = ("numba", "numpy")
 OPTIONS = dict(cache=True, error_model="numpy")
+# Below SMALL elements the callers of the one-pass kernels (the Adam update, the cross-entropy)
+# run the NumPy twin: it is as fast there, and a small run (examples/hello.py) then never imports
+# Numba nor loads compiled code, which is most of a warm process's start-up.
+SMALL = 4096
 
 # What a first run compiles, measured on the project machine with an empty cache (see
 # docs/performance.md, "First run"): the kernels of one model's training step.

@@ -19,7 +19,7 @@ import numpy as np
 
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
-from tinygrad_rnn.nn.module import Module, as_input
+from tinygrad_rnn.nn.module import Module, as_input, check_size
 from tinygrad_rnn.tensor import Tensor, annotate, cat
 
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
@@ -84,15 +84,19 @@ class CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  dtype: Any = np.float32) -> None:
         name = type(self).__name__
-        if int(input_size) <= 0 or int(hidden_size) <= 0:
-            raise ValueError(f"{name}: input_size and hidden_size must be positive, got "
-                             f"{input_size} and {hidden_size}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size = check_size(input_size, "input_size", name)
+        self.hidden_size = check_size(hidden_size, "hidden_size", name)
         self.bias = bool(bias)
-        self.linear = Linear(self.input_size + self.hidden_size,
+        self.linear = Linear(self.input_size + self.state_size("h"),
                              self.gate_blocks * self.hidden_size, bias=bias, dtype=dtype,
                              init_bound=1.0 / np.sqrt(self.hidden_size))
         self.name_parameters()
+
+    def state_size(self, label: str) -> int:
+        """The width of state `label`: h is proj_size wide in a projected LSTM, else H."""
+        if label == "h":
+            return getattr(self, "proj_size", 0) or self.hidden_size
+        return self.hidden_size
 
     def _input(self, x: Any) -> Tensor:
         """x as a Tensor of shape (B, I) or (I,), or a clear error."""
@@ -104,7 +108,7 @@ class CellBase(Module):
 
     def _state(self, s: Any, x: Tensor, label: str) -> Tensor:
         """One state tensor (h or c) checked against x, or zeros named `{label}_0` if None."""
-        shape = x.shape[:-1] + (self.hidden_size,)
+        shape = x.shape[:-1] + (self.state_size(label),)
         if s is None:
             return Tensor(np.zeros(shape, dtype=self.linear.weight.dtype), name=f"{label}_0")
         s = as_input(s, self.linear.weight.dtype, f"{type(self).__name__} state {label}")
@@ -152,7 +156,8 @@ class RNNCell(CellBase):
 
 class LSTMCell(CellBase):
     """LSTM cell: (i, f, g, o) = (sigma, sigma, tanh, sigma)(W [x; h] + b),
-    c' = f * c + i * g, h' = o * tanh(c').
+    c' = f * c + i * g, h' = o * tanh(c')  (h' = W_hr (o * tanh(c')) when proj_size > 0: then
+    h has proj_size entries and `.weight_hr` is (proj_size, H), as in PyTorch).
 
     `.linear` is Linear(I + H, 4H) whose row blocks are i, f, g, o (PyTorch's order).
     forget_bias, when given, is the initial value of the forget gate's bias (1.0 is a common
@@ -162,8 +167,19 @@ class LSTMCell(CellBase):
     gate_blocks = 4
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 forget_bias: float | None = None, dtype: Any = np.float32) -> None:
+                 forget_bias: float | None = None, dtype: Any = np.float32,
+                 proj_size: int = 0) -> None:
+        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or \
+                not 0 <= proj_size < int(hidden_size):
+            raise ValueError(f"LSTMCell: proj_size must be an integer in [0, hidden_size="
+                             f"{hidden_size}), got {proj_size!r}")
+        self.proj_size = int(proj_size)
         super().__init__(input_size, hidden_size, bias, dtype)
+        if self.proj_size:  # h' = W_hr (o * tanh(c')): PyTorch's projected LSTM
+            bound = 1.0 / np.sqrt(self.hidden_size)
+            self.weight_hr = uniform_parameter((self.proj_size, self.hidden_size), bound,
+                                               self.linear.weight.dtype)
+            self.name_parameters()
         if forget_bias is not None:
             if not bias:
                 raise ValueError("LSTMCell: forget_bias needs bias=True")
@@ -187,6 +203,8 @@ class LSTMCell(CellBase):
             i.name, f.name, g.name, o.name = "i", "f", "g", "o"
             c_new = f * c + i * g  # the additive path: dc/dc_prev = f
             h_new = o * c_new.tanh()
+            if self.proj_size:
+                h_new = h_new @ self.weight_hr.T  # project h to proj_size
         return _tag_state(h_new, tags, "h"), _tag_state(c_new, tags, "c")
 
 

@@ -1,9 +1,10 @@
 """PyTorch-named recurrent weights in and out, without importing torch.
 
 PyTorch keeps two matrices and two biases per layer: `weight_ih_l{k}` (G*H, I_k),
-`weight_hh_l{k}` (G*H, H), `bias_ih_l{k}` and `bias_hh_l{k}` (G*H,), where G is 1 (RNN),
-4 (LSTM, rows i, f, g, o) or 3 (GRU, rows r, z, n); its cells (nn.RNNCell, ...) use the same
-names without the `_l{k}` suffix. A cell here has one `.linear` over [x; h], so
+`weight_hh_l{k}` (G*H, H), `bias_ih_l{k}` and `bias_hh_l{k}` (G*H,) (a bidirectional layer's
+backward cell: the same names with `_reverse`; a projected LSTM adds `weight_hr_l{k}`), where G
+is 1 (RNN), 4 (LSTM, rows i, f, g, o) or 3 (GRU, rows r, z, n); its cells (nn.RNNCell, ...)
+use the same names without the `_l{k}` suffix. A cell here has one `.linear` over [x; h], so
 
     W = [weight_ih  weight_hh]    (side by side: x columns first)
     b = bias_ih + bias_hh         (one bias: the two are folded)
@@ -37,7 +38,9 @@ def _layers(module: Module) -> list[tuple[str, CellBase]]:
     if isinstance(module, CellBase):
         return [("", module)]
     if isinstance(module, RecurrentBase):
-        return [(f"_l{k}", cell) for k, cell in enumerate(module.cells)]
+        D = module.num_directions  # cells: l0, l0_reverse, l1, ... (PyTorch's order)
+        return [(f"_l{k // D}" + ("_reverse" if k % D else ""), cell)
+                for k, cell in enumerate(module.cells)]
     raise TypeError(f"torch interop: expected a recurrent cell or sequence module, got "
                     f"{type(module).__name__}")
 
@@ -45,7 +48,18 @@ def _layers(module: Module) -> list[tuple[str, CellBase]]:
 def _read(weights: Any) -> dict[str, np.ndarray]:
     """A mapping of arrays (or a path to an .npz file) as {key: ndarray}."""
     if isinstance(weights, (str, os.PathLike)):
-        with np.load(weights) as f:
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"load_torch_weights: {path!r} does not exist (no such file)")
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except Exception as err:  # not a NumPy file at all, a pickle, a damaged zip, ...
+            raise ValueError(f"load_torch_weights: {path!r} is not a readable .npz file "
+                             f"({type(err).__name__})") from None
+        if not hasattr(loaded, "files"):  # np.load gave one array: a .npy file
+            raise ValueError(f"load_torch_weights: {path!r} holds a single array (.npy); give an "
+                             ".npz file of PyTorch-named arrays (np.savez(path, **state_dict))")
+        with loaded as f:
             return {k: f[k] for k in f.files}
     if not hasattr(weights, "keys"):
         raise TypeError(f"torch interop: weights must be a mapping of arrays or an .npz path, "
@@ -74,7 +88,10 @@ def load_torch_weights(module: Module, weights: Mapping[str, Any] | str | os.Pat
     prefix = "" if isinstance(module, CellBase) else "cells.{k}."
     for k, (sfx, cell) in enumerate(layers):
         G, H, n_in = cell.gate_blocks, cell.hidden_size, cell.input_size
-        expected = {f"weight_ih{sfx}": (G * H, n_in), f"weight_hh{sfx}": (G * H, H)}
+        P = cell.state_size("h")  # the width of h: proj_size for a projected LSTM
+        expected = {f"weight_ih{sfx}": (G * H, n_in), f"weight_hh{sfx}": (G * H, P)}
+        if P != H:
+            expected[f"weight_hr{sfx}"] = (P, H)
         if cell.bias:
             expected.update({f"bias_ih{sfx}": (G * H,), f"bias_hh{sfx}": (G * H,)})
         found = {}
@@ -84,10 +101,14 @@ def load_torch_weights(module: Module, weights: Mapping[str, Any] | str | os.Pat
                     problems.append(f"missing key {key}")
                 continue
             used.add(key)
-            if arrays[key].shape != shape:
+            if arrays[key].dtype.kind not in "biuf":
+                problems.append(f"{key}: dtype {arrays[key].dtype} is not a real number type")
+            elif arrays[key].shape != shape:
                 problems.append(f"{key}: shape {arrays[key].shape}, expected {shape}")
             else:
                 found[key] = arrays[key]
+        if f"weight_hr{sfx}" in found:
+            new_state[prefix.format(k=k) + "weight_hr"] = found[f"weight_hr{sfx}"]
         name = prefix.format(k=k) + "linear."
         W_ih, W_hh = found.get(f"weight_ih{sfx}"), found.get(f"weight_hh{sfx}")
         if W_ih is not None and W_hh is not None:
@@ -131,6 +152,8 @@ def export_torch_weights(module: Module) -> dict[str, np.ndarray]:
         W = cell.linear.weight.data
         out[f"weight_ih{sfx}"] = W[:, :cell.input_size].copy()
         out[f"weight_hh{sfx}"] = W[:, cell.input_size:].copy()
+        if getattr(cell, "proj_size", 0):
+            out[f"weight_hr{sfx}"] = cell.weight_hr.data.copy()
         if cell.linear.bias is not None:
             out[f"bias_ih{sfx}"] = cell.linear.bias.data.copy()
             out[f"bias_hh{sfx}"] = np.zeros_like(cell.linear.bias.data)

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from tinygrad_rnn import functional as F
-from tinygrad_rnn.nn.module import Module, Parameter, _float_dtype
+from tinygrad_rnn.nn.module import Module, Parameter, _float_dtype, check_probability, check_size
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
 
@@ -41,11 +41,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  dtype: Any = np.float32) -> None:
-        if int(num_embeddings) != num_embeddings or int(embedding_dim) != embedding_dim or \
-                num_embeddings <= 0 or embedding_dim <= 0:
-            raise ValueError(f"Embedding: sizes must be positive integers, got num_embeddings="
-                             f"{num_embeddings!r}, embedding_dim={embedding_dim!r}")
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
             if not -self.num_embeddings <= int(padding_idx) < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} is outside "
@@ -96,12 +93,7 @@ class Dropout(Module):
     the identity in eval mode (`model.eval()`)."""
 
     def __init__(self, p: float = 0.5) -> None:
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
-            raise TypeError(f"Dropout: p must be a number, got {p!r}")
-        p = float(p)
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = check_probability(p, "p", "Dropout")
 
     def forward(self, x: Any) -> Tensor:
         """x -> x with dropout applied (training mode only)."""

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.fused import LinearLayer
-from tinygrad_rnn.nn.module import Module, Parameter, as_input
+from tinygrad_rnn.nn.module import Module, Parameter, as_input, check_size
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
 
@@ -30,10 +30,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: Any = np.float32, init_bound: float | None = None) -> None:
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: sizes must be positive, got in_features={in_features}, "
-                             f"out_features={out_features}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = check_size(in_features, "in_features", "Linear")
+        self.out_features = check_size(out_features, "out_features", "Linear")
         bound = 1.0 / np.sqrt(in_features) if init_bound is None else float(init_bound)
         self.weight = uniform_parameter((out_features, in_features), bound, dtype)
         self.bias = uniform_parameter((out_features,), bound, dtype) if bias else None

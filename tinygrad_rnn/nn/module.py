@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygrad_rnn.function import Function
+from tinygrad_rnn.function import Cast
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -18,19 +18,6 @@ class Parameter(Tensor):
     def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
         super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=True,
                          dtype=dtype, name=name)
-
-
-class _Cast(Function):
-    """x.astype(dtype), differentiable: the gradient is cast back to x's dtype."""
-
-    op = "cast"
-
-    def forward(ctx, x: np.ndarray, dtype: Any = None) -> np.ndarray:
-        ctx.saved = (np.empty(0, x.dtype),)  # only the source dtype is needed
-        return x.astype(dtype)
-
-    def backward(ctx, grad_out: np.ndarray) -> tuple:
-        return (grad_out.astype(ctx.saved[0].dtype),)
 
 
 def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
@@ -52,7 +39,7 @@ def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
         raise TypeError(f"{fn}: input must hold real numbers, got dtype {x.dtype}")
     if x.dtype.kind != "f" or not x.requires_grad:
         return Tensor(x.data.astype(dtype), name=x.name)
-    return _Cast.apply(x, dtype=dtype)
+    return Cast.apply(x, dtype=dtype)
 
 
 class Module:
@@ -193,9 +180,19 @@ class Module:
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
         """Copy arrays into the parameters of the same names.
 
-        Every problem (missing keys and unexpected keys when strict; wrong shapes always) is
-        listed in one error, and then nothing has been changed.
+        Everything is checked before anything is assigned: missing and unexpected keys (when
+        strict), wrong shapes, and values that are not real numbers (strings, complex, objects)
+        are all listed in one error, and then nothing has been changed.
         """
+        self._assign_state_dict(self._checked_state_dict(state, strict))
+
+    def _checked_state_dict(self, state: Any, strict: bool = True) -> dict[str, np.ndarray]:
+        """{name: new array} for load_state_dict, every value checked and cast to its
+        parameter's dtype; raises (KeyError listing every problem) without changing anything."""
+        name = type(self).__name__
+        if not hasattr(state, "items"):
+            raise TypeError(f"load_state_dict for {name}: expected a dict of arrays, got "
+                            f"{type(state).__name__}")
         params = dict(self.named_parameters())
         problems = []
         if strict:
@@ -209,16 +206,30 @@ class Module:
         for key, value in state.items():
             if key not in params:
                 continue
-            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if arr.shape != params[key].shape:
+            try:
+                arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            except Exception as err:  # e.g. a ragged list
+                problems.append(f"{key}: not an array ({type(err).__name__})")
+                continue
+            if arr.dtype.kind not in "biuf":
+                problems.append(f"{key}: dtype {arr.dtype} is not a real number type")
+            elif arr.shape != params[key].shape:
                 problems.append(f"{key}: shape {arr.shape} in the state, {params[key].shape} "
                                 "in the module")
             else:
-                new[key] = arr
+                new[key] = arr.astype(params[key].dtype, copy=True)
         if problems:
-            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
+            raise KeyError(f"load_state_dict for {name}: " + "; ".join(problems))
+        return new
+
+    def _assign_state_dict(self, new: dict[str, np.ndarray]) -> None:
+        """Assign what _checked_state_dict returned (cannot fail)."""
+        params = dict(self.named_parameters())
         for key, arr in new.items():
-            params[key].data = arr.astype(params[key].dtype, copy=True)
+            params[key].data = arr
+            bump = getattr(params[key], "_bump_version", None)
+            if bump is not None:
+                bump()
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
@@ -229,6 +240,26 @@ class Module:
     def extra_repr(self) -> str:
         """The constructor arguments shown by repr(); subclasses override it."""
         return ""
+
+
+def check_size(value: Any, name: str, fn: str, low: int = 1) -> int:
+    """An integer argument >= low (a layer size, a count), or a clear error naming fn and name:
+    TypeError for a non-integer ("3", 1.5, True), ValueError below low."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}: {name} must be an integer, got {value!r}")
+    if value < low:
+        raise ValueError(f"{fn}: {name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_probability(value: Any, name: str, fn: str) -> float:
+    """A number in [0, 1) (a dropout probability), or a clear error naming fn and name."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{fn}: {name} must be in [0, 1), got {value}")
+    return float(value)
 
 
 def _is_device(arg: Any) -> bool:

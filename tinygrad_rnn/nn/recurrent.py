@@ -22,8 +22,8 @@ import numpy as np
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
-from tinygrad_rnn.nn.module import Module, as_input
-from tinygrad_rnn.tensor import Tensor, annotate, stack
+from tinygrad_rnn.nn.module import Module, as_input, check_probability, check_size
+from tinygrad_rnn.tensor import Tensor, annotate, cat, stack
 
 Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
 
@@ -84,6 +84,7 @@ def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple
     lstm = isinstance(cell, LSTMCell)
     pieces = (state if lstm else (state,)) if state is not None else ()
     if (not isinstance(cell, (RNNCell, LSTMCell, GRUCell)) or x.dtype != W.dtype
+            or getattr(cell, "proj_size", 0)
             or any(s is not None and s.dtype != W.dtype for s in pieces)):
         return _unroll_steps(cell, x_seq, state, layer)
     steps, unbatched, hidden = x.shape[0], x.ndim == 2, cell.hidden_size
@@ -113,25 +114,34 @@ def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple
 
 
 class RecurrentBase(Module):
-    """Shared by RNN, LSTM and GRU: layers of cells, shape checks, the loop over time."""
+    """Shared by RNN, LSTM and GRU: layers of cells, shape checks, the loop over time.
+
+    bidirectional=True adds, in every layer, a second cell that reads the sequence backwards;
+    the layer's output at step t is [h_forward_t; h_backward_t] (2H wide), `.cells` holds the
+    cells in PyTorch's order (layer 0, layer 0 reverse, layer 1, ...) and h_n is
+    (num_layers * 2, B, H), indexed the same way."""
 
     cell_class: type = CellBase
     has_cell_state = False  # True for the LSTM, whose state is a pair (h, c)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
-                 dtype: Any = np.float32, **cell_options: Any) -> None:
+                 dtype: Any = np.float32, bidirectional: bool = False,
+                 **cell_options: Any) -> None:
         name = type(self).__name__
-        if int(num_layers) < 1:
-            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        self.num_layers, self.bias = int(num_layers), bool(bias)
-        self.batch_first, self.dropout, self.fused = bool(batch_first), float(dropout), fused
-        self.cells = [self.cell_class(self.input_size if layer == 0 else self.hidden_size,
+        self.input_size = check_size(input_size, "input_size", name)
+        self.hidden_size = check_size(hidden_size, "hidden_size", name)
+        self.num_layers = check_size(num_layers, "num_layers", name)
+        self.dropout = check_probability(dropout, "dropout", name)
+        self.bias, self.batch_first, self.fused = bool(bias), bool(batch_first), fused
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if self.bidirectional else 1
+        out = cell_options.get("proj_size") or self.hidden_size  # the width of each h
+        # one cell per layer and direction, in PyTorch's order: l0, l0_reverse, l1, ...
+        self.cells = [self.cell_class(self.input_size if k < self.num_directions
+                                      else self.num_directions * out,
                                       self.hidden_size, bias=bias, dtype=dtype, **cell_options)
-                      for layer in range(self.num_layers)]
+                      for k in range(self.num_layers * self.num_directions)]
         self.name_parameters()
 
     # ----- the public call --------------------------------------------------------------------
@@ -149,11 +159,24 @@ class RecurrentBase(Module):
         run = _unroll_fused if fused else _unroll_steps
         steps: Steps = x
         finals = []
-        for layer, cell in enumerate(self.cells):
+        D = self.num_directions
+        for layer in range(self.num_layers):
             if layer > 0:
                 steps = self._between_layers(steps, layer)
-            steps, final = run(cell, steps, states[layer], layer)
-            finals.append(final)
+            if D == 1:
+                steps, final = run(self.cells[layer], steps, states[layer], layer)
+                finals.append(final)
+                continue
+            # bidirectional: the reverse cell reads the sequence backwards; its outputs are
+            # flipped back so that output[t] = [h_fwd_t; h_rev_t]
+            seq = steps if isinstance(steps, Tensor) else stack(list(steps), axis=0)
+            out_f, final_f = run(self.cells[D * layer], seq, states[D * layer], layer)
+            out_r, final_r = run(self.cells[D * layer + 1], seq[::-1], states[D * layer + 1],
+                                 layer)
+            out_f, out_r = (o if isinstance(o, Tensor) else stack(list(o), axis=0)
+                            for o in (out_f, out_r))
+            steps = cat([out_f, out_r[::-1]], axis=-1)
+            finals += [final_f, final_r]
         output = steps if isinstance(steps, Tensor) else stack(list(steps), axis=0)
         if self.batch_first and x.ndim == 3:
             output = output.transpose(0, 1)
@@ -189,34 +212,36 @@ class RecurrentBase(Module):
     def _initial_states(self, state: Any, x: Tensor) -> list[Any]:
         """Per-layer initial states (None means zeros, made by the cell)."""
         name = type(self).__name__
-        shape = (self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
+        n = self.num_layers * self.num_directions  # one state per layer and direction
+        shape = (n,) + x.shape[1:-1] + (self.cells[0].state_size("h"),)
         if state is None:
-            return [None] * self.num_layers
+            return [None] * n
         if self.has_cell_state:
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 raise TypeError(f"{name}: state must be a pair (h_0, c_0) or None, got "
                                 f"{type(state).__name__}")
             h0 = self._state_tensor(state[0], shape, "h_0")
-            c0 = self._state_tensor(state[1], shape, "c_0")
-            return [(self._layer_state(h0, layer, "h_0"), self._layer_state(c0, layer, "c_0"))
-                    for layer in range(self.num_layers)]
+            c0 = self._state_tensor(state[1], shape[:-1] + (self.hidden_size,), "c_0")
+            return [(self._layer_state(h0, k, "h_0"), self._layer_state(c0, k, "c_0"))
+                    for k in range(n)]
         if isinstance(state, (tuple, list)):
             raise TypeError(f"{name}: state must be one tensor h_0 of shape {shape} or None, "
                             f"got a {type(state).__name__}")
         h0 = self._state_tensor(state, shape, "h_0")
-        return [self._layer_state(h0, layer, "h_0") for layer in range(self.num_layers)]
+        return [self._layer_state(h0, k, "h_0") for k in range(n)]
 
     def _state_tensor(self, s: Any, shape: tuple, label: str) -> Tensor:
         s = as_input(s, self.cells[0].linear.weight.dtype, f"{type(self).__name__} {label}")
         if s.shape != shape:
             raise ValueError(f"{type(self).__name__}: initial state {label} must have shape "
-                             f"{shape} (num_layers, batch, hidden_size), got {s.shape}")
+                             f"{shape} (num_layers * num_directions, batch, hidden_size), got "
+                             f"{s.shape}")
         return s
 
-    @staticmethod
-    def _layer_state(s: Tensor, layer: int, label: str) -> Tensor:
+    def _layer_state(self, s: Tensor, index: int, label: str) -> Tensor:
+        layer = index // self.num_directions
         with annotate(layer=layer):
-            piece = s[layer]
+            piece = s[index]
         piece.name = label
         if piece.is_leaf and s.tags and s.tags.get("cut"):  # keep the TBPTT cut visible
             piece.tags = {**(piece.tags or {}), "cut": True}
@@ -243,6 +268,8 @@ class RecurrentBase(Module):
             extra.append("batch_first=True")
         if self.dropout:
             extra.append(f"dropout={self.dropout}")
+        if self.bidirectional:
+            extra.append("bidirectional=True")
         return ", ".join(extra)
 
 
@@ -262,10 +289,11 @@ class RNN(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, fused: bool = True, dtype: Any = np.float32) -> None:
+                 dropout: float = 0.0, fused: bool = True, dtype: Any = np.float32,
+                 bidirectional: bool = False) -> None:
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
-                         dtype, nonlinearity=nonlinearity)
+                         dtype, bidirectional, nonlinearity=nonlinearity)
 
     def extra_repr(self) -> str:
         extra = super().extra_repr()
@@ -275,6 +303,9 @@ class RNN(RecurrentBase):
 
 class LSTM(RecurrentBase):
     """Stacked LSTM: `.cells` are LSTMCell layers. m(x, (h_0, c_0)) -> (output, (h_n, c_n)).
+    proj_size > 0 projects each h to proj_size entries (PyTorch's projected LSTM; each cell gets
+    a `.weight_hr`): output and h_n are then proj_size wide, c_n stays hidden_size wide. Such
+    layers run step by step (the fused kernels have no projection).
 
     By default each layer runs as one fused graph node (`fused=True`); `fused=False` (or
     `m(x, fused=False)`) unrolls the per-op graph that `viz` draws. Both give the same numbers.
@@ -285,9 +316,14 @@ class LSTM(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
-                 dtype: Any = np.float32, forget_bias: float | None = None) -> None:
+                 dtype: Any = np.float32, forget_bias: float | None = None,
+                 bidirectional: bool = False, proj_size: int = 0) -> None:
+        self.proj_size = proj_size
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
-                         dtype, forget_bias=forget_bias)
+                         dtype, bidirectional, forget_bias=forget_bias, proj_size=proj_size)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", proj_size={self.proj_size}" if self.proj_size else "")
 
 
 class GRU(RecurrentBase):
@@ -303,10 +339,11 @@ class GRU(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
-                 dtype: Any = np.float32, reset_after: bool = True) -> None:
+                 dtype: Any = np.float32, reset_after: bool = True,
+                 bidirectional: bool = False) -> None:
         self.reset_after = bool(reset_after)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
-                         dtype, reset_after=reset_after)
+                         dtype, bidirectional, reset_after=reset_after)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from tinygrad_rnn.kernels.adam import adam_update
+from tinygrad_rnn.kernels.core import SMALL
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop"]
@@ -185,6 +186,11 @@ class Optimizer:
         has been changed. (A state dict with one "hyperparameters" dict instead of
         "param_groups", the older form, applies it to every group.)
         """
+        self._assign_state_dict(self._checked_state_dict(state_dict))
+
+    def _checked_state_dict(self, state_dict: Any) -> tuple[list[dict], list[dict]]:
+        """(new group hyper-parameters, new per-parameter state) for load_state_dict, all
+        checked; raises (one ValueError listing every problem) without changing anything."""
         name = type(self).__name__
         problems: list[str] = []
         if not isinstance(state_dict, dict):
@@ -197,6 +203,11 @@ class Optimizer:
         new_state = self._checked_state(state_dict.get("state", {}), problems)
         if problems:
             raise ValueError(f"{name}.load_state_dict: " + "; ".join(problems))
+        return new_groups, new_state
+
+    def _assign_state_dict(self, checked: tuple[list[dict], list[dict]]) -> None:
+        """Assign what _checked_state_dict returned (cannot fail)."""
+        new_groups, new_state = checked
         for group, hyper in zip(self.param_groups, new_groups):
             group.update(hyper)
         self.state = new_state
@@ -440,8 +451,8 @@ class Adam(Optimizer):
             v_max = state["max_exp_avg_sq"]
             np.maximum(v_max, v, out=v_max)
             data -= step_size * (m / (np.sqrt(v_max) / root + eps_))
-        elif (data.flags.c_contiguous and grad.flags.c_contiguous and m.flags.c_contiguous
-                and v.flags.c_contiguous):
+        elif (data.size >= SMALL and data.dtype.char in "fd" and data.flags.c_contiguous
+                and grad.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
             adam_update(data, grad, m, v, coef)  # one pass (compiled on the numba backend)
         else:
             adam_update.twin(data, grad, m, v, coef)
