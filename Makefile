@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 	  $(PYTHON) -m venv $(VENV) || exit 1; \
 	fi
 	@echo "==> installing tinygrad-rnn into $(VENV) with the extras [$(EXTRAS)] (a minute or two the first time)"
-	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@$(PY) -m pip install --quiet --upgrade pip > $(VENV)/pip.log 2>&1 && \
+	  $(PY) -m pip install --quiet -e ".[$(EXTRAS)]" >> $(VENV)/pip.log 2>&1 || \
+	  { cat $(VENV)/pip.log; echo "error: installing failed; the log above is in $(VENV)/pip.log"; exit 1; }
 	@touch $(STAMP)
 
 graphviz: ## install the Graphviz `dot` program if it is missing

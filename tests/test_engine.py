@@ -67,13 +67,18 @@ def test_repr_shows_shape_dtype_op_and_requires_grad():
     assert "requires_grad=False" in repr(Tensor([1.0]))
 
 
-def test_comparisons_return_plain_boolean_arrays():
-    a, b = Tensor([1.0, 2.0, 3.0]), Tensor([2.0, 2.0, 2.0])
+def test_comparisons_return_boolean_tensors_outside_the_graph():
+    a, b = Tensor([1.0, 2.0, 3.0], requires_grad=True), Tensor([2.0, 2.0, 2.0])
     for result, expected in [(a < b, [1, 0, 0]), (a <= b, [1, 1, 0]), (a > b, [0, 0, 1]),
                              (a >= b, [0, 1, 1]), (a == b, [0, 1, 0]), (a != b, [1, 0, 1]),
-                             (a > 1.5, [0, 1, 1])]:
-        assert type(result) is np.ndarray and result.dtype == bool
-        np.testing.assert_array_equal(result, np.array(expected, dtype=bool))
+                             (a > 1.5, [0, 1, 1]), (a.data < b, [1, 0, 0])]:
+        assert isinstance(result, Tensor) and result.dtype == bool and not result.requires_grad
+        np.testing.assert_array_equal(result.data, np.array(expected, dtype=bool))
+    assert (a == b).float().mean().item() == np.float32(1 / 3)  # the accuracy idiom
+    assert (a == b).sum().item() == 1 and (a > 0).all().item() and not (a > 5).any().item()
+    np.testing.assert_array_equal(np.where(a > 1.5, 1, 0), [0, 1, 1])  # masks work in NumPy
+    assert np.asarray(a) is a.data and np.array(a, copy=True) is not a.data
+    np.testing.assert_array_equal(a[a > 1.5].data, [2.0, 3.0])
     assert len({a, b, a}) == 2  # still hashable, by identity
 
 

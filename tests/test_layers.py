@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # layer of every module (by dotted name prefix); a module may import only its layer or lower
 LAYERS = [
     ("tinygrad_rnn.kernels", 0),
-    ("tinygrad_rnn.random", 0),
+    ("tinygrad_rnn.random", 0), ("tinygrad_rnn.checks", 0),
     ("tinygrad_rnn.modes", 1),
     ("tinygrad_rnn.tensor", 1), ("tinygrad_rnn.function", 1), ("tinygrad_rnn.functional", 1),
     ("tinygrad_rnn.fused", 1), ("tinygrad_rnn.gradcheck", 1), ("tinygrad_rnn.ops", 1),

@@ -387,6 +387,8 @@ def _surface_program(torch) -> dict:
         "zeros_like_long": torch.zeros_like(torch.tensor([1, 2])).dtype == torch.long,
         "size": list(a.size()), "size1": a.size(1), "numel": a.numel(), "dim": a.dim(),
         "argmax": a.argmax().item(), "argmax1": a.argmax(1).tolist(),
+        "accuracy": (a.argmax(1) == torch.tensor([1, 1])).float().mean().item(),
+        "mask": (a > 2.0).tolist(), "masked": a[a > 2.0].tolist(), "all": (a >= 0).all().item(),
         "argmin0_keep": a.argmin(0, keepdim=True).tolist(),
         "max1_idx": a.max(1)[1].tolist(), "min0_idx": torch.min(a, 0).indices.tolist(),
         "topk_idx": a.topk(2, dim=1).indices.tolist(),

@@ -83,14 +83,14 @@ class Function:
         return t
 
 
-_ENGINE_FILES = {os.path.join(os.path.dirname(__file__), name)
-                 for name in ("tensor.py", "function.py", "functional.py")}
+_LIBRARY_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _creation_site() -> str:
-    """'file:line (source)' of the innermost caller outside the engine's own files."""
+    """'file:line (source)' of the innermost caller outside the library (an op made inside an
+    nn module is reported at the user's line that called the module)."""
     frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename in _ENGINE_FILES:
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIR):
         frame = frame.f_back
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     return f"{filename}:{lineno} ({linecache.getline(filename, lineno).strip()})"
@@ -123,6 +123,23 @@ class Mul(Function):
     def backward(ctx, g):
         a, b = ctx.saved
         return g * b, g * a  # product rule
+
+
+class Div(Function):
+    """a / b, broadcasting: its own op, so float32 1e-30 / 1e-39 is 1e9 (as a * b**-1 it
+    would overflow to inf) and no gradient goes through b**-2."""
+
+    __slots__ = ()
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        y = a / b
+        ctx.save_for_backward(b, y)
+        return y
+
+    def backward(ctx, g):
+        b, y = ctx.saved
+        return g / b, -(g * y) / b  # d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -(a/b)/b
 
 
 class Neg(Function):

@@ -9,7 +9,8 @@ import numpy as np
 from tinygrad_rnn import function as ops
 from tinygrad_rnn import fused
 from tinygrad_rnn.random import get_rng
-from tinygrad_rnn.tensor import Tensor, _alias
+from tinygrad_rnn.checks import flag, integer, number
+from tinygrad_rnn.tensor import Tensor, _alias, _dim
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -17,14 +18,17 @@ _REDUCTIONS = ("mean", "sum", "none")
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim` (`axis` is an alias), stable for logits of magnitude
     1e4."""
-    return ops.Softmax.apply(_tensor(x), axis=_alias(dim, -1, axis, "dim", "axis", "softmax"))
+    x = _tensor(x)
+    dim = _dim(_alias(dim, -1, axis, "dim", "axis", "softmax"), x.ndim, "softmax")
+    return ops.Softmax.apply(x, axis=dim)
 
 
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """log(softmax(x)) computed as x - logsumexp(x) along `dim` (`axis` is an alias), stable
     for logits of magnitude 1e4."""
-    return ops.LogSoftmax.apply(_tensor(x),
-                                axis=_alias(dim, -1, axis, "dim", "axis", "log_softmax"))
+    x = _tensor(x)
+    dim = _dim(_alias(dim, -1, axis, "dim", "axis", "log_softmax"), x.ndim, "log_softmax")
+    return ops.LogSoftmax.apply(x, axis=dim)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -52,45 +56,54 @@ def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
     raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _class_targets(scores: Tensor, target: Any, reduction: str, fn: str) -> np.ndarray:
+    """The checked integer targets for scores (N, C) or (C,): shape (N,) or (), each in
+    [0, C); the reduction one of mean|sum|none. Every failure names `fn` and the argument."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind == "f" and np.all(t == np.round(t)):  # ([] is float64: empty is fine)
+            t = t.astype(np.int64)  # integer-valued floats are accepted as class indices
+        else:
+            raise TypeError(f"{fn}: target must hold integer class indices, got dtype {t.dtype}")
+    if scores.ndim not in (1, 2):
+        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {scores.shape}")
+    n_classes = scores.shape[-1]
+    expected = scores.shape[:1] if scores.ndim == 2 else ()
+    if t.shape != expected:
+        raise ValueError(f"{fn}: target of shape {t.shape} does not fit input of shape "
+                         f"{scores.shape} (expected target shape {expected})")
+    bad = (t < 0) | (t >= n_classes)
+    if np.any(bad):
+        raise IndexError(f"{fn}: target {t[bad].ravel()[0]} is outside [0, {n_classes})")
+    return t
+
+
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy between raw logits and integer class targets (PyTorch semantics).
 
     logits: (N, C) or (C,). target: class indices of shape (N,) or () as an int ndarray,
-    list, int or Tensor. reduction: "mean" (average over N), "sum", or "none" (shape (N,)).
+    list, int or Tensor. reduction: "mean" (average over N; NaN for N = 0, as in PyTorch),
+    "sum", or "none" (shape (N,)).
     """
     logits = _tensor(logits)
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, "
-                         f"got {reduction!r}")
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if t.dtype.kind not in "iu":
-        if t.dtype.kind == "f" and t.size and np.all(t == np.round(t)):
-            t = t.astype(np.int64)  # integer-valued floats are accepted as class indices
-        else:
-            raise TypeError(f"cross_entropy: target must hold integer class indices, "
-                            f"got dtype {t.dtype}")
-    if logits.ndim not in (1, 2):
-        raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got shape {logits.shape}")
-    n_classes = logits.shape[-1]
-    expected = logits.shape[:1] if logits.ndim == 2 else ()
-    if t.shape != expected:
-        raise ValueError(f"cross_entropy: target of shape {t.shape} does not fit logits of shape "
-                         f"{logits.shape} (expected target shape {expected})")
-    bad = (t < 0) | (t >= n_classes)
-    if np.any(bad):
-        raise IndexError(f"cross_entropy: target {t[bad].ravel()[0]} is outside [0, {n_classes})")
-    if reduction != "none":  # one fused node: faster, and one box in the drawn graph
-        rows = logits if logits.ndim == 2 else logits.reshape(1, n_classes)
+    t = _class_targets(logits, target, reduction, "cross_entropy")
+    if reduction != "none" and t.size:  # one fused node: faster, and one box in the drawn graph
+        rows = logits if logits.ndim == 2 else logits.reshape(1, logits.shape[-1])
         return fused.CrossEntropy.apply(rows, target=t.reshape(-1), reduction=reduction)
     logp = log_softmax(logits, axis=-1)
     picked = logp[np.arange(len(t)), t] if logits.ndim == 2 else logp[int(t)]
-    return -picked
+    return _reduce(-picked, reduction, "cross_entropy")  # (an empty batch: mean NaN, sum 0)
 
 
 def nll_loss(logp: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of log-probabilities `logp` (N, C) at integer `target` (N,)."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
-    return _reduce(-logp[np.arange(len(t)), t], reduction, "nll_loss")
+    """Negative log-likelihood of log-probabilities `logp` (N, C) or (C,) at integer class
+    targets (N,) or (); the same checks and reductions as `cross_entropy`."""
+    logp = _tensor(logp)
+    t = _class_targets(logp, target, reduction, "nll_loss")
+    picked = logp[np.arange(len(t)), t] if logp.ndim == 2 else logp[int(t)]
+    return _reduce(-picked, reduction, "nll_loss")
 
 
 def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:
@@ -105,6 +118,7 @@ def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:
 
 def one_hot(indices: Any, num_classes: int, dtype: Any = np.float32) -> Tensor:
     """Float tensor of shape indices.shape + (num_classes,) with a 1 at each index."""
+    num_classes = integer(num_classes, "one_hot", "num_classes", minimum=1)
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
@@ -116,8 +130,8 @@ def one_hot(indices: Any, num_classes: int, dtype: Any = np.float32) -> Tensor:
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity if not
     training or p == 0)."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    p = number(p, "dropout", "p", 0.0, 1.0, high_open=True)
+    training = flag(training, "dropout", "training")
     x = _tensor(x)
     if not training or p == 0.0:
         return x

@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from tinygrad_rnn.checks import number
 from tinygrad_rnn.tensor import Tensor, no_grad
 
 
@@ -21,14 +22,24 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     scalar with fixed random weights (so every output element counts). Returns True, or raises
     GradcheckError naming the input, the worst element, and both values.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    eps = number(eps, "gradcheck", "eps", 0.0, low_open=True)
+    atol, rtol = number(atol, "gradcheck", "atol", 0.0), number(rtol, "gradcheck", "rtol", 0.0)
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
     inputs = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, np.float64)) for x in inputs]
+    # float64 copies (never perturb the caller's data), in the inputs' own memory layout, so
+    # that a layout-dependent op is checked on the layout it was given
     xs = [Tensor(np.array(x.data, dtype=np.float64 if x.dtype.kind == "f" else x.dtype),
-                 dtype=np.float64 if x.dtype.kind == "f" else x.dtype,  # copies: never perturb
-                 requires_grad=x.requires_grad, name=x.name) for x in inputs]  # the caller's data
+                 dtype=np.float64 if x.dtype.kind == "f" else x.dtype, name=x.name,
+                 requires_grad=x.requires_grad) for x in inputs]
     checked = [i for i, x in enumerate(xs) if x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True")
     out = fn(*xs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     weights = np.random.default_rng(seed).standard_normal(out.shape)
 
     def objective() -> float:
@@ -39,16 +50,16 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     for i in checked:
         x = xs[i]
         analytic = x.grad if x.grad is not None else np.zeros_like(x.data)
-        numeric = np.zeros_like(x.data)
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs the input
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + eps
+        numeric = np.zeros(x.shape)
+        data = x.data  # written element by element in place, whatever its memory layout
+        for k in np.ndindex(data.shape):
+            orig = data[k]
+            data[k] = orig + eps
             plus = objective()
-            flat[k] = orig - eps
+            data[k] = orig - eps
             minus = objective()
-            flat[k] = orig
-            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+            data[k] = orig
+            numeric[k] = (plus - minus) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
             worst = np.unravel_index(int(np.argmax(err)), err.shape)

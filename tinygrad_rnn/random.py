@@ -64,7 +64,11 @@ def rng_of(generator: Any, fn: str) -> np.random.Generator:
 def manual_seed(seed: int) -> np.random.Generator:
     """Reset the generator used by parameter initialisation and dropout; returns it."""
     global _rng
-    _rng = np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: seed must be an integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"manual_seed: seed must be >= 0, got {seed}")
+    _rng = np.random.default_rng(int(seed))
     return _rng
 
 

@@ -74,13 +74,23 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        arr = _as_array(data, dtype)
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Tensor: name must be a str or None, got {name!r}")
+        try:
+            arr = _as_array(data, dtype)
+        except (TypeError, ValueError) as e:  # NumPy's own message, said to come from here
+            if str(e).startswith("Tensor:"):
+                raise
+            raise type(e)(f"Tensor: cannot make an array of the {type(data).__name__} given "
+                          f"(dtype={dtype!r}): {e}") from None
         if requires_grad:
             if arr.dtype.kind != "f":
                 raise TypeError(f"Tensor: only floating-point tensors can require grad, "
                                 f"got dtype {arr.dtype}")
             if arr.base is not None or arr is data or isinstance(data, Tensor):
-                arr = arr.copy()  # a trainable tensor owns its data: steps never touch the caller's
+                arr = arr.copy(order="K")  # a trainable tensor owns its data (same layout)
         self.data: np.ndarray = arr
         self.grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
@@ -248,6 +258,9 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         arr = np.asarray(other)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor op: cannot combine a Tensor with a {type(other).__name__} "
+                            f"({other!r:.40}); use numbers, real arrays or Tensors")
         if self.data.dtype.kind == "f" and arr.dtype.kind in "biuf":
             arr = arr.astype(self.data.dtype)  # a float64 graph stays float64
         elif arr.dtype.kind == "f" and not isinstance(other, np.ndarray):
@@ -261,27 +274,40 @@ class Tensor:
     def __neg__(self): return F.Neg.apply(self)
     def __sub__(self, other): return self + (-self._lift(other))
     def __rsub__(self, other): return self._lift(other) + (-self)
-    def __truediv__(self, other):
-        if isinstance(other, Tensor):
-            return self * other ** -1.0
-        return self * self._lift(1.0 / np.asarray(other, dtype=np.float64))
-    def __rtruediv__(self, other): return self._lift(other) * self ** -1.0
+    def __truediv__(self, other): return F.Div.apply(self, self._lift(other))
+    def __rtruediv__(self, other): return F.Div.apply(self._lift(other), self)
     def __matmul__(self, other): return F.MatMul.apply(self, self._lift(other))
     def __rmatmul__(self, other): return F.MatMul.apply(self._lift(other), self)
 
     def __pow__(self, exponent: float) -> "Tensor":
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+        if (isinstance(exponent, (Tensor, str, bytes)) or np.ndim(exponent) != 0
+                or np.asarray(exponent).dtype.kind not in "biuf"):
             raise TypeError("pow: the exponent must be a Python scalar, not "
                             f"{type(exponent).__name__}")
         return F.Pow.apply(self, exponent=float(exponent))
 
-    # comparisons give plain boolean arrays: they are not differentiable
-    def __lt__(self, other): return self.data < _data(other)
-    def __le__(self, other): return self.data <= _data(other)
-    def __gt__(self, other): return self.data > _data(other)
-    def __ge__(self, other): return self.data >= _data(other)
-    def __eq__(self, other): return self.data == _data(other)  # type: ignore[override]
-    def __ne__(self, other): return self.data != _data(other)  # type: ignore[override]
+    # comparisons give boolean tensors, as in PyTorch; they are not differentiable
+    def __lt__(self, other): return _mask(self.data < _data(other))
+    def __le__(self, other): return _mask(self.data <= _data(other))
+    def __gt__(self, other): return _mask(self.data > _data(other))
+    def __ge__(self, other): return _mask(self.data >= _data(other))
+    def __eq__(self, other): return _mask(self.data == _data(other))  # type: ignore[override]
+    def __ne__(self, other): return _mask(self.data != _data(other))  # type: ignore[override]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # NumPy functions (np.where, np.asarray, plotting) read a tensor as its data
+        arr = self.data if dtype is None else self.data.astype(dtype)
+        return arr.copy() if copy and arr is self.data else arr
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """True where every element (along `dim`) is non-zero, as a bool tensor."""
+        d = None if dim is None else _dim(dim, self.ndim, "all")
+        return _mask(np.all(self.data, axis=d, keepdims=keepdim))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
+        """True where some element (along `dim`) is non-zero, as a bool tensor."""
+        d = None if dim is None else _dim(dim, self.ndim, "any")
+        return _mask(np.any(self.data, axis=d, keepdims=keepdim))
 
     # ----- elementwise -----------------------------------------------------------------
     def tanh(self) -> "Tensor":
@@ -370,7 +396,10 @@ class Tensor:
              keepdims: bool | None = None) -> "Tensor":
         """Mean over `dim` (an int or a tuple; all dims when None); `axis`/`keepdims` alias."""
         dim, keepdim = _reduce_args(dim, keepdim, axis, keepdims, "mean")
-        total = self.sum(dim, keepdim)
+        try:
+            total = self.sum(dim, keepdim)
+        except (TypeError, ValueError, IndexError) as e:  # a bad dim: say "mean", not "sum"
+            raise type(e)(str(e).replace("sum:", "mean:", 1)) from None
         if self.data.size == 0:  # the mean of nothing is NaN (as in NumPy and PyTorch), not 0
             return total * np.nan
         return total * (total.data.size / self.data.size)  # 1/n as a constant
@@ -455,12 +484,12 @@ class Tensor:
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape: int) -> "Tensor":
         """Same data, new shape (one entry may be -1); the shape as ints or one tuple."""
-        return F.Reshape.apply(self, shape=_shape_args(shape))
+        return F.Reshape.apply(self, shape=_shape_args(shape, "reshape"))
 
     def view(self, *shape: int) -> "Tensor":
         """PyTorch's view: the same as reshape here (any tensor may be viewed; the result
         does not share in-place changes with the original when a copy was needed)."""
-        return F.Reshape.apply(self, shape=_shape_args(shape))
+        return F.Reshape.apply(self, shape=_shape_args(shape, "view"))
 
     def view_as(self, other: "Tensor") -> "Tensor":
         """This tensor reshaped to `other`'s shape."""
@@ -816,6 +845,11 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
+def _mask(arr: Any) -> "Tensor":
+    """A comparison's boolean result as a tensor (outside the graph)."""
+    return Tensor(np.asarray(arr), dtype=np.bool_)
+
+
 def _dim(dim: Any, ndim: int, fn: str) -> int:
     """`dim` as a non-negative int below ndim (negative counts from the end), or an error."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
@@ -847,14 +881,15 @@ def _reduce_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any, fn: str) -> t
     return _norm_dims(dim), bool(keepdim)
 
 
-def _shape_args(shape: tuple) -> tuple:
-    """Sizes given as ints, or as one tuple/list, as a tuple of ints."""
+def _shape_args(shape: tuple, fn: str = "size") -> tuple:
+    """Sizes given as ints, or as one tuple/list, as a tuple of ints (never a float or a
+    string silently converted)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    try:
-        return tuple(int(n) for n in shape)
-    except TypeError:
-        raise TypeError(f"sizes must be ints or one tuple of ints, got {shape!r}") from None
+    for n in shape:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{fn}: sizes must be ints or one tuple of ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
@@ -1023,60 +1058,72 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                     break
     found: dict[Tensor, np.ndarray] = {}
     anomaly = switches()[1]
-    for t in reversed(order):
-        g = grads.pop(t, None)  # intermediate gradients are dropped once used
-        if g is None:
-            continue
-        ctx = t._ctx
-        if leads is not None:
-            if t in targets:
-                found[t] = g.copy()  # an op's backward may later reuse g in place
-            if t not in leads:
+    written: list[tuple[Tensor, np.ndarray]] = []  # .grad values, stored only once all is done
+    freed: list = []  # the ops whose saved arrays this call released
+    t = None
+    try:
+        for t in reversed(order):
+            g = grads.pop(t, None)  # intermediate gradients are dropped once used
+            if g is None:
                 continue
-        elif ctx is None:  # a leaf: accumulate
-            if g.dtype != t.data.dtype:
-                g = g.astype(t.data.dtype)
-            if t.grad is not None:
-                t.grad = t.grad + g
-            elif g.base is None and sys.getrefcount(g) == 2:  # CPython: only `g` holds it
-                t.grad = g
-            else:  # a view, or held elsewhere too (another input's grad, retain_grad)
-                t.grad = g.copy()
-            continue
-        if retain_grad:
-            t.grad = g
-        if ctx.saved is _FREED:
-            raise RuntimeError(
-                f"backward: trying to backward through op '{ctx.op}' a second time; its "
-                "saved arrays were freed by the first backward. Pass retain_graph=True to "
-                "the first call to keep them.")
-        for vc, version, arr, crc, owner in ctx.watched:  # were saved arrays changed since?
-            if vc[0] != version or (crc is not None and _fingerprint(arr) != crc):
-                raise RuntimeError(_changed_message(ctx, arr, owner, version, vc[0]))
-        parent_grads = ctx.backward(g)
-        if not isinstance(parent_grads, (tuple, list)) or len(parent_grads) != len(ctx.parents):
-            got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
-                   else f"a {type(parent_grads).__name__}")
-            raise RuntimeError(f"backward of '{ctx.op}' returned {got} for "
-                               f"{len(ctx.parents)} inputs; it must return a tuple with one "
-                               "gradient (or None) per input")
-        if not retain_graph:
-            ctx.saved, ctx.watched = _FREED, ()
-        for p, pg in zip(ctx.parents, parent_grads):
-            if pg is None or not p.requires_grad:
+            ctx = t._ctx
+            if leads is not None:
+                if t in targets:
+                    found[t] = g.copy()  # an op's backward may later reuse g in place
+                if t not in leads:
+                    continue
+            elif ctx is None:  # a leaf: accumulate
+                if g.dtype != t.data.dtype:
+                    g = g.astype(t.data.dtype)
+                if not (g.base is None and sys.getrefcount(g) == 2):  # CPython: only `g` has it
+                    g = g.copy()  # a view, or held elsewhere too (another input's grad)
+                written.append((t, g))
                 continue
-            if leads is not None and p not in leads and p not in targets:
-                continue
-            if ctx.broadcasts:
-                pg = unbroadcast(pg, p.data.shape)
-            if pg.shape != p.data.shape:
-                raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
-                                   f"for an input of shape {p.shape}")
-            if anomaly:
-                _check_finite(pg, ctx, "backward")
-            old = grads.get(p)
-            grads[p] = pg if old is None else old + pg
-        parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
+            if retain_grad:
+                written.append((t, g))
+            saved = ctx.saved
+            if saved is _FREED or saved.__class__ is _Failed:
+                raise RuntimeError(_freed_message(ctx))
+            for vc, version, arr, crc, owner in ctx.watched:  # were saved arrays changed since?
+                if vc[0] != version or (crc is not None and _fingerprint(arr) != crc):
+                    raise RuntimeError(_changed_message(ctx, arr, owner, version, vc[0]))
+            parent_grads = ctx.backward(g)
+            if (not isinstance(parent_grads, (tuple, list))
+                    or len(parent_grads) != len(ctx.parents)):
+                got = (f"{len(parent_grads)} gradients" if isinstance(parent_grads, (tuple, list))
+                       else f"a {type(parent_grads).__name__}")
+                raise RuntimeError(f"backward of '{ctx.op}' returned {got} for "
+                                   f"{len(ctx.parents)} inputs; it must return a tuple with one "
+                                   "gradient (or None) per input")
+            if not retain_graph:
+                ctx.saved, ctx.watched = _FREED, ()
+                freed.append(ctx)
+            for p, pg in zip(ctx.parents, parent_grads):
+                if pg is None or not p.requires_grad:
+                    continue
+                if leads is not None and p not in leads and p not in targets:
+                    continue
+                if ctx.broadcasts:
+                    pg = unbroadcast(pg, p.data.shape)
+                if pg.shape != p.data.shape:
+                    raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
+                                       f"for an input of shape {p.shape}")
+                if anomaly:
+                    _check_finite(pg, ctx, "backward")
+                old = grads.get(p)
+                grads[p] = pg if old is None else old + pg
+            parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
+    except Exception as e:  # leave every .grad as it was; say so, and mark what was freed
+        where = f"op '{t._ctx.op}'" if t is not None and t._ctx is not None else "a leaf"
+        e.add_note(f"(backward stopped at {where}: no .grad was changed"
+                   + (f"; the saved arrays of the {len(freed)} ops it had passed are freed, so "
+                      "run the forward pass again)" if freed else ")"))
+        failure = _Failed(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        for ctx in freed:
+            ctx.saved = failure
+        raise
+    for t, g in written:
+        t.grad = g if t.grad is None or t._ctx is not None else t.grad + g
     return found
 
 
@@ -1152,6 +1199,20 @@ def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:
 
 
 _FREED = object()  # marks a Function whose saved arrays were released by backward
+
+
+class _Failed(str):
+    """Marks a Function whose saved arrays a backward released before failing (the reason)."""
+
+
+def _freed_message(ctx: Any) -> str:
+    if ctx.saved is _FREED:
+        return (f"backward: trying to backward through op '{ctx.op}' a second time; its saved "
+                "arrays were freed by the first backward. Pass retain_graph=True to the first "
+                "call to keep them.")
+    return (f"backward: op '{ctx.op}' has no saved arrays any more: an earlier backward() "
+            f"freed them and then failed ({ctx.saved}). That call changed no .grad; run the "
+            "forward pass again (or pass retain_graph=True, which frees nothing).")
 
 from tinygrad_rnn import creation as C  # noqa: E402  (dtypes and devices need Tensor)
 from tinygrad_rnn import function as F  # noqa: E402  (ops need Tensor, Tensor needs ops)

@@ -47,6 +47,8 @@ def render(root: Any, path: str | os.PathLike, format: str | None = None,
     Raises GraphvizNotFoundError (a RuntimeError) when the `dot` program is missing, after
     writing the DOT text next to `path` (same name, suffix .dot) so nothing is lost.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"render: path must be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
     fmt = str(format if format is not None else path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:

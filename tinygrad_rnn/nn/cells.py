@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.checks import flag, float_dtype
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
 from tinygrad_rnn.nn.module import Module, as_input, check_size
@@ -86,7 +87,7 @@ class CellBase(Module):
         name = type(self).__name__
         self.input_size = check_size(input_size, "input_size", name)
         self.hidden_size = check_size(hidden_size, "hidden_size", name)
-        self.bias = bool(bias)
+        self.bias, dtype = flag(bias, name, "bias"), float_dtype(dtype, name)
         self.linear = Linear(self.input_size + self.state_size("h"),
                              self.gate_blocks * self.hidden_size, bias=bias, dtype=dtype,
                              init_bound=1.0 / np.sqrt(self.hidden_size))

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.checks import flag, float_dtype
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
 from tinygrad_rnn.nn.module import Module, as_input, check_probability, check_size
-from tinygrad_rnn.tensor import Tensor, annotate, cat, stack
+from tinygrad_rnn.tensor import Tensor, annotate, cat, no_grad, stack
 
 Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
 
@@ -46,14 +47,34 @@ def unroll(cell: CellBase, x: Any, state: Any = None, fused: bool = True,
     if not isinstance(cell, CellBase):
         raise TypeError(f"unroll: cell must be an RNNCell, LSTMCell or GRUCell, got "
                         f"{type(cell).__name__}")
+    fused = flag(fused, "unroll", "fused")
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim not in (2, 3) or x.shape[0] == 0 or x.shape[-1] != cell.input_size:
         raise ValueError(f"unroll: x must have shape (T, B, I) or (T, I) with T >= 1 and "
                          f"I = input_size = {cell.input_size}, got {x.shape}")
+    state = _checked_state(cell, x, state)  # once, so both paths refuse the same states
     outputs, final = (_unroll_fused if fused else _unroll_steps)(cell, x, state, layer)
     if isinstance(outputs, list):  # step by step (asked for, or the fused path's fallback)
         outputs = stack(outputs, axis=0)
     return outputs, final
+
+
+def _checked_state(cell: CellBase, x: Tensor, state: Any) -> Any:
+    """unroll's initial state checked as the cell checks it at every step: an LSTMCell takes a
+    pair (h, c), the other cells one tensor h, each of shape x[0].shape[:-1] + (hidden,)."""
+    if state is None:
+        return None
+    lstm = isinstance(cell, LSTMCell)
+    pair = isinstance(state, (tuple, list))
+    if lstm != pair or (lstm and len(state) != 2):
+        want = "a pair (h, c)" if lstm else "one tensor h, not a tuple"
+        got = f"a {type(state).__name__} of {len(state)}" if pair else type(state).__name__
+        raise TypeError(f"unroll: {type(cell).__name__} takes {want} as its state; got {got}")
+    with no_grad():
+        x0 = x[0]  # (only its shape is read)
+    if lstm:
+        return tuple(cell._state(s, x0, label) for s, label in zip(state, "hc"))
+    return cell._state(state, x0, "h")
 
 
 def _name_state(state: Any, t: int) -> None:
@@ -133,8 +154,10 @@ class RecurrentBase(Module):
         self.hidden_size = check_size(hidden_size, "hidden_size", name)
         self.num_layers = check_size(num_layers, "num_layers", name)
         self.dropout = check_probability(dropout, "dropout", name)
-        self.bias, self.batch_first, self.fused = bool(bias), bool(batch_first), fused
-        self.bidirectional = bool(bidirectional)
+        self.bias, self.batch_first = flag(bias, name, "bias"), flag(batch_first, name,
+                                                                      "batch_first")
+        self.fused, dtype = flag(fused, name, "fused"), float_dtype(dtype, name)
+        self.bidirectional = flag(bidirectional, name, "bidirectional")
         self.num_directions = 2 if self.bidirectional else 1
         out = cell_options.get("proj_size") or self.hidden_size  # the width of each h
         # one cell per layer and direction, in PyTorch's order: l0, l0_reverse, l1, ...
@@ -155,7 +178,7 @@ class RecurrentBase(Module):
         if self.batch_first and x.ndim == 3:
             x = x.transpose(0, 1)  # to time-major (T, B, I)
         states = self._initial_states(state, x)
-        fused = self.fused if fused is None else fused
+        fused = self.fused if fused is None else flag(fused, type(self).__name__, "fused")
         run = _unroll_fused if fused else _unroll_steps
         steps: Steps = x
         finals = []

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
+from tinygrad_rnn.checks import number
 from tinygrad_rnn.tensor import Tensor, stack
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "chunks", "unroll",
@@ -33,7 +34,14 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "chunks", "unr
 
 def _grads(params: Iterable[Tensor] | Tensor, fn: str) -> list[Tensor]:
     """The parameters that have a gradient (a single Tensor counts as a list of one)."""
-    params = [params] if isinstance(params, Tensor) else list(params)
+    if isinstance(params, Tensor):
+        params = [params]
+    else:
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{fn}: params must be a Tensor or an iterable of Tensors, got "
+                            f"{type(params).__name__}") from None
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"{fn}: parameter {i} is a {type(p).__name__}, not a Tensor")
@@ -54,10 +62,15 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
     gradients become NaN, as in PyTorch.
     """
     have = _grads(params, "clip_grad_norm_")
+    if isinstance(norm_type, str) and norm_type.lower() == "inf":
+        norm_type = math.inf
+    elif isinstance(norm_type, (str, bytes)) or not isinstance(norm_type, (int, float, np.number)):
+        raise TypeError(f"clip_grad_norm_: norm_type must be a number or 'inf', got "
+                        f"{norm_type!r}")
     q = float(norm_type)
     if not (q == math.inf or q > 0):
         raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
-    max_norm = float(max_norm)
+    max_norm = number(max_norm, "clip_grad_norm_", "max_norm", 0.0)
     if not have:
         return 0.0
     if q == math.inf:
@@ -83,9 +96,7 @@ def clip_grad_value_(params: Iterable[Tensor] | Tensor, clip_value: float) -> No
     Parameters whose grad is None are skipped.
     """
     have = _grads(params, "clip_grad_value_")
-    c = float(clip_value)
-    if not c >= 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+    c = number(clip_value, "clip_grad_value_", "clip_value", 0.0)
     for p in have:
         p.grad = np.clip(p.grad, -c, c).astype(p.grad.dtype, copy=False)
 
@@ -191,6 +202,8 @@ def truncated_bptt(model: Callable[[Any, Any], tuple[Any, Any]], inputs: Any, ta
 
     Returns TBPTTResult(losses=[one float per chunk], state=the final state, detached).
     """
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"truncated_bptt: k must be a positive integer, got {k!r}")
     if clip_norm is not None and params is None:
         params = getattr(optimizer, "params", None)
         if params is None:

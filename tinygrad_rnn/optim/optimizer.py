@@ -314,6 +314,8 @@ def _plain(value: Any) -> Any:
 def _check(owner: str, name: str, value: float, low: float = 0.0, high: float | None = None,
            high_open: bool = False) -> float:
     """Validate one hyper-parameter: a finite number in [low, high] (or [low, high))."""
+    if isinstance(value, (str, bytes)):  # float("0.1") would accept a string silently
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):

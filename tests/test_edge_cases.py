@@ -1,0 +1,222 @@
+"""Regression tests for the silent wrong answers of issue 13 (items 3, 5, 6, 8, 10, 11) and for a
+backward that fails halfway."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+import tinygrad_rnn.functional as F
+from tinygrad_rnn import Tensor, nn
+from tinygrad_rnn.function import Function
+
+
+# ----- item 5: gradcheck perturbs the real input, whatever its memory layout -----------------
+class _WrongSquare(Function):
+    """x * x with a backward that forgets the factor 2."""
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g * a,)
+
+
+_A = np.arange(12.0).reshape(3, 4) / 7 + 0.1
+LAYOUTS = {
+    "C": _A,
+    "F (A.T)": _A.T,
+    "strided": (np.arange(24.0).reshape(4, 6) / 5 + 0.1)[::2, 1::2],
+    "negative strides": _A[::-1, ::-1],
+    "broadcast (read-only)": np.broadcast_to(np.arange(4.0) + 0.5, (3, 4)),
+    "0-d": np.array(0.7),
+}
+
+
+@pytest.mark.parametrize("arr", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_gradcheck_gives_the_same_verdict_for_every_memory_layout(arr):
+    assert tg.gradcheck(lambda t: (t * t).sum(axis=0) if t.ndim else t * t,
+                        [Tensor(arr, requires_grad=True)])
+    with pytest.raises(tg.GradcheckError, match="input 0"):
+        tg.gradcheck(_WrongSquare.apply, [Tensor(arr, requires_grad=True)])
+    assert np.array_equal(arr, LAYOUTS[next(k for k, v in LAYOUTS.items() if v is arr)])
+
+
+def test_gradcheck_checks_a_layout_dependent_input_in_its_own_layout():
+    seen = []
+
+    def fn(t):
+        seen.append(t.data.flags.f_contiguous and not t.data.flags.c_contiguous)
+        return t * 2.0
+
+    tg.gradcheck(fn, [Tensor(_A.T, requires_grad=True)])
+    assert seen and all(seen)
+
+
+# ----- item 6: division is its own op ------------------------------------------------------
+def test_division_of_tiny_float32_numbers_does_not_overflow():
+    a = Tensor(np.float32(1e-30), requires_grad=True)
+    b = Tensor(np.float32(1e-39), requires_grad=True)  # a subnormal float32
+    y = a / b
+    assert y.op == "div" and y.dtype == np.float32
+    np.testing.assert_allclose(y.data, 1e9, rtol=1e-5)  # was inf as a * b**-1
+
+
+def test_division_gradient_at_tiny_divisors_is_finite_where_the_true_value_is():
+    a = Tensor(np.float32(1e-30), requires_grad=True)
+    b = Tensor(np.float32(1e-20), requires_grad=True)
+    (a / b).backward()
+    np.testing.assert_allclose(a.grad, 1e20, rtol=1e-5)  # 1/b
+    np.testing.assert_allclose(b.grad, -1e10, rtol=1e-5)  # -a/b^2; b**-2 = 1e40 overflowed
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 4), (4,)), ((1, 4), (3, 1)), ((), (2,))])
+def test_division_gradcheck_with_broadcasting(shapes, rng):
+    a = Tensor(rng.standard_normal(shapes[0]), requires_grad=True)
+    b = Tensor(rng.uniform(0.5, 2.0, shapes[1]) * rng.choice([-1, 1], shapes[1]),
+               requires_grad=True)
+    assert tg.gradcheck(lambda a, b: a / b, [a, b])
+    assert tg.gradcheck(lambda b: 3.0 / b, [b])
+    assert tg.gradcheck(lambda a: a / 3.0, [a])
+
+
+def test_division_matches_numpy_exactly():
+    x = np.array([1.0, 2.0, 10.0], np.float32)
+    np.testing.assert_array_equal((Tensor(x) / 3.0).data, x / np.float32(3.0))
+    np.testing.assert_array_equal((3.0 / Tensor(x)).data, np.float32(3.0) / x)
+
+
+# ----- item 8: nll_loss checks like cross_entropy ------------------------------------------
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss], ids=["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("target, error, message", [
+    ([-1, 0], IndexError, r"target -1 is outside \[0, 3\)"),
+    ([0, 3], IndexError, r"target 3 is outside \[0, 3\)"),
+    ([0], ValueError, r"target of shape \(1,\) does not fit input of shape \(2, 3\)"),
+    ([0, 1, 2], ValueError, r"target of shape \(3,\) does not fit"),
+    ([0.5, 1], TypeError, "target must hold integer class indices"),
+])
+def test_class_targets_are_checked_the_same_way(fn, target, error, message):
+    scores = Tensor(np.zeros((2, 3), np.float32))
+    with pytest.raises(error, match=f"{fn.__name__}: {message}"):
+        fn(scores, target)
+
+
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss], ids=["cross_entropy", "nll_loss"])
+def test_bad_reduction_and_bad_input_rank(fn):
+    with pytest.raises(ValueError, match=f"{fn.__name__}: reduction must be one of"):
+        fn(Tensor(np.zeros((2, 3))), [0, 1], reduction="avg")
+    with pytest.raises(ValueError, match=rf"{fn.__name__}: input must be \(N, C\) or \(C,\)"):
+        fn(Tensor(np.zeros((2, 3, 4))), [0, 1])
+
+
+def test_nll_loss_matches_cross_entropy_of_log_softmax(rng):
+    logits = rng.standard_normal((5, 4))
+    target = np.array([0, 3, 1, 1, 2])
+    for reduction in ("mean", "sum", "none"):
+        np.testing.assert_allclose(
+            F.nll_loss(F.log_softmax(Tensor(logits)), target, reduction).data,
+            F.cross_entropy(Tensor(logits), target, reduction).data, rtol=1e-12)
+    assert F.nll_loss(Tensor(np.log([0.2, 0.8])), 1).item() == pytest.approx(-np.log(0.8))
+
+
+# ----- item 11: the mean over an empty batch is NaN ------------------------------------------
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss], ids=["cross_entropy", "nll_loss"])
+def test_mean_loss_of_an_empty_batch_is_nan_and_sum_is_zero(fn):
+    scores = Tensor(np.zeros((0, 3), np.float32), requires_grad=True)
+    loss = fn(scores, np.zeros(0, np.int64))
+    assert np.isnan(loss.item())  # as PyTorch, and as reduction="none" followed by .mean()
+    loss.backward()
+    assert scores.grad.shape == (0, 3)
+    assert fn(scores, [], reduction="sum").item() == 0.0
+    assert fn(scores, [], reduction="none").shape == (0,)
+
+
+# ----- item 3: unroll refuses a state of the wrong shape on both paths ------------------------
+CELLS = {"RNNCell": nn.RNNCell, "GRUCell": nn.GRUCell, "LSTMCell": nn.LSTMCell}
+
+
+@pytest.mark.parametrize("cell_class", CELLS.values(), ids=CELLS.keys())
+@pytest.mark.parametrize("state_shape", [(4, 2), (8,), (1, 2, 4)], ids=["(H,B)", "flat", "3-d"])
+def test_unroll_refuses_a_misshapen_state_the_same_way_fused_or_not(cell_class, state_shape):
+    cell = cell_class(3, 4)
+    x = Tensor(np.ones((5, 2, 3), np.float32))
+    s = Tensor(np.zeros(state_shape, np.float32))
+    state = (s, s) if cell_class is nn.LSTMCell else s
+    messages = []
+    for fused in (True, False):
+        with pytest.raises(ValueError) as info:
+            nn.unroll(cell, x, state, fused=fused)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert f"state h must have shape (2, 4) for input x of shape (2, 3), got {state_shape}" \
+        in messages[0]
+
+
+@pytest.mark.parametrize("cell_class", CELLS.values(), ids=CELLS.keys())
+def test_unroll_refuses_the_wrong_kind_of_state(cell_class):
+    cell = cell_class(3, 4)
+    x = Tensor(np.ones((5, 2, 3), np.float32))
+    h = Tensor(np.zeros((2, 4), np.float32))
+    wrong = h if cell_class is nn.LSTMCell else (h, h)
+    for fused in (True, False):
+        with pytest.raises(TypeError, match=f"unroll: {cell_class.__name__} takes (a pair|one "
+                                            "tensor h, not a tuple)"):
+            nn.unroll(cell, x, wrong, fused=fused)
+
+
+# ----- item 10: complex, object and string data are refused ---------------------------------
+@pytest.mark.parametrize("data, dtype", [
+    (np.ones(2, np.complex64), None), ([1, 2], np.complex128), ([1, 2], object), ([1, 2], str),
+    (np.array(["a", "b"]), None), (np.array([1, None]), None)])
+def test_tensor_refuses_non_real_data(data, dtype):
+    with pytest.raises(TypeError, match="Tensor: cannot hold data of dtype"):
+        Tensor(data, dtype=dtype)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.RNNCell(2, 3), lambda: nn.LSTMCell(2, 3),
+                                  lambda: nn.GRUCell(2, 3), lambda: nn.Linear(2, 3)],
+                         ids=["RNNCell", "LSTMCell", "GRUCell", "Linear"])
+@pytest.mark.parametrize("dtype", [np.complex64, object, "U1"])
+def test_cells_refuse_non_real_input(make, dtype):
+    with pytest.raises(TypeError, match="input must hold real numbers"):
+        make()(np.ones((1, 2)).astype(dtype))
+
+
+@pytest.mark.parametrize("module", [nn.RNN, nn.LSTM, nn.GRU])
+def test_sequence_modules_refuse_complex_input(module):
+    with pytest.raises(TypeError, match=f"{module.__name__}: input must hold real numbers"):
+        module(2, 3)(np.ones((4, 1, 2), np.complex64))
+
+
+# ----- a backward that fails halfway ---------------------------------------------------------
+def test_a_backward_that_fails_halfway_changes_no_grad_and_says_what_happened():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    v = Tensor([3.0, 4.0], requires_grad=True)
+    w.grad = np.array([10.0, 10.0], np.float32)  # accumulated by an earlier backward
+    with np.errstate(divide="ignore", invalid="ignore"):
+        early = (v * 2.0).sum()  # v is reached first, before the failing op
+        loss = early + (w * 0.0).log().sum()  # log(0): the backward of log makes inf/NaN
+        with tg.detect_anomaly(), pytest.raises(FloatingPointError) as info:
+            loss.backward()
+    assert "no .grad was changed" in "".join(getattr(info.value, "__notes__", []))
+    np.testing.assert_array_equal(w.grad, [10.0, 10.0])  # untouched
+    assert v.grad is None  # nothing half-written
+    with pytest.raises(RuntimeError, match=r"an earlier backward\(\) freed them and then failed "
+                                           r"\(FloatingPointError: detect_anomaly"):
+        loss.backward()
+
+
+def test_a_failed_backward_with_retain_graph_can_be_retried():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([3.0, 4.0])
+    loss = (x * y).sum()
+    y.data[0] = 0.0
+    with pytest.raises(RuntimeError, match="values have changed"):
+        loss.backward(retain_graph=True)
+    assert x.grad is None
+    y.data[0] = 3.0  # put it back: the saved bytes match again
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])

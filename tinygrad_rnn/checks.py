@@ -1,0 +1,61 @@
+"""Argument checks for public entry points: one call per argument, one clear message naming the
+function, the argument and what was wrong (e.g. "Linear: in_features must be an integer, got
+'3' (str)"). Imports nothing of the project, so every layer may use it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def _got(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def integer(value: Any, fn: str, name: str, minimum: int | None = None) -> int:
+    """`value` as an int: a Python or NumPy integer (not a bool, float or string), at least
+    `minimum` if given."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}: {name} must be an integer, got {_got(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def number(value: Any, fn: str, name: str, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False) -> float:
+    """`value` as a float: a real Python or NumPy number (not a bool or string), not NaN, in
+    the interval [low, high] (an end left open with low_open / high_open; None: unbounded)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TypeError(f"{fn}: {name} must be a number, got {_got(value)}")
+    v = float(value)
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if math.isnan(v) or below or above:
+        lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        hi = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{fn}: {name} must be in {lo}, {hi}, got {v}")
+    return v
+
+
+def flag(value: Any, fn: str, name: str) -> bool:
+    """`value` as a bool: True or False (a NumPy bool too), never a string such as "no"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be True or False, got {_got(value)}")
+    return bool(value)
+
+
+def float_dtype(dtype: Any, fn: str) -> np.dtype:
+    """float32 or float64, the dtypes a module's parameters may have (the compiled kernels and
+    the PyTorch comparisons cover those two; float16 or longdouble parameters would silently
+    become float32), or a TypeError naming the dtype."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype {dtype!r} is not a NumPy dtype") from None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dt}")
+    return dt
