@@ -274,6 +274,25 @@ def test_float32_layers_stay_float32_and_match_float64(rng):
     np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "cho"])
+def test_float32_gru_layer_stays_float32_and_matches_float64(backend, inner_path, rng,
+                                                             reset_after):
+    """float32 (fast activations in compiled loops) agrees with float64, forward and backward."""
+    arrays = [rng.standard_normal(s) * 0.5 for s in [(8, 4, 3), (4, 5), (15, 8), (15,), (5,)]]
+    if not reset_after:
+        arrays.pop()  # Cho's GRU has no b_hn
+    results = {}
+    for dtype in (np.float32, np.float64):
+        leaves = [tg.Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+        hs = fused.gru_layer(*leaves, reset_after=reset_after)
+        (hs * tg.Tensor(np.linspace(-1, 1, hs.data.size).reshape(hs.shape).astype(dtype))
+         ).sum().backward()
+        assert hs.dtype == dtype and all(t.grad.dtype == dtype for t in leaves)
+        results[dtype] = [hs.data] + [t.grad for t in leaves]
+    for a, b in zip(results[np.float32], results[np.float64]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_bad_inputs_name_the_op_and_shapes(rng):
     x, h0 = tg.Tensor(rng.standard_normal((5, 2, 3))), tg.Tensor(rng.standard_normal((2, 4)))
     with pytest.raises(ValueError, match=r"rnn_layer.*\(4, 7\)"):
@@ -345,7 +364,8 @@ def test_module_graphs_fused_is_one_node_per_layer_per_op_is_unrolled(rng):
 
 @pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "cho"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_gru_layer_equals_per_op_cells_and_gradchecks(backend, rng, reset_after, bias):
+def test_gru_layer_equals_per_op_cells_and_gradchecks(backend, inner_path, rng, reset_after,
+                                                      bias):
     x, h0, W = _leaf(rng, (5, 3, 2), 0.7), _leaf(rng, (3, 4), 0.7), _leaf(rng, (12, 6), 0.7)
     biases = [_leaf(rng, (12,))] + ([_leaf(rng, (4,))] if reset_after else []) if bias else []
     inputs = [x, h0, W] + biases

@@ -20,7 +20,6 @@ import numpy as np
 
 from tinygrad_rnn import kernels
 from tinygrad_rnn.function import Function
-from tinygrad_rnn.kernels.activations import sigmoid
 from tinygrad_rnn.kernels.core import SMALL
 from tinygrad_rnn.kernels.cross_entropy import cross_entropy_backward, cross_entropy_forward
 from tinygrad_rnn.tensor import Tensor
@@ -184,64 +183,6 @@ class LSTMLayer(Function):
         return (dx, dh0, dc0, dW) + ((db,) if len(ctx.parents) == 5 else ())
 
 
-def gru_sequence_np(p: np.ndarray, h0: np.ndarray, w_h_t: np.ndarray, b_hn: np.ndarray,
-                    reset_after: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The GRU time loop after the input projection p = x W_x^T + b (T, B, 3H).
-
-    w_h_t (H, 3H) is W_h^T, the h columns of W transposed; b_hn (H,) (zeros without a bias).
-    Returns hs (T, B, H), gates (T, B, 3H) holding r, z, n, and m (T, B, H), what the reset gate
-    multiplied: W_hn h_{t-1} + b_hn (reset_after=True) or r * h_{t-1} (reset_after=False)."""
-    steps, batch, three_h = p.shape
-    H = three_h // 3
-    hs = np.empty((steps, batch, H), dtype=p.dtype)
-    gates, m = np.empty_like(p), np.empty_like(hs)
-    h_prev = h0
-    for t in range(steps):
-        r, z, n = gates[t, :, :H], gates[t, :, H:2 * H], gates[t, :, 2 * H:]
-        if reset_after:
-            q = h_prev @ w_h_t  # W_h h_{t-1}, all three blocks in one product
-            gates[t, :, :2 * H] = sigmoid(p[t, :, :2 * H] + q[:, :2 * H])
-            m[t] = q[:, 2 * H:] + b_hn
-            n[...] = np.tanh(p[t, :, 2 * H:] + r * m[t])
-        else:
-            gates[t, :, :2 * H] = sigmoid(p[t, :, :2 * H] + h_prev @ w_h_t[:, :2 * H])
-            np.multiply(r, h_prev, out=m[t])
-            n[...] = np.tanh(p[t, :, 2 * H:] + m[t] @ w_h_t[:, 2 * H:])
-        hs[t] = h_prev = n + z * (h_prev - n)  # (1 - z) n + z h_{t-1}
-    return hs, gates, m
-
-
-def gru_sequence_backward_np(g: np.ndarray, hs: np.ndarray, h0: np.ndarray, gates: np.ndarray,
-                             m: np.ndarray, w_h: np.ndarray,
-                             reset_after: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """BPTT of `gru_sequence_np`: g (T, B, H) is dL/dh_t from outside, w_h (3H, H) is W_h.
-
-    Returns dp (T, B, 3H), the gradient at the input projection p (the x side of the
-    pre-activations); dm (T, B, H), the gradient at the candidate's hidden-side product
-    (W_hn h_{t-1} + b_hn, or the product of W_hn with r * h_{t-1}); and dh0 (B, H)."""
-    steps, batch, H = hs.shape
-    dp, dm = np.empty_like(gates), np.empty_like(hs)
-    dh_next = np.zeros_like(h0)
-    for t in range(steps - 1, -1, -1):
-        h_prev = hs[t - 1] if t > 0 else h0
-        r, z, n = gates[t, :, :H], gates[t, :, H:2 * H], gates[t, :, 2 * H:]
-        dh = g[t] + dh_next  # dL/dh_t: from outside plus from step t+1
-        dp[t, :, H:2 * H] = dh * (h_prev - n) * z * (1 - z)  # back through z's sigmoid
-        da_n = dp[t, :, 2 * H:]
-        np.multiply(dh * (1 - z), 1 - n * n, out=da_n)  # back through n's tanh
-        if reset_after:  # a_n = p_n + r * m
-            np.multiply(da_n, r, out=dm[t])
-            dp[t, :, :H] = da_n * m[t] * r * (1 - r)  # back through r's sigmoid
-            dq = np.concatenate([dp[t, :, :2 * H], dm[t]], axis=1)
-            dh_next = dh * z + dq @ w_h  # h_{t-1} fed z directly and all three products
-        else:  # a_n = p_n + (r * h_{t-1}) W_hn^T
-            dm[t] = da_n
-            d_rh = da_n @ w_h[2 * H:]
-            dp[t, :, :H] = d_rh * h_prev * r * (1 - r)
-            dh_next = dh * z + d_rh * r + dp[t, :, :2 * H] @ w_h[:2 * H]
-    return dp, dm, dh_next
-
-
 class GRULayer(Function):
     """A whole sequence of one GRU layer (the [x; h] form of nn.GRUCell) as one node.
 
@@ -250,11 +191,11 @@ class GRULayer(Function):
     n = tanh([x; r h] W_n^T + b_n) (reset_after=False, Cho's).
     Inputs x (T, B, I), h0 (B, H), W (3H, I+H) with row blocks r, z, n, then optionally b (3H,)
     and, with reset_after=True, b_hn (H,) (a bias needs both). Returns hs (T, B, H).
-    Forward projects every input at once (one BLAS product), runs the time loop, and saves the
-    gates; backward runs BPTT and forms the weight gradients as big products over all steps.
+    `kernels.Layer` runs the time loop (`kernels.gru`) and BPTT; the weight gradients of all
+    steps are then one product per block.
     """
 
-    __slots__ = ("n_in", "reset_after")
+    __slots__ = ("layer", "reset_after")
     op = "gru_layer"
 
     def forward(ctx, x, h0, W, *rest, reset_after=True):
@@ -269,40 +210,24 @@ class GRULayer(Function):
         if b_hn is not None and b_hn.dtype != W.dtype:
             raise TypeError(f"gru_layer: all inputs must share one float dtype, got "
                             f"{W.dtype} and {b_hn.dtype} (b_hn)")
-        ctx.n_in = n_in
         steps, batch, _ = x.shape
-        x = np.ascontiguousarray(x)
-        x2 = x.reshape(steps * batch, n_in)
-        p = kernels.Layer(batch, n_in, hidden, 3, x.dtype).project(x, W, rest[0] if rest else None)
-        h0 = np.ascontiguousarray(h0)
-        b_hn = np.zeros(hidden, W.dtype) if b_hn is None else b_hn
-        hs, gates, m = gru_sequence_np(p, h0, np.ascontiguousarray(W[:, n_in:].T), b_hn,
-                                       reset_after)
-        ctx.save_for_backward(x2, h0, W, hs, gates, m)
+        x, h0 = np.ascontiguousarray(x), np.ascontiguousarray(h0)
+        ctx.layer = kernels.Layer(batch, n_in, hidden, 3, x.dtype)
+        hs, gates, m = ctx.layer.gru(x, h0, W, rest[0] if rest else None, b_hn, reset_after)
+        ctx.save_for_backward(x, h0, W, hs, gates, m)
         return hs
 
     def backward(ctx, g):
-        x2, h0, W, hs, gates, m = ctx.saved
-        steps, batch, hidden = hs.shape
-        n_in = ctx.n_in
-        dp, dm, dh0 = gru_sequence_backward_np(np.ascontiguousarray(g), hs, h0, gates, m,
-                                               np.ascontiguousarray(W[:, n_in:]), ctx.reset_after)
-        dp2 = dp.reshape(steps * batch, 3 * hidden)
-        dm2 = dm.reshape(steps * batch, hidden)
-        h_prev2 = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, hidden)
-        dW = np.empty_like(W)
-        dW[:, :n_in] = kernels.mm(dp2.T, x2)  # dW_x = dp^T x
-        dW[:2 * hidden, n_in:] = kernels.mm(dp2[:, :2 * hidden].T, h_prev2)  # r, z read h
-        # the candidate's hidden product read h (reset_after) or r * h (Cho)
-        dW[2 * hidden:, n_in:] = kernels.mm(
-            dm2.T, h_prev2 if ctx.reset_after else m.reshape(steps * batch, hidden))
-        dx = (kernels.Layer(batch, n_in, hidden, 3, W.dtype).input_grad(dp, W)
-              if ctx.parents[0].requires_grad else None)
+        x, h0, W, hs, gates, m = ctx.saved
+        layer = ctx.layer
+        dp, dq, dh0 = layer.gru_backward(g, hs, h0, gates, m, W, ctx.reset_after)
+        dx = layer.input_grad(dp, W) if ctx.parents[0].requires_grad else None
+        dW, db, db_hn = layer.gru_weight_grads(dp, dq, x, h0, hs, m, ctx.reset_after)
         grads = (dx, dh0, dW)
         if len(ctx.parents) >= 4:
-            grads += (np.add.reduce(dp2, axis=0),)
+            grads += (db,)
         if len(ctx.parents) == 5:
-            grads += (np.add.reduce(dm2, axis=0),)  # b_hn sits inside the reset product
+            grads += (db_hn,)  # b_hn sits inside the reset product: dq's n block
         return grads
 
 

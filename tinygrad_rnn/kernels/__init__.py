@@ -9,11 +9,12 @@ below it stands its NumPy twin under the same name (`core` explains the two deco
     matmul.py         small products as loops (`matmul`), and `mm`: loops or BLAS for one product
     rnn.py            a vanilla RNN layer over a sequence, and its BPTT
     lstm.py           one LSTM step after the matmul and its backward; a whole layer and its BPTT
+    gru.py            one GRU step (gates, then candidate and new state) and its backward, for
+                      both candidate formulas; a whole layer and its BPTT
     cross_entropy.py  softmax cross-entropy forward and backward, one pass each
     adam.py           Adam's update in one pass
     sequence.py       `Layer`: picks a layer's inner path (tiny / small / big) and runs it;
                       the graph nodes in `tinygrad_rnn.fused` call only this
-    (a GRU goes in gru.py, as rnn.py and lstm.py, with a `Layer.gru` beside `Layer.lstm`)
 
 Calling a kernel runs the active backend's version: `set_backend("numba" | "numpy")` or the
 environment variable TINYGRAD_RNN_BACKEND, read here once. `kernel.compiled` and `kernel.twin`
@@ -21,12 +22,13 @@ are the two versions themselves. The package imports nothing of the project, and
 a kernel first runs compiled, so `import tinygrad_rnn` stays fast.
 """
 
-from tinygrad_rnn.kernels import activations, adam, cross_entropy, lstm, matmul, rnn, sequence
+from tinygrad_rnn.kernels import (activations, adam, cross_entropy, gru, lstm, matmul, rnn,
+                                  sequence)
 from tinygrad_rnn.kernels.activations import ACTIVATIONS, RELU, SIGMOID, TANH, use_fast
 from tinygrad_rnn.kernels.core import KERNELS, get_backend, set_backend
 from tinygrad_rnn.kernels.matmul import mm
 from tinygrad_rnn.kernels.sequence import Layer
 
 __all__ = ["ACTIVATIONS", "KERNELS", "Layer", "RELU", "SIGMOID", "TANH", "activations", "adam",
-           "cross_entropy", "get_backend", "lstm", "matmul", "mm", "rnn", "sequence",
+           "cross_entropy", "get_backend", "gru", "lstm", "matmul", "mm", "rnn", "sequence",
            "set_backend", "use_fast"]

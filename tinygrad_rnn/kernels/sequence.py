@@ -27,6 +27,7 @@ import numpy as np
 from tinygrad_rnn.kernels import matmul
 from tinygrad_rnn.kernels.activations import use_fast
 from tinygrad_rnn.kernels.core import numba_active
+from tinygrad_rnn.kernels.gru import gru_sequence, gru_sequence_backward
 from tinygrad_rnn.kernels.lstm import lstm_sequence, lstm_sequence_backward
 from tinygrad_rnn.kernels.matmul import mm
 from tinygrad_rnn.kernels.rnn import rnn_layer_forward, rnn_sequence, rnn_sequence_backward
@@ -100,6 +101,46 @@ class Layer:
             lstm_sequence_backward.compiled
         return run(np.ascontiguousarray(g_h), np.ascontiguousarray(g_c), cs, tanh_cs, gates, c0,
                    w_hh)
+
+    # ----- GRU
+    def gru(self, x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray | None,
+            b_hn: np.ndarray | None, reset_after: bool) -> tuple:
+        """(hs (T, B, H), gates (T, B, 3H) holding r, z, n, m (T, B, H)) of a GRU layer over
+        x (T, B, I); m is what the reset gate multiplied (see `kernels.gru`). b_hn None: zeros."""
+        p = self.project(x, W, b)
+        w_h_t = np.ascontiguousarray(W[:, self.n_in:].T)
+        b_hn = np.zeros(w_h_t.shape[0], p.dtype) if b_hn is None else b_hn
+        run = gru_sequence.twin if self.path == "big" else gru_sequence.compiled
+        return run(p, h0, w_h_t, b_hn, bool(reset_after), self.fast)
+
+    def gru_backward(self, g: np.ndarray, hs: np.ndarray, h0: np.ndarray, gates: np.ndarray,
+                     m: np.ndarray, W: np.ndarray, reset_after: bool) -> tuple:
+        """BPTT: (dp (T, B, 3H) at the input projections, dq (T, B, 3H) at the hidden products,
+        dh0 (B, H)) from g = dL/dh_t (T, B, H)."""
+        w_h = np.ascontiguousarray(W[:, self.n_in:])
+        run = gru_sequence_backward.twin if self.path == "big" else \
+            gru_sequence_backward.compiled
+        return run(np.ascontiguousarray(g), hs, h0, gates, m, w_h, bool(reset_after))
+
+    def gru_weight_grads(self, dp: np.ndarray, dq: np.ndarray, x: np.ndarray, h0: np.ndarray,
+                         hs: np.ndarray, m: np.ndarray, reset_after: bool) -> tuple:
+        """(dW, db, db_hn) of a GRU layer over all steps: dW_x = dp^T x, and dW_h = dq^T h_{t-1}
+        as one product (reset_after), or for Cho the r, z rows from h_{t-1} and the n rows from
+        m = r h_{t-1}; db = sum of dp, db_hn = sum of dq's n block."""
+        steps, batch, n_in = x.shape
+        rows, hidden = steps * batch, h0.shape[1]
+        dp2, dq2 = dp.reshape(rows, 3 * hidden), dq.reshape(rows, 3 * hidden)
+        h_prev = np.empty((rows, hidden), dtype=dp.dtype)  # the rows h_{t-1}
+        h_prev[:batch] = h0
+        h_prev[batch:] = hs[:-1].reshape(rows - batch, hidden)
+        dW = np.empty((3 * hidden, n_in + hidden), dtype=dp.dtype)
+        dW[:, :n_in] = mm(dp2.T, x.reshape(rows, n_in))
+        if reset_after:
+            dW[:, n_in:] = mm(dq2.T, h_prev)
+        else:
+            dW[:2 * hidden, n_in:] = mm(dq2[:, :2 * hidden].T, h_prev)
+            dW[2 * hidden:, n_in:] = mm(dq2[:, 2 * hidden:].T, m.reshape(rows, hidden))
+        return dW, np.add.reduce(dp2, axis=0), np.add.reduce(dq2[:, 2 * hidden:], axis=0)
 
     # ----- the products over all steps
     def weight_grads(self, dz: np.ndarray, x: np.ndarray, h0: np.ndarray,
