@@ -472,16 +472,29 @@ def test_parameter_step_between_forward_and_backward_raises():
         y.backward()
 
 
-def test_setitem_over_values_an_earlier_op_saved_raises_at_backward():
+@pytest.mark.parametrize("use, dw", [
+    (lambda outputs, w: (outputs * w).sum(), 0.0),  # an op that saved outputs' values
+    (lambda outputs, w: (outputs + w).sum(), 2.0),  # one that saved nothing: it would silently
+])                                                  # send w the new node's gradient too
+def test_setitem_with_a_graph_value_into_a_tensor_an_op_already_used_raises(use, dw):
     outputs = torch.zeros(2, 3)
     w = torch.ones(3, requires_grad=True)
-    y = (outputs * w).sum()  # saves outputs' values
-    outputs[0] = w * 2.0
-    with pytest.raises(RuntimeError, match="changed in place"):
-        y.backward()
-    z = (outputs * 1.0).sum()  # made after the change: fine
-    z.backward()
-    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+    y = use(outputs, w)
+    with pytest.raises(RuntimeError, match="already an input of a recorded op"):
+        outputs[0] = w * 2.0
+    assert outputs.tolist() == [[0.0] * 3] * 2 and not outputs.requires_grad  # nothing changed
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [dw] * 3)
+
+
+def test_setitem_into_a_graph_node_an_op_already_used_raises():
+    w = torch.ones(3, requires_grad=True)
+    outputs = w * 1.0
+    y = outputs.sum()
+    with pytest.raises(RuntimeError, match="already an input of a recorded op"):
+        outputs[0] = w[0] * 5.0
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0, 1.0])  # the sum of the old values
 
 
 def test_a_value_that_requires_grad_is_never_written_in_silently():

@@ -76,6 +76,8 @@ class Function:
         t._ctx = ctx if requires_grad else None
         if requires_grad:
             ctx.parents = parents
+            for p in parents:
+                p._used = True  # an in-place rebase of p would now change this op's input
             ctx.watched = _watch(ctx.saved, parents, datas, t, anomaly) if ctx.saved else ()
         if anomaly:
             ctx.created_at = _creation_site()

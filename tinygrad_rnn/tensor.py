@@ -67,7 +67,7 @@ class Tensor:
 
     # _vc: the version counter, a one-element list shared with every tensor whose data is a view
     # of the same memory (its `_base`, the tensor that owns that memory; None for an owner)
-    __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "_vc", "_base",
+    __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "_vc", "_base", "_used",
                  "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # hash by identity even though == compares values
@@ -796,12 +796,17 @@ class Tensor:
             if self.requires_grad and self._ctx is None:
                 raise RuntimeError("__setitem__: a leaf tensor that requires grad cannot be "
                                    "changed in place outside `with no_grad():` (as in PyTorch)")
+            if getattr(self, "_used", False):  # an op recorded earlier holds this very object
+                raise RuntimeError("__setitem__: this tensor is already an input of a recorded "
+                                   "op, which would then see the new values; assign into "
+                                   "t.clone(), or collect the values and use tg.stack")
             old = Tensor.__new__(Tensor)  # the old version keeps the old identity's history
             old.data, old.grad, old.requires_grad = self.data, None, self.requires_grad
             old.name, old.tags, old._ctx = self.name, self.tags, self._ctx
             old._vc, old._base = self._vc, self._base
             out = F.SetItem.apply(old, self._lift(value), index=index)
             self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
+            self._used = False  # the new node has no consumers yet
             self._bump_version()  # ops that saved the old values now refuse to backward
             return
 
