@@ -76,6 +76,8 @@ def main(argv=None):
     if args.render:
         print(f"drawing the unrolled graph with its gradients to {args.render}")
         print(f"wrote {viz.demo.render_hello(cell, data, args.render)}")
+        last = viz.demo.last_step_path(args.render)  # the loss at the last step only: fading
+        print(f"wrote {viz.demo.render_hello_last_step(cell, data, last)}")
     return 0
 
 

@@ -125,4 +125,6 @@ def test_render_writes_the_unrolled_graph(tmp_path, capsys) -> None:
     path = tmp_path / "hello.png"
     assert example.main(["--quick", "--render", str(path)]) == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "wrote" in capsys.readouterr().out
+    # and the second picture: the loss at the last step only
+    assert (tmp_path / "hello_last_step.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out.count("wrote") == 2

@@ -64,3 +64,24 @@ def test_rnn_and_lstm_comparison_pictures_share_one_scale(tmp_path):
     a, b = render_comparison(str(tmp_path / "rnn.png"), str(tmp_path / "lstm.png"), steps=4)
     for path in (a, b):
         assert open(path, "rb").read()[:8] == PNG_SIGNATURE
+
+
+def test_the_hello_pictures_teach(tmp_path):
+    """make demo's pictures: a title, x_1 and h_0 drawn at step 1, one linear node per step, and
+    with the loss at the last step only, a gradient that fades from right to left."""
+    import re
+
+    from tinygrad_rnn import hello
+    from viz.demo import render_hello, render_hello_last_step
+
+    data, cell = hello.make_data(), hello.make_model()
+    full = open(render_hello(cell, data, str(tmp_path / "h.dot"))).read()
+    assert 'label="RNNCell unrolled over 5 steps' in full
+    assert full.count("<B>linear</B>") == 5 and "transpose" not in full and "matmul" not in full
+    step1 = full[full.index("subgraph cluster_t1 {"):full.index("subgraph cluster_t2 {")]
+    assert "x<SUB>1</SUB>" in step1 and "h<SUB>0</SUB>" in step1
+    last = open(render_hello_last_step(cell, data, str(tmp_path / "l.dot"))).read()
+    norms = {int(t): float(g) for t, g in
+             re.findall(r"<B>tanh</B><BR/>h<SUB>(\d)</SUB>.*?\|g\| ([0-9.e+-]+)", last)}
+    assert sorted(norms) == [1, 2, 3, 4, 5]
+    assert norms[1] < norms[5] / 3  # faded by more than 3x from the last step to the first

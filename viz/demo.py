@@ -107,14 +107,45 @@ def check_output_path(path: str, what: str = "render") -> None:
 
 def render_hello(model: nn.Module, data: Any, out: str = "hello_graph.png",
                  **draw_options: Any) -> str:
-    """The hello task's picture: one more step-by-step forward and backward pass of the trained
-    `model` on `data` (`tinygrad_rnn.hello.make_data`), rendered with every tensor coloured by
-    its gradient norm. Returns the path written."""
+    """The hello task's picture: one more step-by-step forward pass of the trained `model` on
+    `data` (`tinygrad_rnn.hello.make_data`), the loss summed over every step, rendered with a
+    title and every tensor coloured by its gradient norm. Returns the path written."""
     import viz
     from tinygrad_rnn.hello import sequence_loss
 
-    model.zero_grad()
     loss, _ = sequence_loss(model, data, fused=False)  # the unrolled graph, one cell per step
-    loss.backward(retain_grad=True)  # keep every intermediate gradient for the picture
+    steps = len(data.y)
     draw_options.setdefault("grads", True)
+    draw_options.setdefault("params", model)
+    draw_options.setdefault("title", f"{type(model).__name__} unrolled over {steps} steps, "
+                            f"loss = L_1 + ... + L_{steps}: every tensor coloured by the size "
+                            "of d loss / d tensor")
+    return viz.render(loss, out, **draw_options)
+
+
+def last_step_path(path: str) -> str:
+    """Where `render_hello_last_step` goes beside `path`: hello.png -> hello_last_step.png."""
+    root, ext = os.path.splitext(str(path))
+    return f"{root}_last_step{ext}"
+
+
+def render_hello_last_step(model: nn.Module, data: Any, out: str = "hello_last_step.png",
+                           **draw_options: Any) -> str:
+    """The same cell with the loss taken at the last step only, written as a learner writes the
+    loop (no annotations): the gradient enters at the last step and fades from right to left
+    as it travels back through the cells. Returns the path written."""
+    import viz
+    import tinygrad_rnn.functional as F
+
+    state = None
+    for t in range(len(data.y)):
+        state = model(data.x[t], state)
+    logits = state[0] if isinstance(state, tuple) else state  # the hello cell's h is the logits
+    steps = len(data.y)
+    loss = F.cross_entropy(logits, data.y[steps - 1:], reduction="sum")
+    loss.name = "loss"
+    draw_options.setdefault("grads", True)
+    draw_options.setdefault("params", model)
+    draw_options.setdefault("title", f"{type(model).__name__}, loss at the last step only "
+                            f"(L_{steps}): the gradient fades from right to left")
     return viz.render(loss, out, **draw_options)

@@ -159,6 +159,29 @@ def _small(text: str) -> str:
     return f'<FONT POINT-SIZE="9">{text}</FONT>'
 
 
+# what a cell box's tooltip says the cell computes ([x; h] form, one linear layer W, b)
+CELL_FORMULAS = {
+    "RNNCell": "h_t = tanh(W [x_t; h_{t-1}] + b)",
+    "LSTMCell": "(i, f, g, o) = (\u03c3, \u03c3, tanh, \u03c3)(W [x_t; h_{t-1}] + b)\n"
+                "c_t = f * c_{t-1} + i * g\nh_t = o * tanh(c_t)",
+    "GRUCell": "(r, z) = \u03c3(W_rz [x_t; h_{t-1}] + b_rz)\n"
+               "n = tanh(W_xn x_t + b_n + r * (W_hn h_{t-1} + b_hn))  (reset_after=False: "
+               "n = tanh(W_n [x_t; r * h_{t-1}] + b_n))\nh_t = (1 - z) * n + z * h_{t-1}",
+}
+
+
+def _tooltip(t: Tensor, op: str | None, name: str | None, norm: float | None) -> str:
+    """What hovering a tensor's node says: op, name, shape, value range, gradient norm."""
+    head = " ".join(part for part in (op, name) if part) or "tensor"
+    lines = [f"{head}: shape {_shape_text(t.shape)}, {t.dtype}"]
+    if t.data.size and t.dtype.kind in "fiub":
+        data = np.asarray(t.data, dtype=np.float64)
+        lines.append(f"min {data.min():.4g}  mean {data.mean():.4g}  max {data.max():.4g}")
+    if norm is not None:
+        lines.append(f"gradient norm {norm:.3g}")
+    return "\n".join(lines)
+
+
 def _norm(g: np.ndarray | None) -> float | None:
     return None if g is None else float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
 
@@ -491,9 +514,13 @@ class _Builder:
                 lines.append(_small(html.escape(", ".join(where))))
             if scale is not None and self.show_norms and norm is not None:
                 lines.append(_small(f"|g| {norm:.1e}"))
+            tip = [f"{cell} ({', '.join(where)})" if where else str(cell)]
+            tip += [CELL_FORMULAS[cell]] if cell in CELL_FORMULAS else []
+            if norm is not None:
+                tip.append(f"gradient norm of its outputs {norm:.3g}")
             g.node(key, label="<" + "<BR/>".join(lines) + ">", shape="box",
                    style="rounded,filled,bold", fillcolor=fill, fontcolor=text_color(fill),
-                   height="0.6")
+                   height="0.6", tooltip="\n".join(tip))
             return
         t = self.order[node["i"]]
         name = self.names.get(id(t), t.name)
@@ -510,17 +537,19 @@ class _Builder:
         if scale is not None and self.show_norms and norm is not None:
             lines.append(_small(f"|g| {norm:.1e}"))
         label = "<" + "<BR/>".join(lines) + ">"
+        tip = _tooltip(t, op, name, norm if scale is not None else None)
         if _is_param(t):
             g.node(key, label=label, shape="box", style="filled,bold", fillcolor=_PARAM_FILL,
-                   color=_PARAM_EDGE, peripheries="2")
+                   color=_PARAM_EDGE, peripheries="2", tooltip=tip)
         elif _is_cut(t):
             g.node(key, label="<" + "<BR/>".join(lines + [_small("detached: TBPTT cut")]) + ">",
-                   shape="box", style="dashed,filled", fillcolor="#ffffff", color="#666666")
+                   shape="box", style="dashed,filled", fillcolor="#ffffff", color="#666666",
+                   tooltip=tip + "\ndetached: no gradient flows back (truncated BPTT)")
         elif not self.parents[node["i"]]:
             g.node(key, label=label, shape="box",
                    style="filled", fillcolor=_LEAF_FILL if scale is None or norm is None
-                   else fill, color="#999999", fontcolor="#000000")
+                   else fill, color="#999999", fontcolor="#000000", tooltip=tip)
         else:
             attrs = {"penwidth": "2"} if name else {}
             g.node(key, label=label, shape="box", style="rounded,filled", fillcolor=fill,
-                   fontcolor=text_color(fill), **attrs)
+                   fontcolor=text_color(fill), tooltip=tip, **attrs)
