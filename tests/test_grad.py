@@ -131,3 +131,13 @@ def test_allow_unused_gives_none():
     da, du = tg.grad((a * a).sum(), [a, unused], allow_unused=True)
     np.testing.assert_array_equal(da, [2.0, 4.0])
     assert du is None
+
+
+def test_gradcheck_refuses_an_input_fn_does_not_use():
+    # the trap: fn closes over the module's own parameters, so the copies gradcheck perturbs
+    # are never used and both gradients are zero -- a check that cannot fail
+    cell = nn.RNNCell(2, 3, dtype=np.float64)
+    x = Tensor(np.ones((1, 2)), requires_grad=True)
+    W = Tensor(cell.linear.weight.data.copy(), requires_grad=True)
+    with pytest.raises(tg.GradcheckError, match="input 1 .* is not used by fn"):
+        tg.gradcheck(lambda x, W: cell(x), [x, W])

@@ -60,6 +60,12 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
             minus = objective()
             data[k] = orig
             numeric[k] = (plus - minus) / (2 * eps)
+        if x.grad is None and not numeric.any():  # a check that could not fail
+            label = f"input {i}" + (f" ({x.name!r})" if x.name else "")
+            raise GradcheckError(
+                f"gradcheck: {label} of shape {x.shape} is not used by fn (no gradient reaches "
+                "it and changing it changes nothing); fn must compute from the inputs it is "
+                "given, not from other tensors (e.g. a module's own parameters)")
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
             worst = np.unravel_index(int(np.argmax(err)), err.shape)
