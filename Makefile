@@ -35,7 +35,8 @@ demo: $(STAMP) graphviz ## train the hello task and draw its unrolled graph
 	@echo "==> training the hello task: one RNN cell learns 'hello' -> 'ohlol'"
 	@$(PY) examples/hello.py --render $(DEMO_PICTURE)
 	@echo
-	@echo "The picture: $(CURDIR)/$(DEMO_PICTURE)"
+	@echo "The pictures: $(CURDIR)/$(DEMO_PICTURE) (loss at every step)"
+	@echo "              $(CURDIR)/$(basename $(DEMO_PICTURE))_last_step.png (loss at the last step: the gradient fades)"
 	@echo "Next, try:"
 	@echo "  1. the same task with an LSTM cell:  $(PY) examples/hello.py --cell lstm --render lstm.png"
 	@echo "  2. a character language model:       $(VENV)/bin/tinygrad-rnn train --quick"

@@ -213,3 +213,16 @@ def test_int_at_least_is_the_one_integer_check(capsys):
                        (["train", "--layers", "0"], "--layers")]:
         assert cli.main(argv) == 2
         _one_error_line(capsys, word, "expected a positive integer, got 0")
+
+
+def test_train_without_tqdm_names_the_extra_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if the extra were not installed
+    data = tmp_path / "text.txt"
+    data.write_text("the cat sat on the mat. " * 50, encoding="utf-8")
+    code = cli.main(["train", "--data", str(data), "--hidden", "8", "--epochs", "1",
+                     "--max-steps", "2", "--batch-size", "2", "--bptt", "4", "--length", "3",
+                     "--no-save"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert err.startswith("tinygrad-rnn train: no progress bar: tqdm")
+    assert "tinygrad-rnn[examples]" in err

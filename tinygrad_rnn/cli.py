@@ -255,6 +255,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 def train_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Run `charlm.train` with the options parsed by `add_train_arguments`."""
+    if not args.no_bar:  # said before any work: the optional extra that gives the bar
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            print("tinygrad-rnn train: no progress bar: tqdm, from the optional extra 'examples', "
+                  "is not installed (pip install 'tinygrad-rnn[examples]'); plain progress "
+                  "lines instead (--no-bar silences this)", file=sys.stderr)
     options = dict(data=args.data, cell=args.cell, hidden_size=args.hidden,
                    num_layers=args.layers, bptt=args.bptt, batch_size=args.batch_size,
                    epochs=args.epochs, lr=args.lr, clip=args.clip, dropout=args.dropout,
