@@ -43,7 +43,29 @@ def _count(value: Any, name: str, owner: str, low: int) -> int:
     return int(value)
 
 
-class LRScheduler:
+class _Schedule:
+    """What every schedule shares: the last learning rates and its state."""
+
+    optimizer: Optimizer
+    _last_lr: list[float]
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last `step()` set, one per group."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The schedule's settings and progress (everything but the optimizer)."""
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what `state_dict()` returned (unknown keys are an error; nothing changes)."""
+        unknown = sorted(set(state_dict) - set(vars(self)) - {"optimizer"})
+        if unknown:
+            raise KeyError(f"{type(self).__name__}.load_state_dict: unknown keys {unknown}")
+        vars(self).update({k: v for k, v in state_dict.items() if k != "optimizer"})
+
+
+class LRScheduler(_Schedule):
     """Base class: remembers each group's initial lr (as group["initial_lr"]) and the epoch
     count `last_epoch`; subclasses define `lr_at(base_lr, epoch)`."""
 
@@ -72,21 +94,6 @@ class LRScheduler:
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = self.lr_at(base, self.last_epoch)
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates the last `step()` set, one per group."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The schedule's settings and progress (everything but the optimizer)."""
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what `state_dict()` returned (unknown keys are an error; nothing changes)."""
-        unknown = sorted(set(state_dict) - set(vars(self)) - {"optimizer"})
-        if unknown:
-            raise KeyError(f"{type(self).__name__}.load_state_dict: unknown keys {unknown}")
-        vars(self).update({k: v for k, v in state_dict.items() if k != "optimizer"})
 
 
 class StepLR(LRScheduler):
@@ -131,7 +138,7 @@ class CosineAnnealingLR(LRScheduler):
             1 + math.cos(math.pi * epoch / self.T_max)) / 2
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_Schedule):
     """Multiply every group's lr by `factor` when a metric has stopped improving for more than
     `patience` epochs (PyTorch's algorithm): call `step(metric)` once per epoch.
 
@@ -200,17 +207,3 @@ class ReduceLROnPlateau:
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
-    def get_last_lr(self) -> list[float]:
-        """The learning rates after the last step, one per group."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The schedule's settings and progress (everything but the optimizer)."""
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what `state_dict()` returned."""
-        unknown = sorted(set(state_dict) - set(vars(self)))
-        if unknown:
-            raise KeyError(f"ReduceLROnPlateau.load_state_dict: unknown keys {unknown}")
-        vars(self).update(state_dict)
