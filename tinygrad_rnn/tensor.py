@@ -922,12 +922,13 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
                          axis=_alias(dim, 0, axis, "dim", "axis", "stack"))
 
 
-def _tensors(tensors: Sequence[Tensor], fn: str) -> list[Tensor]:
-    """The sequence given to cat/stack as a list, or a TypeError naming the first non-Tensor."""
+def _tensors(tensors: Sequence[Tensor], fn: str, label: str = "element {}") -> list[Tensor]:
+    """The sequence given to `fn` as a list, or a TypeError naming the first non-Tensor
+    (`label` names an element by its index: "element 2", "inputs[2]")."""
     tensors = list(tensors)
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"{fn}: element {i} is a {type(t).__name__}, not a Tensor "
+            raise TypeError(f"{fn}: {label.format(i)} is a {type(t).__name__}, not a Tensor "
                             "(wrap arrays in Tensor(...))")
     return tensors
 
@@ -1018,10 +1019,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
 
 def _as_tensor_list(x: Any, what: str) -> list[Tensor]:
-    items = [x] if isinstance(x, Tensor) else list(x)
-    for i, t in enumerate(items):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"grad: {what}[{i}] is a {type(t).__name__}, not a Tensor")
+    """grad's outputs or inputs as a non-empty list (one Tensor counts as a list of one)."""
+    items = [x] if isinstance(x, Tensor) else _tensors(x, "grad", what + "[{}]")
     if not items:
         raise ValueError(f"grad: {what} is empty")
     return items
