@@ -186,6 +186,18 @@ def connectivity(outputs: Any, inputs: Any, grad_outputs: Any = None) -> np.ndar
     return result
 
 
+def _log_norm(panels: dict[str, np.ndarray], floor: float, fn: str) -> Any:
+    """One log colour scale for every panel: from the smallest positive entry (but no lower
+    than `floor` times the largest) to the largest."""
+    from matplotlib.colors import LogNorm
+
+    top = max(float(np.max(a)) for a in panels.values())
+    positive = [float(np.min(a[a > 0])) for a in panels.values() if np.any(a > 0)]
+    if not positive or not np.isfinite(top):
+        raise ValueError(f"{fn}: no positive finite entry to draw")
+    return LogNorm(vmin=max(min(positive), top * floor), vmax=top)
+
+
 def plot_connectivity(maps: np.ndarray | Mapping[str, np.ndarray],
                       path: str | os.PathLike | None = None, title: str | None = None,
                       floor: float = 1e-12) -> Any:
@@ -194,14 +206,9 @@ def plot_connectivity(maps: np.ndarray | Mapping[str, np.ndarray],
     map) are drawn side by side on the same scale. Entries below `floor` times the largest are
     clipped to it. Saves to `path` and returns it, or returns the matplotlib Figure."""
     plt = pyplot("plot_connectivity")
-    from matplotlib.colors import LogNorm
 
     panels = _panels(maps, "plot_connectivity", ndim=2)
-    top = max(float(np.max(m)) for m in panels.values())
-    positive = [float(np.min(m[m > 0])) for m in panels.values() if np.any(m > 0)]
-    if not positive or not np.isfinite(top):
-        raise ValueError("plot_connectivity: no positive finite entry to draw")
-    norm = LogNorm(vmin=max(min(positive), top * floor), vmax=top)
+    norm = _log_norm(panels, floor, "plot_connectivity")
     fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels) + 1.2, 4.4),
                              squeeze=False, layout="constrained")
     image = None
@@ -507,14 +514,9 @@ def plot_state_gradients(grads: np.ndarray | Mapping[str, np.ndarray],
     (a dict label -> (T, H) array) are stacked, sharing the scale. Saves to `path` and returns
     it, or returns the Figure."""
     plt = pyplot("plot_state_gradients")
-    from matplotlib.colors import LogNorm
 
     panels = _panels(grads, "plot_state_gradients", ndim=2)
-    top = max(float(np.max(g)) for g in panels.values())
-    positive = [float(np.min(g[g > 0])) for g in panels.values() if np.any(g > 0)]
-    if not positive or not np.isfinite(top):
-        raise ValueError("plot_state_gradients: no positive finite entry to draw")
-    norm = LogNorm(vmin=max(min(positive), top * floor), vmax=top)
+    norm = _log_norm(panels, floor, "plot_state_gradients")
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.2 + 2.0 * len(panels)),
                              squeeze=False, layout="constrained")
     image = None
