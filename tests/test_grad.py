@@ -117,6 +117,9 @@ def test_existing_grads_are_left_alone():
     (lambda a, y: tg.grad(y, [a.data]), TypeError, r"inputs\[0\] is a ndarray"),
     (lambda a, y: tg.grad(y, []), ValueError, "inputs is empty"),
     (lambda a, y: tg.grad(y, a, grad_outputs=np.ones(3)), ValueError, r"has shape \(3,\)"),
+    (lambda a, y: tg.grad(y, a, grad_outputs=["a"]), TypeError,
+     r"grad: grad_outputs\[0\] must be numbers"),
+    (lambda a, y: y.backward(grad="a"), TypeError, r"backward: grad must be numbers"),
 ])
 def test_bad_calls_name_the_argument(call, error, message):
     a = Tensor([1.0, 2.0], requires_grad=True)

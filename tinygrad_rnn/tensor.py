@@ -1037,7 +1037,10 @@ def _seed_grad(t: Tensor, grad: Any, where: str) -> np.ndarray:
             raise RuntimeError(f"{where} must be given for a non-scalar tensor of shape "
                                f"{t.shape}")
         return np.ones(t.data.shape, t.data.dtype)
-    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=t.data.dtype)
+    try:
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=t.data.dtype)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{where} must be numbers of the tensor's dtype {t.dtype}: {e}") from None
     if grad.shape != t.shape:
         raise ValueError(f"{where} has shape {grad.shape}, tensor has shape {t.shape}")
     return grad
