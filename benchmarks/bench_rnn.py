@@ -26,6 +26,7 @@ idle OpenMP threads do not spin while the others are timed.
     python benchmarks/bench_rnn.py                 # all configs and cells, 1 thread and default
     python benchmarks/bench_rnn.py --quick         # tiny smoke run
     python benchmarks/bench_rnn.py --coldstart     # import and examples/hello.py times
+    python benchmarks/bench_rnn.py --memory        # peak RSS of the (64, 50, 512) LSTM step
 """
 
 from __future__ import annotations
@@ -574,6 +575,54 @@ def coldstart(repeats: int = 5) -> None:
         print(f"| {label} | {seconds:.3f} |")
 
 
+# ----- peak memory -----------------------------------------------------------------------------
+STEPS = {"tinygrad": tinygrad_step, "numpy": numpy_step, "torch": torch_step, "jax": jax_step}
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def memory_child(impl: str, cell: str, config: tuple[int, int, int]) -> None:
+    """In a fresh process: build `impl`'s step, run it once (compiles, optimizer state), then
+    reset the kernel's peak-RSS mark (Linux: write 5 to /proc/self/clear_refs) and run 3 steps.
+    Prints 'baseline_kb peak_kb' (RSS before the steps, peak RSS during them)."""
+    import gc
+
+    batch, steps, hidden = config
+    x, y = make_batch(batch, steps)
+    step = STEPS[impl](cell, init_params(cell, hidden), x, y)
+    step()
+    gc.collect()
+    baseline = _status_kb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    for _ in range(3):
+        step()
+    print(baseline, _status_kb("VmHWM"))
+
+
+def memory(cell: str, config: tuple[int, int, int]) -> None:
+    """Peak RSS of one training step per implementation, each in its own subprocess, 1 thread."""
+    env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
+    print(f"\n{cell} {config}: peak memory of a training step (fresh process each, 1 thread)\n"
+          "| implementation | RSS before the step MB | peak during the step MB | the step's own "
+          "MB (peak - before) |\n|---|---|---|---|")
+    for impl in STEPS:
+        done = subprocess.run([sys.executable, __file__, "--memory-child", impl, "--cell", cell,
+                               "--config", ",".join(map(str, config))],
+                              env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"memory of {impl} failed:\n{done.stderr[-2000:]}")
+        baseline, peak = (int(v) for v in done.stdout.split()[-2:])
+        print(f"| {impl} | {baseline / 1024:.0f} | {peak / 1024:.0f} | "
+              f"{(peak - baseline) / 1024:.0f} |", flush=True)
+
+
 # ----- main ------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Run the tables (one subprocess per thread setting) and optionally the cold-start table."""
@@ -590,10 +639,21 @@ def main(argv: list[str] | None = None) -> int:
                    help="run only this cell (may be repeated)")
     p.add_argument("--per-op", action="store_true",
                    help="an extra column: the same model with fused=False (slow)")
+    p.add_argument("--memory", action="store_true",
+                   help="only the peak-memory table (LSTM at (64, 50, 512) unless --cell/--config)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--memory-child", choices=list(STEPS), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.coldstart:
         coldstart()
+        return 0
+    if args.memory or args.memory_child:
+        config = tuple(int(v) for v in (args.config or ["64,50,512"])[0].split(","))
+        cell = (args.cell or ["lstm"])[0]
+        if args.memory_child:
+            memory_child(args.memory_child, cell, config)
+        else:
+            memory(cell, config)
         return 0
     missing = [m for m in ("torch", "jax", "threadpoolctl") if not available(m)]
     if missing:

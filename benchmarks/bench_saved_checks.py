@@ -1,4 +1,5 @@
-"""Cost of the engine's saved-array checks (version counter + CRC of leaf data) per training step.
+"""Cost of the engine's saved-array checks (version counter + fingerprint of saved leaf arrays)
+per training step.
 
 Run in two trees to compare, e.g.:
     PYTHONPATH=$PWD python benchmarks/bench_saved_checks.py

@@ -1,6 +1,7 @@
 """Arrays changed after an op saved them for backward: backward refuses, naming the tensor and
-the op (the version counter for changes the library makes, a CRC of the bytes for data the caller
-can write into), and where the library copies user arrays so that no such change can happen."""
+the op (the version counter for changes the library makes, a fingerprint of the bytes of leaves,
+whose arrays the caller can write into), and where the library copies user arrays so that no
+such change can happen."""
 
 from __future__ import annotations
 
@@ -155,16 +156,90 @@ def test_ops_that_saved_no_data_do_not_care():
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
 
 
-def test_anomaly_mode_also_checks_the_bytes_of_parameters_and_intermediates():
-    w, loss_fn = _params_and_loss()
-    loss = loss_fn()
-    w.data[0, 0] = 9.0  # written through .data: the version counter cannot see this
-    loss.backward()  # not detected outside detect_anomaly (documented; as PyTorch's .data)
+def test_writing_into_a_parameters_data_between_forward_and_backward_is_refused():
+    """The case of issue 13 item 4: `y` requires grad and is written through `.data`; x.grad
+    would silently be the new y."""
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([3.0, 4.0], requires_grad=True, name="y")
+    z = (x * y).sum()
+    y.data[0] = 100.0
+    with pytest.raises(RuntimeError, match=r"op 'mul' saved the data of tensor 'y'.*values have "
+                                           r"changed since.*written through `.data`"):
+        z.backward()
+    assert x.grad is None and y.grad is None
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_a_module_weight_written_through_data_before_backward_is_refused(kind, fused):
+    rnn = getattr(nn, kind)(3, 4)
+    x = Tensor(np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32))
+    out, _ = rnn(x, fused=fused)
+    loss = (out * out).mean()
+    rnn.cells[0].linear.weight.data[1, 2] += 0.5  # one element, by hand, before backward
+    with pytest.raises(RuntimeError, match=r"saved the data of tensor 'cells.0.linear.weight'"
+                                           r".*values have changed"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_no_false_alarm_for_hand_written_sgd_through_data_with_old_losses_kept(fused):
+    """min-char-rnn style: `p.data -= lr * p.grad` after backward, old losses kept alive in a
+    list (their graphs freed by backward) and an evaluation forward never backpropagated."""
+    rnn, head = nn.RNN(3, 4), nn.Linear(4, 3)
+    params = list(rnn.parameters()) + list(head.parameters())
+    x = Tensor(np.random.default_rng(1).standard_normal((4, 2, 3)).astype(np.float32))
+    losses, evaluations = [], []
+    for _ in range(3):
+        out, _ = rnn(x, fused=fused)
+        loss = (head(out) ** 2).mean()
+        for p in params:
+            p.grad = None
+        loss.backward()
+        losses.append(loss)
+        for p in params:
+            p.data -= 0.1 * p.grad
+        out, _ = rnn(x, fused=fused)
+        evaluations.append((head(out) ** 2).mean())  # a graph kept, never backpropagated
+    assert losses[-1].item() < losses[0].item()
+
+
+@pytest.mark.parametrize("shape_dtype", [((7,), np.float32), ((3, 5), np.float64),
+                                         ((2, 3), np.int64), ((5,), np.bool_),
+                                         ((3,), np.float32), ((1,), np.float64),
+                                         ((40, 60), np.float32), ((2051,), np.float32)])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_the_fingerprint_sees_a_change_of_any_one_element(shape_dtype, layout):
+    """Every element, every dtype, sizes whose bytes are not a multiple of 8, every layout, arrays
+    under 8 KB (CRC-32) and over (the 64-bit sum, one with 4 bytes left over)."""
+    from tinygrad_rnn.tensor import _fingerprint
+
+    shape, dtype = shape_dtype
+    base = np.arange(2 * int(np.prod(shape))).reshape((2,) + shape).astype(dtype)
+    arr = {"contiguous": base[0], "transposed": base[0].T,
+           "strided": base.reshape(-1)[::2].reshape(shape)}[layout]
+    before = _fingerprint(arr)
+    for i in np.ndindex(arr.shape):
+        old = arr[i].copy()
+        arr[i] = (not old) if dtype is np.bool_ else old + 1
+        assert _fingerprint(arr) != before, (i, layout)
+        arr[i] = old
+        assert _fingerprint(arr) == before
+
+
+def test_anomaly_mode_also_checks_the_bytes_of_intermediates():
+    x = Tensor(np.ones((3, 2), np.float32))
+    w = nn.Parameter(np.array([[0.5, -1.0], [2.0, 0.25]], np.float32), name="W")
+    hidden = (x @ w).tanh()
+    loss = (hidden * hidden).sum()
+    hidden.data[0, 0] = 9.0  # an intermediate written through .data: not seen outside anomaly
+    loss.backward()
     with tg.detect_anomaly():
-        loss = loss_fn()
-        w.data[0, 0] = 1.0
-        with pytest.raises(RuntimeError, match=r"op 'matmul' \(created at .*test_versions.py.*"
-                                               r"tensor 'W'.*values have changed"):
+        hidden = (x @ w).tanh()
+        loss = (hidden * hidden).sum()
+        hidden.data[0, 0] = 9.0
+        with pytest.raises(RuntimeError, match=r"op 'mul' \(created at .*test_versions.py.*"
+                                               r"values have changed"):
             loss.backward()
 
 
