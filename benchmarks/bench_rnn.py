@@ -607,8 +607,11 @@ def memory_child(impl: str, cell: str, config: tuple[int, int, int]) -> None:
 
 
 def memory(cell: str, config: tuple[int, int, int]) -> None:
-    """Peak RSS of one training step per implementation, each in its own subprocess, 1 thread."""
-    env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
+    """Peak RSS of one training step per implementation, each in its own subprocess, 1 thread.
+    glibc's malloc gets a fixed mmap threshold (64 KB): freed large arrays go back to the system
+    instead of staying in the heap, so the RSS before the step does not hide the step's own
+    arrays in memory kept from the warm-up step."""
+    env = {**os.environ, **{var: "1" for var in THREAD_VARS}, "MALLOC_MMAP_THRESHOLD_": "65536"}
     print(f"\n{cell} {config}: peak memory of a training step (fresh process each, 1 thread)\n"
           "| implementation | RSS before the step MB | peak during the step MB | the step's own "
           "MB (peak - before) |\n|---|---|---|---|")

@@ -255,7 +255,9 @@ def gru_sequence_backward(g, hs, h0, gates, m, w_h, reset_after):
             matmul_into(dq[t], w_h, back)  # h_{t-1} fed all three products
         else:
             matmul_into(dq[t][:, :2 * hh], w_hrz, back)  # and r, z's products
-        dh_next += back
+        for b in range(n):  # a loop, not dh_next += back: quicker for numba to compile
+            for j in range(hh):
+                dh_next[b, j] += back[b, j]
     return dp, dq, dh_next
 
 

@@ -114,7 +114,10 @@ def lstm_sequence(p, h0, c0, w_hh_t, fast):
     h_prev, c_prev = h0, c0
     for t in range(steps):
         matmul_into(h_prev, w_hh_t, z)
-        z += p[t]
+        p_t = p[t]
+        for b in range(n):  # a loop, not z += p[t]: numba's broadcasting code takes seconds
+            for j in range(h4):  # to compile on a first run
+                z[b, j] += p_t[b, j]
         lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
         h_prev, c_prev = hs[t], cs[t]
     return hs, cs, tanh_cs, gates
@@ -152,7 +155,7 @@ def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh):
                 dh[b, j] = g_h[t, b, j] + dh_next[b, j]  # dL/dh_t: outside plus step t+1
         c_prev = cs[t - 1] if t > 0 else c0
         lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
-        dc[:] = dc_prev
+        dc, dc_prev = dc_prev, dc
         matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
     return dz, dh_next, dc
 

@@ -54,13 +54,23 @@ def rnn_layer_forward(x, h0, W, b, act, fast):
     matmul crossover a BLAS call costs more than its arithmetic), then `rnn_sequence`.
     x (T, B, I), h0 (B, H), W (H, I+H), b (H,) or (0,) for no bias; returns hs (T, B, H)."""
     steps, n, n_in = x.shape
-    w_x_t = np.ascontiguousarray(W[:, :n_in].T)  # row k: how input k feeds each unit
-    p = np.empty((steps, n, W.shape[0]), dtype=x.dtype)
+    hh = W.shape[0]
+    w_x_t = np.empty((n_in, hh), dtype=W.dtype)  # row k: how input k feeds each unit
+    w_hh_t = np.empty((hh, hh), dtype=W.dtype)
+    for i in range(hh):  # plain loops, not np.ascontiguousarray(W.T) nor p[t] += b: numba
+        for k in range(n_in):  # compiles those generic implementations (broadcasting, error
+            w_x_t[k, i] = W[i, k]  # messages) for seconds on a first run
+        for k in range(hh):
+            w_hh_t[k, i] = W[i, n_in + k]
+    p = np.empty((steps, n, hh), dtype=x.dtype)
     for t in range(steps):
-        matmul_into(x[t], w_x_t, p[t])
+        p_t = p[t]
+        matmul_into(x[t], w_x_t, p_t)
         if b.size:
-            p[t] += b
-    return rnn_sequence(p, h0, np.ascontiguousarray(W[:, n_in:].T), act, fast)
+            for r in range(n):
+                for i in range(hh):
+                    p_t[r, i] += b[i]
+    return rnn_sequence(p, h0, w_hh_t, act, fast)
 
 
 @rnn_layer_forward.numpy
