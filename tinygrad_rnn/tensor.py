@@ -1182,9 +1182,11 @@ def _fingerprint(arr: np.ndarray) -> int | tuple:
         arr = arr.T if arr.T.flags.c_contiguous else np.ascontiguousarray(arr)
     if arr.nbytes < 8192:
         return zlib.crc32(arr)
-    raw = arr.reshape(-1).view(np.uint8)
+    if arr.nbytes % 8 == 0:
+        return np.add.reduce(np.frombuffer(arr, np.uint64))
+    raw = np.frombuffer(arr, np.uint8)
     whole = raw.size - raw.size % 8
-    return int(np.add.reduce(raw[:whole].view(np.uint64))), raw[whole:].tobytes()
+    return np.add.reduce(raw[:whole].view(np.uint64)), raw[whole:].tobytes()
 
 
 def _changed_message(ctx: Any, arr: np.ndarray, owner: Tensor | None, version: int,
