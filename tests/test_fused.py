@@ -459,3 +459,47 @@ def test_saturated_float32_lstm_matches_the_float64_per_op_path(rng):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert np.abs(results[0][2]).max() < 1e-6  # dW: ~0, not 1e-3 .. 1e23
+
+
+@pytest.mark.parametrize("module", ["RNN", "LSTM", "GRU"])
+def test_backward_scratch_is_per_thread_and_reused_safely(rng, module, monkeypatch):
+    """The fused backward reuses its temporaries (`kernels.core.scratch`): two threads running
+    backward on same-shaped layers at once (the Python loop around BLAS, which lets the other
+    thread run mid-backward), and a 2-layer stack (two nodes of one shape in one backward), give
+    the gradients of a single-threaded run. (With one scratch shared by both threads this
+    fails.)"""
+    import threading
+
+    monkeypatch.setattr(kernels.sequence, "SMALL_BELOW", 0)
+    tg.manual_seed(0)
+    layer = getattr(nn, module)(16, 32, num_layers=2, dtype=np.float64)
+    xs = [tg.Tensor(rng.standard_normal((20, 8, 16))) for _ in range(2)]
+
+    def grads(x):
+        out, _ = layer(x)
+        return [g.copy() for g in tg.grad((out * out).sum(), list(layer.parameters()))]
+
+    want = [[g.data for g in grads(x)] for x in xs]
+    got = {0: [], 1: []}
+    start = threading.Barrier(2)
+
+    def work(i):
+        start.wait()
+        for _ in range(20):
+            got[i].append([g.data for g in grads(xs[i])])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for i in (0, 1):
+        assert len(got[i]) == 20
+        for run in got[i]:
+            for g, w in zip(run, want[i]):
+                np.testing.assert_array_equal(g, w)

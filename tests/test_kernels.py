@@ -65,6 +65,13 @@ def _gru_gates(rng, dtype, batch, hidden, steps=None):
     return gates.astype(dtype)
 
 
+def _gru_grad_outs(dtype, reset_after):
+    """dp and dq for gru_sequence_backward, filled with NaN (every element must be written);
+    Cho's formula takes one array twice."""
+    dp = np.full((5, 2, 12), np.nan, dtype)
+    return (dp, np.full_like(dp, np.nan)) if reset_after else (dp, dp)
+
+
 CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "act_inplace": lambda rng, d: [(*_arrays(rng, d, (5, 7), scale=3.0), act, fast)
                                    for act in (TANH, SIGMOID, RELU) for fast in (False, True)],
@@ -81,7 +88,8 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
         for act in (TANH, RELU) for bias in (True, False) for fast in (False, True)],
     "rnn_sequence_backward": lambda rng, d: [
         (*_arrays(rng, d, (5, 3, 4)), np.tanh(_arrays(rng, d, (5, 3, 4))[0]),
-         *_arrays(rng, d, (4, 4), scale=0.5), act) for act in (TANH, RELU)],
+         *_arrays(rng, d, (4, 4), scale=0.5), act, np.full((5, 3, 4), np.nan, d))
+        for act in (TANH, RELU)],
     "lstm_gates_into": lambda rng, d: [
         (*_arrays(rng, d, (3, 16), (3, 4), scale=2.0), *(np.zeros(s, d) for s in
                                                          [(3, 16), (3, 4), (3, 4), (3, 4)]),
@@ -96,7 +104,7 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "lstm_sequence_backward": lambda rng, d: [
         (*_arrays(rng, d, (5, 2, 4), (2, 4), (5, 2, 4)), np.tanh(_arrays(rng, d, (5, 2, 4))[0]),
          _gates(rng, d, 2, 4, steps=5), *_arrays(rng, d, (2, 4)),
-         *_arrays(rng, d, (16, 4), scale=0.5))],
+         *_arrays(rng, d, (16, 4), scale=0.5), np.full((5, 2, 16), np.nan, d))],
     "gru_reset_into": lambda rng, d: [
         (*_arrays(rng, d, (3, 12), (3, 12), (3, 4), (4,), scale=2.0), np.zeros((3, 12), d),
          np.zeros((3, 4), d), reset_after, fast)
@@ -119,7 +127,8 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "gru_sequence_backward": lambda rng, d: [
         (*_arrays(rng, d, (5, 2, 4)), np.tanh(_arrays(rng, d, (5, 2, 4))[0]),
          *_arrays(rng, d, (2, 4)), _gru_gates(rng, d, 2, 4, steps=5), *_arrays(rng, d, (5, 2, 4)),
-         *_arrays(rng, d, (12, 4), scale=0.5), reset_after) for reset_after in (True, False)],
+         *_arrays(rng, d, (12, 4), scale=0.5), reset_after, *_gru_grad_outs(d, reset_after))
+        for reset_after in (True, False)],
     "cross_entropy_forward": lambda rng, d: [
         (_arrays(rng, d, (7, 5), scale=4.0)[0] + np.array([[1e4]] + [[0]] * 6, d),
          rng.integers(0, 5, size=7), np.zeros((7, 5), d)),
@@ -171,6 +180,8 @@ def test_compiled_kernel_equals_its_twin(rng, kernel, dtype):
         finally:
             kernels.set_backend(previous)
         assert len(got) == len(want)
+        for g in got:  # finite inputs: a NaN left in a result is an element never written
+            assert not (isinstance(g, np.ndarray) and g.dtype.kind == "f" and np.isnan(g).any())
         for g, w in zip(got + list(got_args), want + list(want_args)):
             if not isinstance(w, np.ndarray):
                 np.testing.assert_allclose(g, w, **TOL[dtype])

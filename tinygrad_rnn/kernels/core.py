@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import types
 from typing import Any, Callable
+
+import numpy as np
 
 BACKENDS = ("numba", "numpy")
 OPTIONS = dict(cache=True, error_model="numpy")
@@ -144,6 +147,20 @@ def _compile(py_func: Callable, owner: Formula) -> Callable:
         if isinstance(value, Formula):
             scope[name] = value.compiled
     return dispatcher
+
+
+# ----- reusable temporaries ---------------------------------------------------------------------
+_scratch = threading.local()  # name -> the array `scratch` hands out again, in this thread
+
+
+def scratch(name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """An array of this shape and dtype with undefined contents, the same one each time this
+    thread asks under `name` (a new one when the shape or dtype changed). For temporaries that
+    die before the caller returns: the next call with the name overwrites them."""
+    kept = _scratch.__dict__.get(name)
+    if kept is None or kept.shape != shape or kept.dtype != dtype:
+        kept = _scratch.__dict__[name] = np.empty(shape, dtype)
+    return kept
 
 
 # ----- the first-run notice ----------------------------------------------------------------------
