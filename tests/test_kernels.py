@@ -131,8 +131,8 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
         for reset_after in (True, False)],
     "cross_entropy_forward": lambda rng, d: [
         (_arrays(rng, d, (7, 5), scale=4.0)[0] + np.array([[1e4]] + [[0]] * 6, d),
-         rng.integers(0, 5, size=7), np.zeros((7, 5), d)),
-        (_arrays(rng, d, (3, 5))[0], np.array([0, 5, 1]), np.zeros((3, 5), d))],  # bad row 1
+         rng.integers(0, 5, size=7), np.zeros((7, 5), d), fast) for fast in (False, True)] + [
+        (_arrays(rng, d, (3, 5))[0], np.array([0, 5, 1]), np.zeros((3, 5), d), False)],  # bad 1
     "cross_entropy_backward": lambda rng, d: [
         (rng.dirichlet(np.ones(5), size=7).astype(d), rng.integers(0, 5, size=7), 0.5)],
     "adam_update": lambda rng, d: [
@@ -236,16 +236,36 @@ def test_cross_entropy_follows_the_definition(rng, dtype):
     z = z - z.max(axis=1, keepdims=True)
     want = -(z[np.arange(7), target] - np.log(np.exp(z).sum(axis=1))).sum()
     k = kernels.cross_entropy
-    for forward in (k.cross_entropy_forward.compiled, k.cross_entropy_forward.twin):
+    versions = [(k.cross_entropy_forward.compiled, False), (k.cross_entropy_forward.twin, False)]
+    if dtype == np.float32:
+        versions.append((k.cross_entropy_forward.compiled, True))  # exp_fast
+    for forward, fast in versions:
         prob = np.empty_like(logits)
-        loss, bad = forward(logits, target, prob)
+        loss, bad = forward(logits, target, prob, fast)
         assert bad == -1
         np.testing.assert_allclose(loss, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
         for backward in (k.cross_entropy_backward.compiled, k.cross_entropy_backward.twin):
             want_d = (prob.astype(np.float64) - np.eye(5)[target]) * 0.5
             np.testing.assert_allclose(backward(prob, target, 0.5), want_d, **TOL[dtype])
         for bad_target, row in (([0, 1, 5, 0, 0, 0, -1], 2), ([0, 0, 0, 0, 0, 0, -1], 6)):
-            assert forward(logits, np.array(bad_target), prob)[1] == row
+            assert forward(logits, np.array(bad_target), prob, fast)[1] == row
+
+
+def test_fast_cross_entropy_matches_float64_over_a_wide_range(rng):
+    """float32 with exp_fast: rows spanning 150 (softmax terms down to float32 underflow and
+    below), large offsets, against the float64 definition."""
+    logits = rng.uniform(-120, 30, size=(300, 65)).astype(np.float32)
+    logits[::3] += 1e4
+    target = rng.integers(0, 65, size=300)
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    want_prob = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    want = -(np.log(want_prob[np.arange(300), target])).sum()
+    prob = np.empty_like(logits)
+    loss, bad = kernels.cross_entropy.cross_entropy_forward.compiled(logits, target, prob, True)
+    assert bad == -1
+    np.testing.assert_allclose(loss, want, rtol=1e-6)
+    np.testing.assert_allclose(prob, want_prob, rtol=1e-5, atol=1e-44)
 
 
 @pytest.mark.parametrize("version", ["compiled", "twin"])
@@ -255,7 +275,7 @@ def test_cross_entropy_forward_with_minus_inf_first_logit(version):
     for dtype in DTYPES:
         logits = np.array([[-np.inf, 1.0, 0.0]], dtype)
         prob = np.empty_like(logits)
-        loss, bad = forward(logits, np.array([1]), prob)
+        loss, bad = forward(logits, np.array([1]), prob, kernels.use_fast(np.dtype(dtype)))
         assert bad == -1
         np.testing.assert_allclose(loss, np.log1p(np.exp(-1.0)), rtol=1e-6)
         np.testing.assert_allclose(prob, [[0.0, 1 / (1 + np.exp(-1)), 1 / (1 + np.e)]],

@@ -76,7 +76,7 @@ class CrossEntropy(Function):
         prob = np.empty(logits.shape, dtype=logits.dtype)
         t = t.astype(np.int64, copy=False)
         forward = cross_entropy_forward if logits.size >= SMALL else cross_entropy_forward.twin
-        loss, bad = forward(np.ascontiguousarray(logits), t, prob)
+        loss, bad = forward(np.ascontiguousarray(logits), t, prob, kernels.use_fast(logits.dtype))
         if bad >= 0:
             raise IndexError(f"cross_entropy: target {t[bad]} (row {bad}) is outside "
                              f"[0, {logits.shape[1]})")

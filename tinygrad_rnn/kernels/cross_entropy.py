@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn.kernels.activations import exp_fast
 from tinygrad_rnn.kernels.core import kernel
 
 
 @kernel
-def cross_entropy_forward(logits, target, prob):
+def cross_entropy_forward(logits, target, prob, fast):
     """Fill prob (N, C) with softmax(logits) row by row and return (the sum over rows of
     -log softmax(logits)[row, target[row]] as a float64, -1), or (0.0, the first row whose
     target is outside [0, C)) with prob untouched. Each row is shifted by its maximum first, so
     large logits do not overflow; the row sums are float64, so a logit of -inf is an exact 0
-    (never inf * 0)."""
+    (never inf * 0). fast (float32): exp by the call-free `exp_fast` (its argument is <= 0 after
+    the shift), a loop LLVM vectorizes; the sum is a loop of its own."""
     n, c = logits.shape
     for i in range(n):  # checked first: a bad target leaves prob untouched
         if target[i] < 0 or target[i] >= c:
@@ -26,9 +28,14 @@ def cross_entropy_forward(logits, target, prob):
         top = row[0]
         for j in range(1, c):
             top = max(top, row[j])
+        if fast:
+            for j in range(c):
+                p[j] = exp_fast(row[j] - top)
+        else:
+            for j in range(c):
+                p[j] = np.exp(row[j] - top)
         total = 0.0
         for j in range(c):
-            p[j] = np.exp(row[j] - top)
             total += p[j]
         for j in range(c):
             p[j] /= total
@@ -37,8 +44,8 @@ def cross_entropy_forward(logits, target, prob):
 
 
 @cross_entropy_forward.numpy
-def cross_entropy_forward(logits, target, prob):
-    """NumPy twin."""
+def cross_entropy_forward(logits, target, prob, fast=False):
+    """NumPy twin (always exact)."""
     bad = np.flatnonzero((target < 0) | (target >= logits.shape[1]))
     if bad.size:
         return 0.0, int(bad[0])
