@@ -1092,12 +1092,12 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
             saved = ctx.saved
             if saved is _FREED or saved.__class__ is _Failed:
                 raise RuntimeError(_freed_message(ctx))
-            for vc, version, arr, crc, owner in ctx.watched:  # were saved arrays changed since?
-                if crc is not None:
+            for vc, version, arr, fp, owner in ctx.watched:  # were saved arrays changed since?
+                if fp is not None:
                     seen = prints.get(id(arr))
                     if seen is None or seen[0] is not arr:
                         seen = prints[id(arr)] = (arr, _fingerprint(arr))
-                if vc[0] != version or (crc is not None and seen[1] != crc):
+                if vc[0] != version or (fp is not None and seen[1] != fp):
                     raise RuntimeError(_changed_message(ctx, arr, owner, version, vc[0]))
             parent_grads = ctx.backward(g)
             if (not isinstance(parent_grads, (tuple, list))
@@ -1168,12 +1168,12 @@ def _watch(saved: tuple, parents: tuple, datas: list, out: Tensor, everything: b
         if owner._base is not None:
             owner = owner._base
         vc = owner._vc
-        crc = _fingerprint(arr) if everything or (owner._ctx is None and owner is not out) else None
-        watched.append((vc, vc[0], arr, crc, None if owner is out else owner))
+        fp = _fingerprint(arr) if everything or (owner._ctx is None and owner is not out) else None
+        watched.append((vc, vc[0], arr, fp, None if owner is out else owner))
     return watched
 
 
-def _fingerprint(arr: np.ndarray) -> int | tuple:
+def _fingerprint(arr: np.ndarray) -> Any:
     """A fingerprint of an array's bytes: a CRC-32 for small arrays (under 8 KB: ~1 us); above,
     the bytes summed as 64-bit words (wrapping) plus the few bytes left over, at memory speed
     (~10x a CRC-32). Any change of one element changes either; the sum misses changes of several
