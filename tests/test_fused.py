@@ -462,12 +462,12 @@ def test_saturated_float32_lstm_matches_the_float64_per_op_path(rng):
 
 
 @pytest.mark.parametrize("module", ["RNN", "LSTM", "GRU"])
-def test_backward_scratch_is_per_thread_and_reused_safely(rng, module, monkeypatch):
-    """The fused backward reuses its temporaries (`kernels.core.scratch`): two threads running
-    backward on same-shaped layers at once (the Python loop around BLAS, which lets the other
-    thread run mid-backward), and a 2-layer stack (two nodes of one shape in one backward), give
-    the gradients of a single-threaded run. (With one scratch shared by both threads this
-    fails.)"""
+def test_reused_arrays_are_per_thread_and_never_while_held(rng, module, monkeypatch):
+    """The layers reuse their big arrays from step to step (`kernels.core.reusable`): two threads
+    running forward and backward on same-shaped layers at once (the Python loop around BLAS,
+    which lets the other thread run mid-backward), and a 2-layer stack (two nodes of one shape),
+    give the gradients of a single-threaded run; an output kept from an earlier call keeps its
+    values. (With the reference count ignored this fails.)"""
     import threading
 
     monkeypatch.setattr(kernels.sequence, "SMALL_BELOW", 0)
@@ -480,6 +480,11 @@ def test_backward_scratch_is_per_thread_and_reused_safely(rng, module, monkeypat
         return [g.copy() for g in tg.grad((out * out).sum(), list(layer.parameters()))]
 
     want = [[g.data for g in grads(x)] for x in xs]
+    kept = layer(xs[0])[0]  # an output held while more steps run in this thread
+    kept_value = kept.data.copy()
+    for x in xs:
+        grads(x)
+    np.testing.assert_array_equal(kept.data, kept_value)
     got = {0: [], 1: []}
     start = threading.Barrier(2)
 

@@ -195,6 +195,25 @@ def test_compiled_kernel_equals_its_twin(rng, kernel, dtype):
                 np.testing.assert_allclose(g, w, **tol)
 
 
+def test_reusable_hands_out_an_array_again_only_once_nobody_holds_it():
+    import weakref
+
+    from tinygrad_rnn.kernels.core import reusable
+
+    a = reusable("test", (3, 4), np.float32)
+    first = weakref.ref(a)
+    assert reusable("test", (3, 4), np.float32) is not a  # a is held
+    del a
+    b = reusable("test", (3, 4), np.float32)
+    assert b is first()  # dropped: the same array again
+    view = b[1:]
+    del b
+    assert reusable("test", (3, 4), np.float32) is not view.base  # a view holds it
+    del view
+    c = reusable("test", (2, 4), np.float64)  # another shape and dtype: a new array
+    assert c.shape == (2, 4) and c.dtype == np.float64
+
+
 # ----- the twins against the formulas written out here -----------------------------------------
 def test_lstm_gates_twin_follows_the_formulas(rng, numpy_backend):
     z = rng.standard_normal((2, 12))

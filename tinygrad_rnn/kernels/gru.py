@@ -25,7 +25,7 @@ import numpy as np
 
 from tinygrad_rnn.kernels.activations import (sigmoid, sigmoid_fast, sigmoid_grad, tanh_fast,
                                               tanh_grad)
-from tinygrad_rnn.kernels.core import kernel
+from tinygrad_rnn.kernels.core import kernel, reusable
 from tinygrad_rnn.kernels.matmul import matmul_into
 
 
@@ -206,8 +206,8 @@ def gru_sequence(p, h0, w_h_t, b_hn, reset_after, fast=False):
     kernels."""
     steps, n, h3 = p.shape
     hh = h3 // 3
-    hs = np.empty((steps, n, hh), dtype=p.dtype)
-    gates, m = np.empty_like(p), np.empty_like(hs)
+    hs = reusable("hs", (steps, n, hh), p.dtype)  # big arrays: the last step's, if dropped
+    gates, m = reusable("gates", p.shape, p.dtype), reusable("m", hs.shape, p.dtype)
     q = np.zeros((n, h3), dtype=p.dtype)
     w_hrz_t = np.ascontiguousarray(w_h_t[:, :2 * hh])
     w_hn_t = np.ascontiguousarray(w_h_t[:, 2 * hh:])

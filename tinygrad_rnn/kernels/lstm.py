@@ -13,7 +13,7 @@ import numpy as np
 
 from tinygrad_rnn.kernels.activations import (sigmoid, sigmoid_fast, sigmoid_grad, tanh_fast,
                                               tanh_grad)
-from tinygrad_rnn.kernels.core import kernel
+from tinygrad_rnn.kernels.core import kernel, reusable
 from tinygrad_rnn.kernels.matmul import matmul_into
 
 
@@ -127,8 +127,9 @@ def lstm_sequence(p, h0, c0, w_hh_t, fast):
 def lstm_sequence(p, h0, c0, w_hh_t, fast=False):
     """Twin: one BLAS product per step, then the active backend's `lstm_gates_into`."""
     steps, n, h4 = p.shape
-    hs = np.empty((steps, n, h4 // 4), dtype=p.dtype)
-    cs, tanh_cs, gates = np.empty_like(hs), np.empty_like(hs), np.empty_like(p)
+    shape = (steps, n, h4 // 4)  # big arrays: the last step's, if they were dropped
+    hs, cs, tanh_cs = (reusable(name, shape, p.dtype) for name in ("hs", "cs", "tanh_cs"))
+    gates = reusable("gates", p.shape, p.dtype)
     z = np.empty((n, h4), dtype=p.dtype)
     h_prev, c_prev = h0, c0
     for t in range(steps):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn.kernels.activations import act_grad_inplace, act_inplace
-from tinygrad_rnn.kernels.core import kernel
+from tinygrad_rnn.kernels.core import kernel, reusable
 from tinygrad_rnn.kernels.matmul import matmul_into
 
 
@@ -37,7 +37,7 @@ def rnn_sequence(p, h0, w_hh_t, act, fast):
 @rnn_sequence.numpy
 def rnn_sequence(p, h0, w_hh_t, act, fast=False):
     """Twin: one BLAS product per step, then the active backend's `act_inplace`."""
-    hs = np.empty_like(p)
+    hs = reusable("hs", p.shape, p.dtype)  # a big array: the last step's, if it was dropped
     z = np.empty_like(h0)
     h_prev = h0
     for t in range(p.shape[0]):

@@ -19,12 +19,8 @@ from ~2.6e5 (RNN 32x128: 4.3 vs 3.0 ms): SMALL_BELOW sits between.
 After the time loop, the weight gradients of every step are formed at once: dW = dz^T [x; h_prev]
 over all T*B rows is one product, and so is dx = dz W_x.
 
-The backward's big temporaries (dz, and the rows [x_t; h_{t-1}]) live only inside one node's
-backward and never reach a result, so they come from `core.scratch`: one array per name, per
-thread, reused by the next backward of the same shape. Fresh memory is expensive here: the first
-write into a newly allocated 20 MB array costs more than the arithmetic done on it (page
-faults): the GRU step kernels of the (64, 50, 512) backward took 7-48 ms on fresh arrays and
-4 ms on reused ones.
+The big arrays of a step (the input projections, the saved states and gates, the backward's
+dz and rows) come from `core.reusable`: the arrays of the previous step, once nothing holds them.
 """
 
 from __future__ import annotations
@@ -33,7 +29,7 @@ import numpy as np
 
 from tinygrad_rnn.kernels import matmul
 from tinygrad_rnn.kernels.activations import use_fast
-from tinygrad_rnn.kernels.core import numba_active, scratch
+from tinygrad_rnn.kernels.core import numba_active, reusable
 from tinygrad_rnn.kernels.gru import gru_sequence, gru_sequence_backward
 from tinygrad_rnn.kernels.lstm import lstm_sequence, lstm_sequence_backward
 from tinygrad_rnn.kernels.matmul import mm
@@ -65,7 +61,11 @@ class Layer:
     def project(self, x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         """p = x W_x^T + b for x (T, B, I): the input half of [x; h] W^T, all steps at once."""
         steps, batch, n_in = x.shape
-        p = mm(x.reshape(steps * batch, n_in), W[:, :n_in].T)
+        x2, w_x_t = x.reshape(steps * batch, n_in), W[:, :n_in].T
+        if x2.shape[0] * n_in * W.shape[0] < matmul.CROSSOVER:
+            p = mm(x2, w_x_t)
+        else:
+            p = np.matmul(x2, w_x_t, out=reusable("p", (steps * batch, W.shape[0]), x.dtype))
         if b is not None:
             p += b
         return p.reshape(steps, batch, W.shape[0])
@@ -88,7 +88,7 @@ class Layer:
         w_hh = np.ascontiguousarray(W[:, self.n_in:])
         run = rnn_sequence_backward.twin if self.path == "big" else \
             rnn_sequence_backward.compiled
-        return run(np.ascontiguousarray(g), hs, w_hh, act, scratch("dz", hs.shape, hs.dtype))
+        return run(np.ascontiguousarray(g), hs, w_hh, act, reusable("dz", hs.shape, hs.dtype))
 
     # ----- LSTM
     def lstm(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, W: np.ndarray,
@@ -107,7 +107,7 @@ class Layer:
         run = lstm_sequence_backward.twin if self.path == "big" else \
             lstm_sequence_backward.compiled
         return run(np.ascontiguousarray(g_h), np.ascontiguousarray(g_c), cs, tanh_cs, gates, c0,
-                   w_hh, scratch("dz", gates.shape, gates.dtype))
+                   w_hh, reusable("dz", gates.shape, gates.dtype))
 
     # ----- GRU
     def gru(self, x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray | None,
@@ -127,8 +127,8 @@ class Layer:
         w_h = np.ascontiguousarray(W[:, self.n_in:])
         run = gru_sequence_backward.twin if self.path == "big" else \
             gru_sequence_backward.compiled
-        dp = scratch("dz", gates.shape, gates.dtype)
-        dq = scratch("dq", gates.shape, gates.dtype) if reset_after else dp
+        dp = reusable("dz", gates.shape, gates.dtype)
+        dq = reusable("dq", gates.shape, gates.dtype) if reset_after else dp
         return run(np.ascontiguousarray(g), hs, h0, gates, m, w_h, bool(reset_after), dp, dq)
 
     def gru_weight_grads(self, dp: np.ndarray, dq: np.ndarray, x: np.ndarray, h0: np.ndarray,
@@ -139,7 +139,7 @@ class Layer:
         steps, batch, n_in = x.shape
         rows, hidden = steps * batch, h0.shape[1]
         dp2, dq2 = dp.reshape(rows, 3 * hidden), dq.reshape(rows, 3 * hidden)
-        h_prev = scratch("rows", (rows, hidden), dp.dtype)  # the rows h_{t-1}
+        h_prev = reusable("rows", (rows, hidden), dp.dtype)  # the rows h_{t-1}
         h_prev[:batch] = h0
         h_prev[batch:] = hs[:-1].reshape(rows - batch, hidden)
         dW = np.empty((3 * hidden, n_in + hidden), dtype=dp.dtype)
@@ -159,7 +159,7 @@ class Layer:
         steps, batch, n_in = x.shape
         rows, hidden = steps * batch, h0.shape[1]
         dz2 = dz.reshape(rows, dz.shape[2])
-        xh = scratch("rows", (rows, n_in + hidden), dz.dtype)  # the rows [x_t; h_{t-1}]
+        xh = reusable("rows", (rows, n_in + hidden), dz.dtype)  # the rows [x_t; h_{t-1}]
         xh[:, :n_in] = x.reshape(rows, n_in)
         xh[:batch, n_in:] = h0
         xh[batch:, n_in:] = hs[:-1].reshape(rows - batch, hidden)
