@@ -65,13 +65,6 @@ def _gru_gates(rng, dtype, batch, hidden, steps=None):
     return gates.astype(dtype)
 
 
-def _gru_grad_outs(dtype, reset_after):
-    """dp and dq for gru_sequence_backward, filled with NaN (every element must be written);
-    Cho's formula takes one array twice."""
-    dp = np.full((5, 2, 12), np.nan, dtype)
-    return (dp, np.full_like(dp, np.nan)) if reset_after else (dp, dp)
-
-
 CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "act_inplace": lambda rng, d: [(*_arrays(rng, d, (5, 7), scale=3.0), act, fast)
                                    for act in (TANH, SIGMOID, RELU) for fast in (False, True)],
@@ -88,8 +81,7 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
         for act in (TANH, RELU) for bias in (True, False) for fast in (False, True)],
     "rnn_sequence_backward": lambda rng, d: [
         (*_arrays(rng, d, (5, 3, 4)), np.tanh(_arrays(rng, d, (5, 3, 4))[0]),
-         *_arrays(rng, d, (4, 4), scale=0.5), act, np.full((5, 3, 4), np.nan, d))
-        for act in (TANH, RELU)],
+         *_arrays(rng, d, (4, 4), scale=0.5), act) for act in (TANH, RELU)],
     "lstm_gates_into": lambda rng, d: [
         (*_arrays(rng, d, (3, 16), (3, 4), scale=2.0), *(np.zeros(s, d) for s in
                                                          [(3, 16), (3, 4), (3, 4), (3, 4)]),
@@ -104,7 +96,7 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "lstm_sequence_backward": lambda rng, d: [
         (*_arrays(rng, d, (5, 2, 4), (2, 4), (5, 2, 4)), np.tanh(_arrays(rng, d, (5, 2, 4))[0]),
          _gates(rng, d, 2, 4, steps=5), *_arrays(rng, d, (2, 4)),
-         *_arrays(rng, d, (16, 4), scale=0.5), np.full((5, 2, 16), np.nan, d))],
+         *_arrays(rng, d, (16, 4), scale=0.5))],
     "gru_reset_into": lambda rng, d: [
         (*_arrays(rng, d, (3, 12), (3, 12), (3, 4), (4,), scale=2.0), np.zeros((3, 12), d),
          np.zeros((3, 4), d), reset_after, fast)
@@ -127,8 +119,7 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "gru_sequence_backward": lambda rng, d: [
         (*_arrays(rng, d, (5, 2, 4)), np.tanh(_arrays(rng, d, (5, 2, 4))[0]),
          *_arrays(rng, d, (2, 4)), _gru_gates(rng, d, 2, 4, steps=5), *_arrays(rng, d, (5, 2, 4)),
-         *_arrays(rng, d, (12, 4), scale=0.5), reset_after, *_gru_grad_outs(d, reset_after))
-        for reset_after in (True, False)],
+         *_arrays(rng, d, (12, 4), scale=0.5), reset_after) for reset_after in (True, False)],
     "cross_entropy_forward": lambda rng, d: [
         (_arrays(rng, d, (7, 5), scale=4.0)[0] + np.array([[1e4]] + [[0]] * 6, d),
          rng.integers(0, 5, size=7), np.zeros((7, 5), d), fast) for fast in (False, True)] + [
@@ -366,6 +357,9 @@ def test_mm_uses_both_sides_of_the_crossover(rng, monkeypatch):
     for crossover in (0, 10**9):  # BLAS, then the loop kernel
         monkeypatch.setattr(kernels.matmul, "CROSSOVER", crossover)
         np.testing.assert_allclose(kernels.mm(a, b), a @ b, rtol=1e-12, atol=1e-12)
+        out = np.full((3, 5), np.nan)
+        assert kernels.mm(a, b.T.copy().T, out=out) is out  # a strided operand, into `out`
+        np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
     half = a.astype(np.float16), b.astype(np.float16)  # not a compiled dtype: BLAS/NumPy
     assert kernels.mm(*half).dtype == np.float16
 

@@ -229,13 +229,14 @@ def gru_sequence(p, h0, w_h_t, b_hn, reset_after, fast=False):
 
 
 @kernel
-def gru_sequence_backward(g, hs, h0, gates, m, w_h, reset_after, dp, dq):
-    """BPTT through `gru_sequence`. g (T, B, H) is dL/dh_t from outside; w_h (3H, H) is W_h;
-    dp and dq (T, B, 3H) receive the gradients at the input projections and at the hidden
-    products' outputs q (for Cho they are equal: pass one array twice). Returns (dp, dq,
-    dh0 (B, H)); the weight gradients are then big products over all steps
-    (`sequence.Layer.gru_weight_grads`)."""
+def gru_sequence_backward(g, hs, h0, gates, m, w_h, reset_after):
+    """BPTT through `gru_sequence`. g (T, B, H) is dL/dh_t from outside; w_h (3H, H) is W_h.
+    Returns (dp (T, B, 3H) at the input projections, dq (T, B, 3H) at the hidden products'
+    outputs q (the same array for Cho, where they are equal), dh0 (B, H)); the weight gradients
+    are then big products over all steps (`sequence.Layer.gru_weight_grads`)."""
     steps, n, hh = g.shape
+    dp = np.empty_like(gates)
+    dq = np.empty_like(gates) if reset_after else dp
     dh = np.empty((n, hh), dtype=g.dtype)
     dh_next = np.zeros((n, hh), dtype=g.dtype)
     d_rh = np.zeros((n, hh), dtype=g.dtype)
@@ -261,9 +262,11 @@ def gru_sequence_backward(g, hs, h0, gates, m, w_h, reset_after, dp, dq):
 
 
 @gru_sequence_backward.numpy
-def gru_sequence_backward(g, hs, h0, gates, m, w_h, reset_after, dp, dq):
+def gru_sequence_backward(g, hs, h0, gates, m, w_h, reset_after):
     """Twin: BLAS products per step, the active backend's step kernels."""
     steps, n, hh = g.shape
+    dp = reusable("dz", gates.shape, gates.dtype)  # big arrays: the last step's, if dropped
+    dq = reusable("dq", gates.shape, gates.dtype) if reset_after else dp
     dh, dh_next = np.empty((n, hh), dtype=g.dtype), np.zeros((n, hh), dtype=g.dtype)
     d_rh, back = np.zeros((n, hh), dtype=g.dtype), np.empty((n, hh), dtype=g.dtype)
     w_hrz, w_hn = np.ascontiguousarray(w_h[:2 * hh]), np.ascontiguousarray(w_h[2 * hh:])

@@ -141,11 +141,11 @@ def lstm_sequence(p, h0, c0, w_hh_t, fast=False):
 
 
 @kernel
-def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh, dz):
+def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh):
     """BPTT through `lstm_sequence`. g_h (T, B, H): dL/dh_t from outside; g_c_last (B, H):
-    dL/dc_T; w_hh (4H, H); dz (T, B, 4H) receives the gradients at the pre-activations.
-    Returns (dz, dh0, dc0)."""
+    dL/dc_T; w_hh (4H, H). Returns (dz (T, B, 4H), dh0, dc0)."""
     steps, n, hh = g_h.shape
+    dz = np.empty_like(gates)
     dh_next = np.zeros((n, hh), dtype=g_h.dtype)
     dc = g_c_last.copy()
     dc_prev = np.empty_like(dc)
@@ -162,9 +162,10 @@ def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh, dz):
 
 
 @lstm_sequence_backward.numpy
-def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh, dz):
+def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh):
     """Twin: one BLAS product per step, the active backend's `lstm_gates_backward_into`."""
     steps = g_h.shape[0]
+    dz = reusable("dz", gates.shape, gates.dtype)  # a big array: the last step's, if dropped
     dh, dh_next = np.empty_like(c0), np.zeros_like(c0)
     dc, dc_prev = g_c_last.copy(), np.empty_like(c0)
     for t in range(steps - 1, -1, -1):

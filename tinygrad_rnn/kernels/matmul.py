@@ -19,7 +19,7 @@ CROSSOVER = 10_000
 def matmul_into(a, b, out):
     """out = a @ b for 2-D arrays, loops ordered i, k, j so the inner loop runs along rows of b
     and out; four rows of b at a time, so each pass over out[i] does four multiply-adds per
-    element. (Called by compiled kernels.)"""
+    element. (Called by compiled kernels, and by `mm` for a small product into a given array.)"""
     m, kk = a.shape
     n = b.shape[1]
     for i in range(m):
@@ -53,10 +53,14 @@ def matmul(a, b):
     return a @ b
 
 
-def mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b for 2-D operands: the loop kernel below CROSSOVER multiply-adds on the numba backend,
-    else NumPy's BLAS."""
+def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b for 2-D operands (into `out` when given): the loop kernel below CROSSOVER
+    multiply-adds on the numba backend, else NumPy's BLAS."""
     if (numba_active() and a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype
             and a.dtype.char in "fd" and a.shape[0] * a.shape[1] * b.shape[1] < CROSSOVER):
-        return matmul.compiled(np.ascontiguousarray(a), np.ascontiguousarray(b))
-    return a @ b
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+        if out is None:
+            return matmul.compiled(a, b)
+        matmul_into.compiled(a, b, out)
+        return out
+    return np.matmul(a, b, out=out)

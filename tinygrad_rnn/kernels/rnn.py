@@ -84,11 +84,12 @@ def rnn_layer_forward(x, h0, W, b, act, fast=False):
 
 
 @kernel
-def rnn_sequence_backward(g, hs, w_hh, act, dz):
+def rnn_sequence_backward(g, hs, w_hh, act):
     """BPTT through `rnn_sequence`. g (T, B, H) is dL/dh_t from outside the recurrence; w_hh
-    (H, H); dz (T, B, H) receives the gradients at the pre-activations. Returns (dz, dh0 (B, H));
-    the weight gradients are then big products over all steps (`sequence.Layer.weight_grads`)."""
+    (H, H). Returns (dz (T, B, H) the gradients at the pre-activations, dh0 (B, H)); the weight
+    gradients are then big products over all steps (`sequence.Layer.weight_grads`)."""
     steps, n, hh = g.shape
+    dz = np.empty_like(g)
     dh_next = np.zeros((n, hh), dtype=g.dtype)
     for t in range(steps - 1, -1, -1):
         dz_t = dz[t]
@@ -101,8 +102,9 @@ def rnn_sequence_backward(g, hs, w_hh, act, dz):
 
 
 @rnn_sequence_backward.numpy
-def rnn_sequence_backward(g, hs, w_hh, act, dz):
+def rnn_sequence_backward(g, hs, w_hh, act):
     """Twin: one BLAS product per step, the active backend's `act_grad_inplace`."""
+    dz = reusable("dz", g.shape, g.dtype)  # a big array: the last step's, if it was dropped
     dh_next = np.zeros_like(g[0])
     for t in range(g.shape[0] - 1, -1, -1):
         np.add(g[t], dh_next, out=dz[t])  # dL/dh_t: from outside plus from step t+1

@@ -61,11 +61,8 @@ class Layer:
     def project(self, x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         """p = x W_x^T + b for x (T, B, I): the input half of [x; h] W^T, all steps at once."""
         steps, batch, n_in = x.shape
-        x2, w_x_t = x.reshape(steps * batch, n_in), W[:, :n_in].T
-        if x2.shape[0] * n_in * W.shape[0] < matmul.CROSSOVER:
-            p = mm(x2, w_x_t)
-        else:
-            p = np.matmul(x2, w_x_t, out=reusable("p", (steps * batch, W.shape[0]), x.dtype))
+        p = mm(x.reshape(steps * batch, n_in), W[:, :n_in].T,
+               out=reusable("p", (steps * batch, W.shape[0]), x.dtype))
         if b is not None:
             p += b
         return p.reshape(steps, batch, W.shape[0])
@@ -88,7 +85,7 @@ class Layer:
         w_hh = np.ascontiguousarray(W[:, self.n_in:])
         run = rnn_sequence_backward.twin if self.path == "big" else \
             rnn_sequence_backward.compiled
-        return run(np.ascontiguousarray(g), hs, w_hh, act, reusable("dz", hs.shape, hs.dtype))
+        return run(np.ascontiguousarray(g), hs, w_hh, act)
 
     # ----- LSTM
     def lstm(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, W: np.ndarray,
@@ -107,7 +104,7 @@ class Layer:
         run = lstm_sequence_backward.twin if self.path == "big" else \
             lstm_sequence_backward.compiled
         return run(np.ascontiguousarray(g_h), np.ascontiguousarray(g_c), cs, tanh_cs, gates, c0,
-                   w_hh, reusable("dz", gates.shape, gates.dtype))
+                   w_hh)
 
     # ----- GRU
     def gru(self, x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray | None,
@@ -127,9 +124,7 @@ class Layer:
         w_h = np.ascontiguousarray(W[:, self.n_in:])
         run = gru_sequence_backward.twin if self.path == "big" else \
             gru_sequence_backward.compiled
-        dp = reusable("dz", gates.shape, gates.dtype)
-        dq = reusable("dq", gates.shape, gates.dtype) if reset_after else dp
-        return run(np.ascontiguousarray(g), hs, h0, gates, m, w_h, bool(reset_after), dp, dq)
+        return run(np.ascontiguousarray(g), hs, h0, gates, m, w_h, bool(reset_after))
 
     def gru_weight_grads(self, dp: np.ndarray, dq: np.ndarray, x: np.ndarray, h0: np.ndarray,
                          hs: np.ndarray, m: np.ndarray, reset_after: bool) -> tuple:
