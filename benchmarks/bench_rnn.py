@@ -411,6 +411,9 @@ def blas_bound_step(cell: str, batch: int, steps: int, hidden: int) -> Callable[
     return step
 
 
+STEPS = {"tinygrad": tinygrad_step, "numpy": numpy_step, "torch": torch_step, "jax": jax_step}
+
+
 # ----- timing ----------------------------------------------------------------------------------
 def interleaved(fns: dict[str, Callable], rounds: int, budget: float,
                 batch_seconds: float = 0.01) -> dict[str, list[float]]:
@@ -507,7 +510,7 @@ def run_table(configs: list[tuple[int, int, int]], rounds: int, budget: float,
                 fns["per-op"] = tinygrad_step(cell, params, x, y, fused=False)
             fns["numpy"] = numpy_step(cell, params, x, y)
             for peer in peers:
-                fns[peer] = (torch_step if peer == "torch" else jax_step)(cell, params, x, y)
+                fns[peer] = STEPS[peer](cell, params, x, y)
             fns["bound"] = blas_bound_step(cell, batch, steps, hidden)
             t = interleaved(fns, rounds, budget)
             row = f"| {cell} | ({batch}, {steps}, {hidden}) | "
@@ -576,9 +579,6 @@ def coldstart(repeats: int = 5) -> None:
 
 
 # ----- peak memory -----------------------------------------------------------------------------
-STEPS = {"tinygrad": tinygrad_step, "numpy": numpy_step, "torch": torch_step, "jax": jax_step}
-
-
 def _status_kb(field: str) -> int:
     with open("/proc/self/status") as f:
         for line in f:
