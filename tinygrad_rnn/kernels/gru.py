@@ -37,20 +37,22 @@ def gru_reset_into(p, q, h_prev, b_hn, gates, m, reset_after, fast):
     and m (B, H): q_n + b_hn (reset_after) or r * h_prev (Cho)."""
     n, h3 = p.shape
     hh = h3 // 3
-    for b in range(n):  # short loops over one row: LLVM vectorizes them (fast: no calls)
-        p_b, q_b, g_b, m_b, h_b = p[b], q[b], gates[b], m[b], h_prev[b]
+    for b in range(n):  # loops over one row, one view per gate block: LLVM vectorizes them
+        p_rz, q_rz, rz, m_b = p[b, :2 * hh], q[b, :2 * hh], gates[b, :2 * hh], m[b]
         if fast:
             for j in range(2 * hh):
-                g_b[j] = sigmoid_fast(p_b[j] + q_b[j])
+                rz[j] = sigmoid_fast(p_rz[j] + q_rz[j])
         else:
             for j in range(2 * hh):
-                g_b[j] = sigmoid(p_b[j] + q_b[j])
+                rz[j] = sigmoid(p_rz[j] + q_rz[j])
         if reset_after:
+            q_n = q[b, 2 * hh:]
             for j in range(hh):
-                m_b[j] = q_b[2 * hh + j] + b_hn[j]  # W_hn h + b_hn
+                m_b[j] = q_n[j] + b_hn[j]  # W_hn h + b_hn
         else:
+            h_b = h_prev[b]
             for j in range(hh):
-                m_b[j] = g_b[j] * h_b[j]  # r * h
+                m_b[j] = rz[j] * h_b[j]  # r * h
 
 
 @gru_reset_into.numpy
@@ -71,22 +73,22 @@ def gru_update_into(p, q, h_prev, gates, m, h, reset_after, fast):
     n, h3 = p.shape
     hh = h3 // 3
     for b in range(n):
-        p_b, q_b, g_b, m_b, h_b, hp_b = p[b], q[b], gates[b], m[b], h[b], h_prev[b]
+        r, z, n_b = gates[b, :hh], gates[b, hh:2 * hh], gates[b, 2 * hh:]
+        p_n, q_n, m_b, h_b, hp_b = p[b, 2 * hh:], q[b, 2 * hh:], m[b], h[b], h_prev[b]
         if reset_after:
             for j in range(hh):
-                g_b[2 * hh + j] = p_b[2 * hh + j] + g_b[j] * m_b[j]  # p_n + r (W_hn h + b_hn)
+                n_b[j] = p_n[j] + r[j] * m_b[j]  # p_n + r (W_hn h + b_hn)
         else:
             for j in range(hh):
-                g_b[2 * hh + j] = p_b[2 * hh + j] + q_b[2 * hh + j]  # p_n + (r h) W_hn^T
+                n_b[j] = p_n[j] + q_n[j]  # p_n + (r h) W_hn^T
         if fast:
-            for j in range(2 * hh, h3):
-                g_b[j] = tanh_fast(g_b[j])
+            for j in range(hh):
+                n_b[j] = tanh_fast(n_b[j])
         else:
-            for j in range(2 * hh, h3):
-                g_b[j] = np.tanh(g_b[j])
+            for j in range(hh):
+                n_b[j] = np.tanh(n_b[j])
         for j in range(hh):
-            n_j = g_b[2 * hh + j]
-            h_b[j] = n_j + g_b[hh + j] * (hp_b[j] - n_j)  # (1 - z) n + z h
+            h_b[j] = n_b[j] + z[j] * (hp_b[j] - n_b[j])  # (1 - z) n + z h
 
 
 @gru_update_into.numpy
@@ -107,22 +109,23 @@ def gru_update_backward_into(dh, h_prev, gates, m, dp, dq, reset_after):
     array (they are equal)."""
     n, hh = dh.shape
     for b in range(n):
-        dh_b, hp_b, g_b, m_b, dp_b, dq_b = dh[b], h_prev[b], gates[b], m[b], dp[b], dq[b]
+        r, z, n_b = gates[b, :hh], gates[b, hh:2 * hh], gates[b, 2 * hh:]
+        dp_r, dp_z, dp_n = dp[b, :hh], dp[b, hh:2 * hh], dp[b, 2 * hh:]
+        dq_r, dq_z, dq_n = dq[b, :hh], dq[b, hh:2 * hh], dq[b, 2 * hh:]
+        dh_b, hp_b, m_b = dh[b], h_prev[b], m[b]
         for j in range(hh):
-            z_j, n_j = g_b[hh + j], g_b[2 * hh + j]
-            dz = dh_b[j] * (hp_b[j] - n_j) * sigmoid_grad(z_j)  # back through z's sigmoid
-            da_n = dh_b[j] * (1 - z_j) * tanh_grad(n_j)  # back through n's tanh
-            dp_b[hh + j] = dz
-            dq_b[hh + j] = dz
-            dp_b[2 * hh + j] = da_n
-            dq_b[2 * hh + j] = da_n
-        if reset_after:  # a_n = p_n + r m: r scales dq_n, and r's gradient is da_n m
+            dz = dh_b[j] * (hp_b[j] - n_b[j]) * sigmoid_grad(z[j])  # back through z's sigmoid
+            dp_z[j] = dz
+            dq_z[j] = dz
+        for j in range(hh):
+            da_n = dh_b[j] * (1 - z[j]) * tanh_grad(n_b[j])  # back through n's tanh
+            dp_n[j] = da_n
+            dq_n[j] = da_n * r[j] if reset_after else da_n  # a_n = p_n + r m: r scales q's
+        if reset_after:
             for j in range(hh):
-                r_j, da_n = g_b[j], dp_b[2 * hh + j]
-                dq_b[2 * hh + j] = da_n * r_j
-                dr = da_n * m_b[j] * sigmoid_grad(r_j)  # back through r's sigmoid
-                dp_b[j] = dr
-                dq_b[j] = dr
+                dr = dp_n[j] * m_b[j] * sigmoid_grad(r[j])  # r's gradient da_n m, through r's
+                dp_r[j] = dr  # sigmoid
+                dq_r[j] = dr
 
 
 @gru_update_backward_into.numpy
@@ -148,18 +151,17 @@ def gru_reset_backward_into(dh, d_rh, h_prev, gates, dp, dq, dh_prev, reset_afte
     and Cho's r block of dp and dq, d_rh h_prev r (1 - r). The products through W_h come after."""
     n, hh = dh.shape
     for b in range(n):
-        dh_b, d_b, hp_b, g_b, dp_b, dq_b, o_b = (dh[b], d_rh[b], h_prev[b], gates[b], dp[b],
-                                                 dq[b], dh_prev[b])
-        if reset_after:
+        r, z, dh_b, o_b = gates[b, :hh], gates[b, hh:2 * hh], dh[b], dh_prev[b]
+        for j in range(hh):
+            o_b[j] = dh_b[j] * z[j]  # h' = ... + z h
+        if not reset_after:
+            d_b, hp_b, dp_r, dq_r = d_rh[b], h_prev[b], dp[b, :hh], dq[b, :hh]
             for j in range(hh):
-                o_b[j] = dh_b[j] * g_b[hh + j]  # h' = ... + z h
-        else:
+                dr = d_b[j] * hp_b[j] * sigmoid_grad(r[j])  # back through r's sigmoid
+                dp_r[j] = dr
+                dq_r[j] = dr
             for j in range(hh):
-                r_j = g_b[j]
-                dr = d_b[j] * hp_b[j] * sigmoid_grad(r_j)  # back through r's sigmoid
-                dp_b[j] = dr
-                dq_b[j] = dr
-                o_b[j] = dh_b[j] * g_b[hh + j] + d_b[j] * r_j  # via z h and via r h
+                o_b[j] += d_b[j] * r[j]  # and via r h
 
 
 @gru_reset_backward_into.numpy

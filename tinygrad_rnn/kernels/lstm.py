@@ -23,25 +23,27 @@ def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast):
     i, f, g, o) and c_prev (B, H) -> gates (B, 4H) after their nonlinearities, c, tanh(c), h."""
     n, h4 = z.shape
     hh = h4 // 4
-    for b in range(n):  # short loops over one row: LLVM vectorizes them (fast: no calls)
-        z_b, g_b = z[b], gates[b]
+    for b in range(n):  # loops over one row, one view per gate block: LLVM vectorizes them
+        z_if, z_g, z_o = z[b, :2 * hh], z[b, 2 * hh:3 * hh], z[b, 3 * hh:]
+        g_if, g_g, g_o = gates[b, :2 * hh], gates[b, 2 * hh:3 * hh], gates[b, 3 * hh:]
+        i_g, f_g = gates[b, :hh], gates[b, hh:2 * hh]
         if fast:
-            for j in range(2 * hh):  # i, f
-                g_b[j] = sigmoid_fast(z_b[j])
-            for j in range(2 * hh, 3 * hh):  # g
-                g_b[j] = tanh_fast(z_b[j])
-            for j in range(3 * hh, h4):  # o
-                g_b[j] = sigmoid_fast(z_b[j])
+            for j in range(2 * hh):
+                g_if[j] = sigmoid_fast(z_if[j])
+            for j in range(hh):
+                g_g[j] = tanh_fast(z_g[j])
+            for j in range(hh):
+                g_o[j] = sigmoid_fast(z_o[j])
         else:
             for j in range(2 * hh):
-                g_b[j] = sigmoid(z_b[j])
-            for j in range(2 * hh, 3 * hh):
-                g_b[j] = np.tanh(z_b[j])
-            for j in range(3 * hh, h4):
-                g_b[j] = sigmoid(z_b[j])
+                g_if[j] = sigmoid(z_if[j])
+            for j in range(hh):
+                g_g[j] = np.tanh(z_g[j])
+            for j in range(hh):
+                g_o[j] = sigmoid(z_o[j])
         c_b, c_prev_b, tanh_c_b, h_b = c[b], c_prev[b], tanh_c[b], h[b]
         for j in range(hh):
-            c_b[j] = g_b[hh + j] * c_prev_b[j] + g_b[j] * g_b[2 * hh + j]  # f c + i g
+            c_b[j] = f_g[j] * c_prev_b[j] + i_g[j] * g_g[j]  # f c + i g
         if fast:
             for j in range(hh):
                 tanh_c_b[j] = tanh_fast(c_b[j])
@@ -49,7 +51,7 @@ def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast):
             for j in range(hh):
                 tanh_c_b[j] = np.tanh(c_b[j])
         for j in range(hh):
-            h_b[j] = g_b[3 * hh + j] * tanh_c_b[j]  # o tanh(c)
+            h_b[j] = g_o[j] * tanh_c_b[j]  # o tanh(c)
 
 
 @lstm_gates_into.numpy
@@ -71,20 +73,24 @@ def lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev):
     """Backward of one LSTM step, into given arrays: from dL/dh and dL/dc (B, H) of the step's
     outputs to its pre-activations dz (B, 4H) and to c_prev (dc_prev, B x H)."""
     n, hh = dh.shape
-    for b in range(n):  # short loops over one row, few arrays each: LLVM vectorizes them
-        dh_b, dc_b, g_b, tc_b, dz_b, d_c = dh[b], dc[b], gates[b], tanh_c[b], dz[b], dc_prev[b]
-        c_prev_b = c_prev[b]
+    for b in range(n):  # loops over one row, one view per gate block: LLVM vectorizes them
+        i_g, f_g = gates[b, :hh], gates[b, hh:2 * hh]
+        g_g, o_g = gates[b, 2 * hh:3 * hh], gates[b, 3 * hh:]
+        dz_i, dz_f = dz[b, :hh], dz[b, hh:2 * hh]
+        dz_g, dz_o = dz[b, 2 * hh:3 * hh], dz[b, 3 * hh:]
+        dh_b, dc_b, tc_b, d_c, c_prev_b = dh[b], dc[b], tanh_c[b], dc_prev[b], c_prev[b]
         for j in range(hh):  # h = o tanh(c): dL/dc gains dh o tanh'(c)
-            d_c[j] = dc_b[j] + dh_b[j] * g_b[3 * hh + j] * tanh_grad(tc_b[j])
+            d_c[j] = dc_b[j] + dh_b[j] * o_g[j] * tanh_grad(tc_b[j])
         for j in range(hh):  # o = sigmoid: dz_o = dh tanh(c) o (1 - o)
-            dz_b[3 * hh + j] = dh_b[j] * tc_b[j] * sigmoid_grad(g_b[3 * hh + j])
+            dz_o[j] = dh_b[j] * tc_b[j] * sigmoid_grad(o_g[j])
         for j in range(hh):  # c = f c_prev + i g, with i, f = sigmoid and g = tanh
-            i_g, f_g, g_g = g_b[j], g_b[hh + j], g_b[2 * hh + j]
-            dz_b[j] = d_c[j] * g_g * sigmoid_grad(i_g)
-            dz_b[hh + j] = d_c[j] * c_prev_b[j] * sigmoid_grad(f_g)
-            dz_b[2 * hh + j] = d_c[j] * i_g * tanh_grad(g_g)
+            dz_i[j] = d_c[j] * g_g[j] * sigmoid_grad(i_g[j])
         for j in range(hh):
-            d_c[j] *= g_b[hh + j]  # the cell-state highway: dc_prev = dc f
+            dz_f[j] = d_c[j] * c_prev_b[j] * sigmoid_grad(f_g[j])
+        for j in range(hh):
+            dz_g[j] = d_c[j] * i_g[j] * tanh_grad(g_g[j])
+        for j in range(hh):
+            d_c[j] *= f_g[j]  # the cell-state highway: dc_prev = dc f
 
 
 @lstm_gates_backward_into.numpy
