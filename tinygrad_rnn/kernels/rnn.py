@@ -80,7 +80,7 @@ def rnn_layer_forward(x, h0, W, b, act, fast=False):
     p = (x.reshape(steps * n, n_in) @ W[:, :n_in].T).reshape(steps, n, W.shape[0])
     if b.size:
         p += b
-    return rnn_sequence.twin(p, h0, np.ascontiguousarray(W[:, n_in:].T), act, fast)
+    return rnn_sequence.twin(p, h0, W[:, n_in:].T, act, fast)
 
 
 @kernel

@@ -67,6 +67,12 @@ class Layer:
             p += b
         return p.reshape(steps, batch, W.shape[0])
 
+    def hidden_weight(self, W: np.ndarray, transpose: bool = False) -> np.ndarray:
+        """W_h (G*H, H), the h columns of W, or its transpose: a view on the big path (BLAS
+        reads strided operands as fast), a contiguous copy for the compiled loops."""
+        w_h = W[:, self.n_in:].T if transpose else W[:, self.n_in:]
+        return w_h if self.path == "big" else np.ascontiguousarray(w_h)
+
     # ----- RNN
     def rnn(self, x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray | None,
             act: int) -> np.ndarray:
@@ -75,36 +81,32 @@ class Layer:
             b = np.empty(0, x.dtype) if b is None else b
             return rnn_layer_forward.compiled(x, h0, np.ascontiguousarray(W), b, act, self.fast)
         p = self.project(x, W, b)
-        w_hh_t = np.ascontiguousarray(W[:, self.n_in:].T)
         run = rnn_sequence.twin if self.path == "big" else rnn_sequence.compiled
-        return run(p, h0, w_hh_t, act, self.fast)
+        return run(p, h0, self.hidden_weight(W, transpose=True), act, self.fast)
 
     def rnn_backward(self, g: np.ndarray, hs: np.ndarray, W: np.ndarray,
                      act: int) -> tuple[np.ndarray, np.ndarray]:
         """BPTT: (dz (T, B, H) at the pre-activations, dh0 (B, H)) from g = dL/dh_t (T, B, H)."""
-        w_hh = np.ascontiguousarray(W[:, self.n_in:])
         run = rnn_sequence_backward.twin if self.path == "big" else \
             rnn_sequence_backward.compiled
-        return run(np.ascontiguousarray(g), hs, w_hh, act)
+        return run(np.ascontiguousarray(g), hs, self.hidden_weight(W), act)
 
     # ----- LSTM
     def lstm(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, W: np.ndarray,
              b: np.ndarray | None) -> tuple:
         """(hs, cs, tanh_cs (T, B, H), gates (T, B, 4H)) of an LSTM layer over x (T, B, I)."""
         p = self.project(x, W, b)
-        w_hh_t = np.ascontiguousarray(W[:, self.n_in:].T)
         run = lstm_sequence.twin if self.path == "big" else lstm_sequence.compiled
-        return run(p, h0, c0, w_hh_t, self.fast)
+        return run(p, h0, c0, self.hidden_weight(W, transpose=True), self.fast)
 
     def lstm_backward(self, g_h: np.ndarray, g_c: np.ndarray, cs: np.ndarray,
                       tanh_cs: np.ndarray, gates: np.ndarray, c0: np.ndarray,
                       W: np.ndarray) -> tuple:
         """BPTT: (dz (T, B, 4H), dh0, dc0) from g_h = dL/dh_t (T, B, H) and g_c = dL/dc_T."""
-        w_hh = np.ascontiguousarray(W[:, self.n_in:])
         run = lstm_sequence_backward.twin if self.path == "big" else \
             lstm_sequence_backward.compiled
         return run(np.ascontiguousarray(g_h), np.ascontiguousarray(g_c), cs, tanh_cs, gates, c0,
-                   w_hh)
+                   self.hidden_weight(W))
 
     # ----- GRU
     def gru(self, x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray | None,
@@ -112,19 +114,19 @@ class Layer:
         """(hs (T, B, H), gates (T, B, 3H) holding r, z, n, m (T, B, H)) of a GRU layer over
         x (T, B, I); m is what the reset gate multiplied (see `kernels.gru`). b_hn None: zeros."""
         p = self.project(x, W, b)
-        w_h_t = np.ascontiguousarray(W[:, self.n_in:].T)
-        b_hn = np.zeros(w_h_t.shape[0], p.dtype) if b_hn is None else b_hn
+        b_hn = np.zeros(W.shape[0] // 3, p.dtype) if b_hn is None else b_hn
         run = gru_sequence.twin if self.path == "big" else gru_sequence.compiled
-        return run(p, h0, w_h_t, b_hn, bool(reset_after), self.fast)
+        return run(p, h0, self.hidden_weight(W, transpose=True), b_hn, bool(reset_after),
+                   self.fast)
 
     def gru_backward(self, g: np.ndarray, hs: np.ndarray, h0: np.ndarray, gates: np.ndarray,
                      m: np.ndarray, W: np.ndarray, reset_after: bool) -> tuple:
         """BPTT: (dp (T, B, 3H) at the input projections, dq (T, B, 3H) at the hidden products,
         dh0 (B, H)) from g = dL/dh_t (T, B, H)."""
-        w_h = np.ascontiguousarray(W[:, self.n_in:])
         run = gru_sequence_backward.twin if self.path == "big" else \
             gru_sequence_backward.compiled
-        return run(np.ascontiguousarray(g), hs, h0, gates, m, w_h, bool(reset_after))
+        return run(np.ascontiguousarray(g), hs, h0, gates, m, self.hidden_weight(W),
+                   bool(reset_after))
 
     def gru_weight_grads(self, dp: np.ndarray, dq: np.ndarray, x: np.ndarray, h0: np.ndarray,
                          hs: np.ndarray, m: np.ndarray, reset_after: bool) -> tuple:
@@ -163,5 +165,5 @@ class Layer:
     def input_grad(self, dz: np.ndarray, W: np.ndarray) -> np.ndarray:
         """dx = dz W_x (T, B, I) for every step at once."""
         steps, batch, n_out = dz.shape
-        dx = mm(dz.reshape(steps * batch, n_out), np.ascontiguousarray(W[:, :self.n_in]))
+        dx = mm(dz.reshape(steps * batch, n_out), W[:, :self.n_in])
         return dx.reshape(steps, batch, self.n_in)
