@@ -142,17 +142,13 @@ def test_cross_entropy_equals_functional_and_gradchecks(backend, rng, reduction)
 def test_cross_entropy_node_rejects_bad_targets(backend, rng):
     logits = tg.Tensor(rng.standard_normal((3, 4)))
 
-    def node(target, reduction="mean"):
-        return fused.CrossEntropy.apply(logits, target=np.array(target), reduction=reduction)
+    def node(target):
+        return fused.CrossEntropy.apply(logits, target=np.array(target), reduction="mean")
 
     with pytest.raises(IndexError, match=r"target 4 \(row 2\) is outside \[0, 4\)"):
         node([0, 1, 4])
     with pytest.raises(IndexError, match=r"target -1 \(row 0\)"):
         node([-1, 1, 2])
-    with pytest.raises(ValueError, match="integer class indices of shape"):
-        node([0.5, 1, 2])
-    with pytest.raises(ValueError, match="reduction"):
-        node([0, 1, 2], reduction="none")
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
