@@ -482,10 +482,13 @@ def test_truth_value_is_the_value_for_one_element_and_an_error_otherwise():
 
 def test_cat_and_stack_name_a_non_tensor_element():
     a = Tensor(np.ones((2, 3)), requires_grad=True)
-    with pytest.raises(TypeError, match="cat: element 1 is a ndarray"):
+    with pytest.raises(TypeError, match=r"cat: tensors\[1\] is a ndarray"):
         tg.cat([a, np.ones((2, 3))])
-    with pytest.raises(TypeError, match="stack: element 0 is a list"):
+    with pytest.raises(TypeError, match=r"stack: tensors\[0\] is a list"):
         tg.stack([[1.0, 2.0, 3.0], a])
+    for join in (tg.cat, tg.stack):  # one Tensor is refused, not split into its rows
+        with pytest.raises(TypeError, match="got one Tensor"):
+            join(a)
     with pytest.raises(Exception, match="cat: axis 2 is out of bounds"):
         tg.cat([a, a], axis=2)
 

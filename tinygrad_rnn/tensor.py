@@ -913,24 +913,39 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
 
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dim (`axis` is an alias)."""
-    return F.Cat.apply(*_tensors(tensors, "cat"), axis=_alias(dim, 0, axis, "dim", "axis", "cat"))
+    return F.Cat.apply(*tensor_list(tensors, "cat", "tensors", one=False, empty=False),
+                       axis=_alias(dim, 0, axis, "dim", "axis", "cat"))
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors along a new dim (`axis` is an alias)."""
-    return F.Stack.apply(*_tensors(tensors, "stack"),
+    return F.Stack.apply(*tensor_list(tensors, "stack", "tensors", one=False, empty=False),
                          axis=_alias(dim, 0, axis, "dim", "axis", "stack"))
 
 
-def _tensors(tensors: Sequence[Tensor], fn: str, label: str = "element {}") -> list[Tensor]:
-    """The sequence given to `fn` as a list, or a TypeError naming the first non-Tensor
-    (`label` names an element by its index: "element 2", "inputs[2]")."""
-    tensors = list(tensors)
-    for i, t in enumerate(tensors):
+def tensor_list(value: Any, fn: str, arg: str, *, one: bool = True,
+                empty: bool = True) -> list[Tensor]:
+    """`value` as a list of Tensors, checked once at a public entry point: any iterable of
+    Tensors, or one Tensor as a list of one (`one`; else a Tensor is refused, as cat and stack
+    refuse it rather than split it into rows), empty only if `empty`. Errors name `fn`, the
+    argument `arg` and the first item that is not a Tensor."""
+    if isinstance(value, Tensor):
+        if one:
+            return [value]
+        raise TypeError(f"{fn}: {arg} must be a sequence of Tensors, got one Tensor (of shape "
+                        f"{value.shape}); put it in a list")
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"{fn}: {arg} must be {'a Tensor or ' if one else ''}a sequence of "
+                        f"Tensors, got {type(value).__name__}") from None
+    for i, t in enumerate(items):
         if not isinstance(t, Tensor):
-            raise TypeError(f"{fn}: {label.format(i)} is a {type(t).__name__}, not a Tensor "
+            raise TypeError(f"{fn}: {arg}[{i}] is a {type(t).__name__}, not a Tensor "
                             "(wrap arrays in Tensor(...))")
-    return tensors
+    if not items and not empty:
+        raise ValueError(f"{fn}: {arg} is empty")
+    return items
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -987,8 +1002,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     retain_graph: keep the saved arrays of the ops walked, so backward (or grad) can run again.
     allow_unused: an input the outputs do not depend on gives None instead of an error.
     """
-    outputs = _as_tensor_list(outputs, "outputs")
-    inputs = _as_tensor_list(inputs, "inputs")
+    outputs = tensor_list(outputs, "grad", "outputs", empty=False)
+    inputs = tensor_list(inputs, "grad", "inputs", empty=False)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, (Tensor, np.ndarray)) or not isinstance(grad_outputs,
@@ -1016,14 +1031,6 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                "outputs; pass allow_unused=True to get None for it")
         result.append(g)
     return tuple(result)
-
-
-def _as_tensor_list(x: Any, what: str) -> list[Tensor]:
-    """grad's outputs or inputs as a non-empty list (one Tensor counts as a list of one)."""
-    items = [x] if isinstance(x, Tensor) else _tensors(x, "grad", what + "[{}]")
-    if not items:
-        raise ValueError(f"grad: {what} is empty")
-    return items
 
 
 def _describe(t: Tensor) -> str:

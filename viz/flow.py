@@ -34,7 +34,7 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.cells import CellBase
-from tinygrad_rnn.tensor import Tensor, topological_order
+from tinygrad_rnn.tensor import Tensor, tensor_list, topological_order
 
 EXTRA = "flow"
 VIEWS = ("connectivity", "jacobians", "units", "animate")
@@ -97,17 +97,7 @@ def _tensor_steps(value: Any, fn: str, arg: str) -> list[Tensor] | Tensor:
             raise ValueError(f"{fn}: {arg} is a scalar; give one tensor per step, or one tensor "
                              "whose first axis is time")
         return value
-    try:
-        steps = list(value)
-    except TypeError:
-        raise TypeError(f"{fn}: {arg} must be a Tensor or a sequence of Tensors, got "
-                        f"{type(value).__name__}") from None
-    if not steps:
-        raise ValueError(f"{fn}: {arg} is empty")
-    for i, t in enumerate(steps):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{fn}: {arg}[{i}] is a {type(t).__name__}, not a Tensor")
-    return steps
+    return tensor_list(value, fn, arg, empty=False)
 
 
 def _check_requires_grad(tensors: Sequence[Tensor], fn: str, arg: str) -> None:

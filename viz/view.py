@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from tinygrad_rnn.nn.cells import CellBase
-from tinygrad_rnn.tensor import _FREED, Tensor, annotate, grad, stack
+from tinygrad_rnn.tensor import _FREED, Tensor, annotate, grad, stack, tensor_list
 
 FUSED_OPS = ("rnn_layer", "lstm_layer", "gru_layer")
 
@@ -80,19 +80,7 @@ def walk(roots: Tensor | Iterable[Tensor], parents: Parents = graph_parents) -> 
 
 
 def _as_roots(roots: Any) -> list[Tensor]:
-    if isinstance(roots, Tensor):
-        return [roots]
-    try:
-        out = list(roots)
-    except TypeError:
-        raise TypeError(f"draw: root must be a Tensor or a sequence of Tensors, "
-                        f"got {type(roots).__name__}") from None
-    for i, t in enumerate(out):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"draw: root[{i}] is a {type(t).__name__}, not a Tensor")
-    if not out:
-        raise ValueError("draw: no root tensor given")
-    return out
+    return tensor_list(roots, "draw", "root", empty=False)
 
 
 def gradients(roots: list[Tensor], order: list[Tensor]) -> list[np.ndarray | None]:

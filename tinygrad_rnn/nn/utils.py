@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from tinygrad_rnn.checks import number
-from tinygrad_rnn.tensor import Tensor, stack
+from tinygrad_rnn.tensor import Tensor, stack, tensor_list
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "chunks", "unroll",
            "truncated_bptt", "TBPTTResult"]
@@ -34,18 +34,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "chunks", "unr
 
 def _grads(params: Iterable[Tensor] | Tensor, fn: str) -> list[Tensor]:
     """The parameters that have a gradient (a single Tensor counts as a list of one)."""
-    if isinstance(params, Tensor):
-        params = [params]
-    else:
-        try:
-            params = list(params)
-        except TypeError:
-            raise TypeError(f"{fn}: params must be a Tensor or an iterable of Tensors, got "
-                            f"{type(params).__name__}") from None
-    for i, p in enumerate(params):
-        if not isinstance(p, Tensor):
-            raise TypeError(f"{fn}: parameter {i} is a {type(p).__name__}, not a Tensor")
-    return [p for p in params if p.grad is not None]
+    return [p for p in tensor_list(params, fn, "params") if p.grad is not None]
 
 
 def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
