@@ -447,6 +447,38 @@ def test_gradcheck_failure_names_input_worst_element_and_both_values():
     assert abs(numeric) > 0
 
 
+# gradcheck perturbs the real input, whatever its memory layout (issue 13, item 5)
+_A = np.arange(12.0).reshape(3, 4) / 7 + 0.1
+LAYOUTS = {
+    "C": _A,
+    "F (A.T)": _A.T,
+    "strided": (np.arange(24.0).reshape(4, 6) / 5 + 0.1)[::2, 1::2],
+    "negative strides": _A[::-1, ::-1],
+    "broadcast (read-only)": np.broadcast_to(np.arange(4.0) + 0.5, (3, 4)),
+    "0-d": np.array(0.7),
+}
+
+
+@pytest.mark.parametrize("arr", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_gradcheck_gives_the_same_verdict_for_every_memory_layout(arr):
+    assert tg.gradcheck(lambda t: (t * t).sum(axis=0) if t.ndim else t * t,
+                        [Tensor(arr, requires_grad=True)])
+    with pytest.raises(tg.GradcheckError, match="input 0"):
+        tg.gradcheck(_BadSquare.apply, [Tensor(arr, requires_grad=True)])
+    assert np.array_equal(arr, LAYOUTS[next(k for k, v in LAYOUTS.items() if v is arr)])
+
+
+def test_gradcheck_checks_a_layout_dependent_input_in_its_own_layout():
+    seen = []
+
+    def fn(t):
+        seen.append(t.data.flags.f_contiguous and not t.data.flags.c_contiguous)
+        return t * 2.0
+
+    tg.gradcheck(fn, [Tensor(_A.T, requires_grad=True)])
+    assert seen and all(seen)
+
+
 def test_gradcheck_passes_float32_inputs_in_float64_and_leaves_them_alone():
     x = Tensor(np.array([0.2, 0.4], dtype=np.float32), requires_grad=True)
     assert tg.gradcheck(lambda t: (t * t).tanh(), [x])
