@@ -504,3 +504,37 @@ def test_reused_arrays_are_per_thread_and_never_while_held(rng, module, monkeypa
         for run in got[i]:
             for g, w in zip(run, want[i]):
                 np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_layers_on_strided_weights_and_inputs_equal_per_op(backend, inner_path, rng, cell):
+    """A weight that is a strided view (every other column of a bigger array) and an input that
+    is a transposed view: the big path hands such views to BLAS as they are, the compiled paths
+    copy them; every path must give the per-op numbers, gradients included."""
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    n_in, hidden, batch, steps = 2, 4, 3, 5
+    x = tg.Tensor(rng.standard_normal((batch, steps, n_in)).transpose(1, 0, 2),
+                  requires_grad=True)
+    W = tg.Tensor(np.zeros((gates * hidden, n_in + hidden)), requires_grad=True)
+    W.data = (rng.standard_normal((gates * hidden, 2 * (n_in + hidden))) * 0.6)[:, ::2]
+    h0, c0 = _leaf(rng, (batch, hidden)), _leaf(rng, (batch, hidden))
+    assert not x.data.flags.c_contiguous and not W.data.flags.c_contiguous
+    if cell == "rnn":
+        layer, per_op, inputs = fused.rnn_layer, lambda x, h0, W: rnn_per_op(x, h0, W, None), \
+            [x, h0, W]
+    elif cell == "lstm":
+        layer, inputs = (lambda x, h0, c0, W: fused.lstm_layer(x, h0, c0, W)[0]), [x, h0, c0, W]
+        per_op = lambda x, h0, c0, W: lstm_per_op(x, h0, c0, W, None)[0]  # noqa: E731
+    else:
+        gru = nn.GRUCell(n_in, hidden, bias=False, dtype=np.float64)
+        gru.linear.weight = W
+
+        def per_op(x, h, W):
+            hs = []
+            for t in range(x.shape[0]):
+                h = gru(x[t], h)
+                hs.append(h)
+            return tg.stack(hs)
+
+        layer, inputs = fused.gru_layer, [x, h0, W]
+    _grads_equal(layer, per_op, inputs, rng)
