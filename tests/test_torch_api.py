@@ -371,6 +371,25 @@ def test_no_grad_and_manual_seed_at_top_level():
     assert torch.manual_seed(1) is not None
 
 
+def test_isclose_allclose_equal():
+    a = torch.tensor([1.0, 2.0, float("nan"), 0.0])
+    b = torch.tensor([1.0 + 1e-6, 2.1, float("nan"), 1e-9])
+    # |a - b| <= 1e-8 + 1e-5 |b|: 1e-6 <= 1.00001e-5 yes, 0.1 no, NaN never, 1e-9 <= 1e-8 yes
+    assert torch.isclose(a, b).tolist() == [True, False, False, True]
+    assert a.isclose(b, equal_nan=True).tolist() == [True, False, True, True]
+    assert a.isclose(b, rtol=0.1).tolist() == [True, True, False, True]
+    assert torch.allclose(a[:1], b[:1]) is True and torch.allclose(a, b) is False
+    assert a.allclose(b, rtol=0.1, equal_nan=True) is True
+    assert torch.allclose(torch.ones(2, 3), torch.tensor(1.0))  # broadcasts, as in PyTorch
+    assert torch.equal(a[:2], torch.tensor([1.0, 2.0])) is True
+    assert torch.equal(a[:2], torch.tensor([[1.0, 2.0]])) is False  # another shape
+    assert torch.equal(a, a) is False  # NaN != NaN, as in PyTorch
+    with pytest.raises(ValueError, match="isclose: rtol must be in"):
+        a.isclose(b, rtol=-1.0)
+    with pytest.raises(ValueError, match=r"isclose: shapes \(4,\) and \(3,\) do not broadcast"):
+        torch.allclose(a, torch.ones(3))
+
+
 # ----- the same code under PyTorch and here ---------------------------------------------------
 def _surface_program(torch) -> dict:
     """Non-differentiable results of the PyTorch surface, written once for both libraries."""
@@ -411,6 +430,13 @@ def _surface_program(torch) -> dict:
     y.unsqueeze_(0)
     out.update(counts=counts.tolist(), inplace=x.tolist(), unsqueeze_=list(y.shape),
                no_cuda=not torch.cuda.is_available(), cpu=str(torch.device("cpu")))
+    b = torch.tensor([1.0, 2.0, float("nan")])
+    c = torch.tensor([1.0 + 1e-6, 2.1, float("nan")])
+    out.update(isclose=torch.isclose(b, c).tolist(), isclose_nan=b.isclose(c, equal_nan=True,
+                                                                        atol=0.2).tolist(),
+               allclose=torch.allclose(b[:1], c[:1]), allclose_far=torch.allclose(b, c),
+               allclose_tol=b[:2].allclose(c[:2], rtol=0.1), equal=torch.equal(a, a.clone()),
+               equal_shape=torch.equal(a, a.reshape(3, 2)), equal_value=a.equal(a + 1))
     return out
 
 

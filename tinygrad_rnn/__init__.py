@@ -18,11 +18,11 @@ from tinygrad_rnn.creation import float32 as float  # noqa: A001  (torch.float i
 from tinygrad_rnn.creation import int32 as int  # noqa: A001  (torch.int is int32)
 from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
 from tinygrad_rnn.kernels import get_backend, set_backend
-from tinygrad_rnn.ops import (amax, amin, argmax, argmin, bmm, chunk, clamp, clip, exp, flatten,
-                              gather, is_tensor, log, log_softmax, matmul, max, mean, min, mm,
-                              multinomial, narrow, numel, permute, relu, reshape, sigmoid,
-                              softmax, split, sqrt, squeeze, sum, t, tanh, topk, transpose,
-                              unsqueeze)
+from tinygrad_rnn.ops import (allclose, amax, amin, argmax, argmin, bmm, chunk, clamp, clip,
+                              equal, exp, flatten, gather, is_tensor, isclose, log, log_softmax,
+                              matmul, max, mean, min, mm, multinomial, narrow, numel, permute,
+                              relu, reshape, sigmoid, softmax, split, sqrt, squeeze, sum, t, tanh,
+                              topk, transpose, unsqueeze)
 from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
                                 is_grad_enabled, no_grad, set_grad_enabled)
@@ -45,5 +45,5 @@ __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad
            "log", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax", "sum", "mean",
            "max", "min", "amax", "amin", "argmax", "argmin", "topk", "gather", "clamp", "clip",
            "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split",
-           "chunk", "narrow", "matmul", "mm", "bmm", "multinomial"]
+           "chunk", "narrow", "matmul", "mm", "bmm", "multinomial", "isclose", "allclose", "equal"]
 __version__ = "0.1.0"

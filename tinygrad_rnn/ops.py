@@ -225,3 +225,20 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     out = np.stack([rng.choice(rows.shape[1], size=k, replace=bool(replacement), p=r / s)
                     for r, s in zip(rows, totals)])
     return Tensor(out.reshape(w.shape[:-1] + (k,)), dtype=np.int64)
+
+
+def isclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """|input - other| <= atol + rtol |other| elementwise, as a bool tensor."""
+    return _t(input, "isclose").isclose(other, rtol, atol, equal_nan)
+
+
+def allclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True when every element of `input` is close to `other` (see `isclose`)."""
+    return _t(input, "allclose").allclose(other, rtol, atol, equal_nan)
+
+
+def equal(input: Tensor, other: Any) -> bool:
+    """True when both have the same shape and the same elements."""
+    return _t(input, "equal").equal(other)

@@ -14,6 +14,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from tinygrad_rnn.checks import flag, number
+
 # the engine's switches live in modes.py; imported here too so old imports keep working
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad,  # noqa: F401
                                 is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled,
@@ -308,6 +310,28 @@ class Tensor:
         """True where some element (along `dim`) is non-zero, as a bool tensor."""
         d = None if dim is None else _dim(dim, self.ndim, "any")
         return _mask(np.any(self.data, axis=d, keepdims=keepdim))
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> "Tensor":
+        """|self - other| <= atol + rtol |other| elementwise, as a bool tensor (PyTorch's
+        defaults; NaNs are equal only with equal_nan)."""
+        rtol, atol = (number(v, "isclose", n, low=0) for v, n in ((rtol, "rtol"), (atol, "atol")))
+        try:
+            return _mask(np.isclose(self.data, _data(other), rtol=rtol, atol=atol,
+                                    equal_nan=flag(equal_nan, "isclose", "equal_nan")))
+        except ValueError:
+            raise ValueError(f"isclose: shapes {self.shape} and {np.shape(_data(other))} do not "
+                             "broadcast") from None
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        """True when every element is close to `other` (see `isclose`), as a Python bool."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def equal(self, other: Any) -> bool:
+        """True when `other` has the same shape and the same elements, as a Python bool."""
+        other = np.asarray(_data(other))
+        return self.shape == other.shape and bool(np.array_equal(self.data, other))
 
     # ----- elementwise -----------------------------------------------------------------
     def tanh(self) -> "Tensor":
