@@ -34,6 +34,7 @@ CASES = [  # (program, arguments, marks for the run here)
     ("word_lm.py", ["GRU"], []),
     ("word_lm.py", ["RNN_TANH"], []),
     ("seq2seq.py", [], []),
+    ("sine_gru.py", [], []),
     ("lstm_classifier.py", [], [SLOW]),
 ]
 
