@@ -4,31 +4,19 @@ products on the big path), compiled, on one row block of float32 arrays of (B, H
     PYTHONPATH=. python benchmarks/bench_step_kernels.py            # B=64, H=512
     PYTHONPATH=. python benchmarks/bench_step_kernels.py 32 128
 
-Times are the best of seven batches of calls. Run it on two commits to compare a kernel change
-(docs/performance.md quotes the one that gave each kernel one view per gate block).
+Times are the best of seven batches of calls (`bench_crossover.best_time`). Run it on two commits
+to compare a kernel change (docs/performance.md quotes the one that gave each kernel one view per
+gate block).
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from typing import Callable
 
 import numpy as np
+from bench_crossover import best_time
 
 from tinygrad_rnn.kernels import gru, lstm
-
-
-def best_us(fn: Callable[[], object], calls: int = 500, repeat: int = 7) -> float:
-    """Smallest time per call in microseconds over `repeat` batches of `calls` calls."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        times.append((time.perf_counter() - start) / calls)
-    return min(times) * 1e6
 
 
 def main(batch: int = 64, hidden: int = 512) -> None:
@@ -71,7 +59,7 @@ def main(batch: int = 64, hidden: int = 512) -> None:
     print("| kernel | us |")
     print("|---|---|")
     for name, fn in rows:
-        print(f"| {name} | {best_us(fn):.1f} |")
+        print(f"| {name} | {best_time(fn) * 1e6:.1f} |")
 
 
 if __name__ == "__main__":
