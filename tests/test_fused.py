@@ -9,6 +9,7 @@ loop and the Python loop over BLAS products).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -426,6 +427,16 @@ def test_benchmark_quick_runs():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| rnn | (2, 5, 8) |" in done.stdout and "tinygrad ms" in done.stdout
+
+
+def test_step_kernel_benchmark_runs():
+    pytest.importorskip("threadpoolctl")  # bench_crossover's timing helper needs it
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "benchmarks/bench_step_kernels.py", "2", "8"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    times = re.findall(r"^\| (\w+)[^|]* \| ([0-9.]+) \|$", done.stdout, re.M)
+    assert len(times) == 10 and all(float(us) > 0 for _, us in times)
 
 
 def test_saturated_float32_lstm_matches_the_float64_per_op_path(rng):
