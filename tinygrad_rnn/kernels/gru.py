@@ -120,11 +120,11 @@ def gru_update_backward_into(dh, h_prev, gates, m, dp, dq, reset_after):
         for j in range(hh):
             da_n = dh_b[j] * (1 - z[j]) * tanh_grad(n_b[j])  # back through n's tanh
             dp_n[j] = da_n
-            dq_n[j] = da_n * r[j] if reset_after else da_n  # a_n = p_n + r m: r scales q's
+            dq_n[j] = da_n * r[j] if reset_after else da_n  # a_n = p_n + r m: r scales m's
         if reset_after:
             for j in range(hh):
-                dr = dp_n[j] * m_b[j] * sigmoid_grad(r[j])  # r's gradient da_n m, through r's
-                dp_r[j] = dr  # sigmoid
+                dr = dp_n[j] * m_b[j] * sigmoid_grad(r[j])  # da_n m, back through r's sigmoid
+                dp_r[j] = dr
                 dq_r[j] = dr
 
 
