@@ -20,7 +20,7 @@ def batch(n, T):
 
 
 class Model(nn.Module):
-    def __init__(self, hidden=32):
+    def __init__(self, hidden=16):
         super().__init__()
         self.rnn = nn.GRU(1, hidden, num_layers=2, batch_first=True, dropout=0.1)
         self.out = nn.Linear(hidden, 1)
@@ -34,9 +34,9 @@ np.random.seed(0)
 model = Model()
 opt = torch.optim.Adam(model.parameters(), lr=1e-2)
 sched = torch.optim.lr_scheduler.StepLR(opt, step_size=40, gamma=0.5)
-for it in range(120):
+for it in range(80):
     model.train()
-    x, y = batch(16, 40)
+    x, y = batch(16, 30)
     pred, _ = model(x)
     loss = F.mse_loss(pred, y)
     opt.zero_grad()
