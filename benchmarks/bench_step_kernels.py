@@ -32,8 +32,8 @@ def main(batch: int = 64, hidden: int = 512) -> None:
     p, q, g3 = r(b, 3 * h), r(b, 3 * h), gates(3 * h)
     h_prev, m, h_new, dh, d_rh, dh_prev = (r(b, h) for _ in range(6))
     dp, dq, b_hn = r(b, 3 * h), r(b, 3 * h), r(h)
-    z4, g4, c, tanh_c, c_prev, dz4 = r(b, 4 * h), gates(4 * h), r(b, h), r(b, h), r(b, h), \
-        r(b, 4 * h)
+    z4, p4, g4, dz4 = r(b, 4 * h), r(b, 4 * h), gates(4 * h), r(b, 4 * h)
+    c, tanh_c, c_prev = r(b, h), r(b, h), r(b, h)
     rows = []
     for reset_after in (True, False):
         name = "reset_after" if reset_after else "cho"
@@ -50,10 +50,10 @@ def main(batch: int = 64, hidden: int = 512) -> None:
                  dh, d_rh, h_prev, g3, dp, dq, dh_prev, ra)),
         ]
     rows += [
-        ("lstm_gates_into", lambda: lstm.lstm_gates_into.compiled(z4, c_prev, g4, c, tanh_c,
+        ("lstm_gates_into", lambda: lstm.lstm_gates_into.compiled(z4, p4, c_prev, g4, c, tanh_c,
                                                                   h_new, True)),
         ("lstm_gates_backward_into", lambda: lstm.lstm_gates_backward_into.compiled(
-            dh, c, g4, tanh_c, c_prev, dz4, dh_prev)),
+            dh, d_rh, c, g4, tanh_c, c_prev, dz4, dh_prev)),
     ]
     print(f"step kernels, float32, B={batch}, H={hidden} (us per call, best of 7)")
     print("| kernel | us |")

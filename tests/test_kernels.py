@@ -83,11 +83,12 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
         (*_arrays(rng, d, (5, 3, 4)), np.tanh(_arrays(rng, d, (5, 3, 4))[0]),
          *_arrays(rng, d, (4, 4), scale=0.5), act) for act in (TANH, RELU)],
     "lstm_gates_into": lambda rng, d: [
-        (*_arrays(rng, d, (3, 16), (3, 4), scale=2.0), *(np.zeros(s, d) for s in
-                                                         [(3, 16), (3, 4), (3, 4), (3, 4)]),
+        (*_arrays(rng, d, (3, 16), (3, 16), (3, 4), scale=2.0), *(np.zeros(s, d) for s in
+                                                                  [(3, 16), (3, 4), (3, 4),
+                                                                   (3, 4)]),
          fast) for fast in (False, True)],
     "lstm_gates_backward_into": lambda rng, d: [
-        (*_arrays(rng, d, (3, 4), (3, 4)), _gates(rng, d, 3, 4),
+        (*_arrays(rng, d, (3, 4), (3, 4), (3, 4)), _gates(rng, d, 3, 4),
          np.tanh(_arrays(rng, d, (3, 4))[0]), *_arrays(rng, d, (3, 4)),
          np.zeros((3, 16), d), np.zeros((3, 4), d))],
     "lstm_sequence": lambda rng, d: [
@@ -207,10 +208,11 @@ def test_reusable_hands_out_an_array_again_only_once_nobody_holds_it():
 
 # ----- the twins against the formulas written out here -----------------------------------------
 def test_lstm_gates_twin_follows_the_formulas(rng, numpy_backend):
-    z = rng.standard_normal((2, 12))
+    q, p = rng.standard_normal((2, 12)), rng.standard_normal((2, 12))
     c_prev = rng.standard_normal((2, 3))
     gates, c, tanh_c, h = (np.empty(s) for s in [(2, 12), (2, 3), (2, 3), (2, 3)])
-    kernels.lstm.lstm_gates_into(z, c_prev, gates, c, tanh_c, h, False)
+    kernels.lstm.lstm_gates_into(q, p, c_prev, gates, c, tanh_c, h, False)
+    z = q + p
 
     def sig(v):
         return 1 / (1 + np.exp(-v))

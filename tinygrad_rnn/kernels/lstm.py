@@ -18,29 +18,31 @@ from tinygrad_rnn.kernels.matmul import matmul_into
 
 
 @kernel
-def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast):
-    """The LSTM step after the matmul, into given arrays: z (B, 4H) pre-activations (blocks
-    i, f, g, o) and c_prev (B, H) -> gates (B, 4H) after their nonlinearities, c, tanh(c), h."""
-    n, h4 = z.shape
+def lstm_gates_into(q, p, c_prev, gates, c, tanh_c, h, fast):
+    """The LSTM step after the matmul, into given arrays: the pre-activations z = q + p (B, 4H),
+    blocks i, f, g, o (q = h_prev W_hh^T, p = the step's input projection), and c_prev (B, H)
+    -> gates (B, 4H) after their nonlinearities, c, tanh(c), h."""
+    n, h4 = q.shape
     hh = h4 // 4
     for b in range(n):  # loops over one row, one view per gate block: LLVM vectorizes them
-        z_if, z_g, z_o = z[b, :2 * hh], z[b, 2 * hh:3 * hh], z[b, 3 * hh:]
+        q_if, q_g, q_o = q[b, :2 * hh], q[b, 2 * hh:3 * hh], q[b, 3 * hh:]
+        p_if, p_g, p_o = p[b, :2 * hh], p[b, 2 * hh:3 * hh], p[b, 3 * hh:]
         g_if, g_g, g_o = gates[b, :2 * hh], gates[b, 2 * hh:3 * hh], gates[b, 3 * hh:]
         i_g, f_g = gates[b, :hh], gates[b, hh:2 * hh]
         if fast:
             for j in range(2 * hh):
-                g_if[j] = sigmoid_fast(z_if[j])
+                g_if[j] = sigmoid_fast(q_if[j] + p_if[j])
             for j in range(hh):
-                g_g[j] = tanh_fast(z_g[j])
+                g_g[j] = tanh_fast(q_g[j] + p_g[j])
             for j in range(hh):
-                g_o[j] = sigmoid_fast(z_o[j])
+                g_o[j] = sigmoid_fast(q_o[j] + p_o[j])
         else:
             for j in range(2 * hh):
-                g_if[j] = sigmoid(z_if[j])
+                g_if[j] = sigmoid(q_if[j] + p_if[j])
             for j in range(hh):
-                g_g[j] = np.tanh(z_g[j])
+                g_g[j] = np.tanh(q_g[j] + p_g[j])
             for j in range(hh):
-                g_o[j] = sigmoid(z_o[j])
+                g_o[j] = sigmoid(q_o[j] + p_o[j])
         c_b, c_prev_b, tanh_c_b, h_b = c[b], c_prev[b], tanh_c[b], h[b]
         for j in range(hh):
             c_b[j] = f_g[j] * c_prev_b[j] + i_g[j] * g_g[j]  # f c + i g
@@ -55,9 +57,10 @@ def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast):
 
 
 @lstm_gates_into.numpy
-def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast=False):
+def lstm_gates_into(q, p, c_prev, gates, c, tanh_c, h, fast=False):
     """NumPy twin (always exact)."""
-    hh = z.shape[1] // 4
+    hh = q.shape[1] // 4
+    z = q + p
     gates[:, :2 * hh] = sigmoid(z[:, :2 * hh])
     np.tanh(z[:, 2 * hh:3 * hh], out=gates[:, 2 * hh:3 * hh])
     gates[:, 3 * hh:] = sigmoid(z[:, 3 * hh:])
@@ -69,20 +72,22 @@ def lstm_gates_into(z, c_prev, gates, c, tanh_c, h, fast=False):
 
 
 @kernel
-def lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev):
-    """Backward of one LSTM step, into given arrays: from dL/dh and dL/dc (B, H) of the step's
-    outputs to its pre-activations dz (B, 4H) and to c_prev (dc_prev, B x H)."""
-    n, hh = dh.shape
+def lstm_gates_backward_into(g_h, dh_next, dc, gates, tanh_c, c_prev, dz, dc_prev):
+    """Backward of one LSTM step, into given arrays: from dL/dh = g_h + dh_next (from outside,
+    and from the step after) and dL/dc (B, H) of the step's outputs to its pre-activations dz
+    (B, 4H) and to c_prev (dc_prev, B x H)."""
+    n, hh = g_h.shape
     for b in range(n):  # loops over one row, one view per gate block: LLVM vectorizes them
         i_g, f_g = gates[b, :hh], gates[b, hh:2 * hh]
         g_g, o_g = gates[b, 2 * hh:3 * hh], gates[b, 3 * hh:]
         dz_i, dz_f = dz[b, :hh], dz[b, hh:2 * hh]
         dz_g, dz_o = dz[b, 2 * hh:3 * hh], dz[b, 3 * hh:]
-        dh_b, dc_b, tc_b, d_c, c_prev_b = dh[b], dc[b], tanh_c[b], dc_prev[b], c_prev[b]
+        g_b, n_b, dc_b, tc_b, d_c, c_prev_b = (g_h[b], dh_next[b], dc[b], tanh_c[b], dc_prev[b],
+                                               c_prev[b])
         for j in range(hh):  # h = o tanh(c): dL/dc gains dh o tanh'(c)
-            d_c[j] = dc_b[j] + dh_b[j] * o_g[j] * tanh_grad(tc_b[j])
+            d_c[j] = dc_b[j] + (g_b[j] + n_b[j]) * o_g[j] * tanh_grad(tc_b[j])
         for j in range(hh):  # o = sigmoid: dz_o = dh tanh(c) o (1 - o)
-            dz_o[j] = dh_b[j] * tc_b[j] * sigmoid_grad(o_g[j])
+            dz_o[j] = (g_b[j] + n_b[j]) * tc_b[j] * sigmoid_grad(o_g[j])
         for j in range(hh):  # c = f c_prev + i g, with i, f = sigmoid and g = tanh
             dz_i[j] = d_c[j] * g_g[j] * sigmoid_grad(i_g[j])
         for j in range(hh):
@@ -94,9 +99,10 @@ def lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev):
 
 
 @lstm_gates_backward_into.numpy
-def lstm_gates_backward_into(dh, dc, gates, tanh_c, c_prev, dz, dc_prev):
+def lstm_gates_backward_into(g_h, dh_next, dc, gates, tanh_c, c_prev, dz, dc_prev):
     """NumPy twin."""
-    hh = dh.shape[1]
+    hh = g_h.shape[1]
+    dh = g_h + dh_next
     i_g, f_g, g_g, o_g = (gates[:, k * hh:(k + 1) * hh] for k in range(4))
     d_c = dc + dh * o_g * tanh_grad(tanh_c)  # h = o tanh(c): through tanh
     dz[:, :hh] = d_c * g_g * sigmoid_grad(i_g)
@@ -116,15 +122,11 @@ def lstm_sequence(p, h0, c0, w_hh_t, fast):
     cs = np.empty_like(hs)
     tanh_cs = np.empty_like(hs)
     gates = np.empty_like(p)
-    z = np.empty((n, h4), dtype=p.dtype)
+    q = np.empty((n, h4), dtype=p.dtype)
     h_prev, c_prev = h0, c0
     for t in range(steps):
-        matmul_into(h_prev, w_hh_t, z)
-        p_t = p[t]
-        for b in range(n):  # a loop, not z += p[t]: numba's broadcasting code takes seconds
-            for j in range(h4):  # to compile on a first run
-                z[b, j] += p_t[b, j]
-        lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
+        matmul_into(h_prev, w_hh_t, q)
+        lstm_gates_into(q, p[t], c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
         h_prev, c_prev = hs[t], cs[t]
     return hs, cs, tanh_cs, gates
 
@@ -136,12 +138,11 @@ def lstm_sequence(p, h0, c0, w_hh_t, fast=False):
     shape = (steps, n, h4 // 4)  # big arrays: the last step's, if they were dropped
     hs, cs, tanh_cs = (reusable(name, shape, p.dtype) for name in ("hs", "cs", "tanh_cs"))
     gates = reusable("gates", p.shape, p.dtype)
-    z = np.empty((n, h4), dtype=p.dtype)
+    q = np.empty((n, h4), dtype=p.dtype)
     h_prev, c_prev = h0, c0
     for t in range(steps):
-        np.matmul(h_prev, w_hh_t, out=z)
-        z += p[t]
-        lstm_gates_into(z, c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
+        np.matmul(h_prev, w_hh_t, out=q)
+        lstm_gates_into(q, p[t], c_prev, gates[t], cs[t], tanh_cs[t], hs[t], fast)
         h_prev, c_prev = hs[t], cs[t]
     return hs, cs, tanh_cs, gates
 
@@ -155,13 +156,10 @@ def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh):
     dh_next = np.zeros((n, hh), dtype=g_h.dtype)
     dc = g_c_last.copy()
     dc_prev = np.empty_like(dc)
-    dh = np.empty_like(dc)
     for t in range(steps - 1, -1, -1):
-        for b in range(n):
-            for j in range(hh):
-                dh[b, j] = g_h[t, b, j] + dh_next[b, j]  # dL/dh_t: outside plus step t+1
         c_prev = cs[t - 1] if t > 0 else c0
-        lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
+        lstm_gates_backward_into(g_h[t], dh_next, dc, gates[t], tanh_cs[t], c_prev, dz[t],
+                                 dc_prev)
         dc, dc_prev = dc_prev, dc
         matmul_into(dz[t], w_hh, dh_next)  # h_{t-1} fed z_t through W_hh: dh = dz W_hh
     return dz, dh_next, dc
@@ -172,12 +170,12 @@ def lstm_sequence_backward(g_h, g_c_last, cs, tanh_cs, gates, c0, w_hh):
     """Twin: one BLAS product per step, the active backend's `lstm_gates_backward_into`."""
     steps = g_h.shape[0]
     dz = reusable("dz", gates.shape, gates.dtype)  # a big array: the last step's, if dropped
-    dh, dh_next = np.empty_like(c0), np.zeros_like(c0)
+    dh_next = np.zeros_like(c0)
     dc, dc_prev = g_c_last.copy(), np.empty_like(c0)
     for t in range(steps - 1, -1, -1):
-        np.add(g_h[t], dh_next, out=dh)  # dL/dh_t: from outside plus from step t+1
         c_prev = cs[t - 1] if t > 0 else c0
-        lstm_gates_backward_into(dh, dc, gates[t], tanh_cs[t], c_prev, dz[t], dc_prev)
+        lstm_gates_backward_into(g_h[t], dh_next, dc, gates[t], tanh_cs[t], c_prev, dz[t],
+                                 dc_prev)
         dc, dc_prev = dc_prev, dc
         np.matmul(dz[t], w_hh, out=dh_next)  # h_{t-1} fed z_t through W_hh
     return dz, dh_next, dc
