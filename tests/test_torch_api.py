@@ -386,6 +386,11 @@ def test_isclose_allclose_equal():
     assert torch.equal(a, a) is False  # NaN != NaN, as in PyTorch
     with pytest.raises(ValueError, match="isclose: rtol must be in"):
         a.isclose(b, rtol=-1.0)
+    for fn, call in (("isclose", a.isclose), ("equal", a.equal), ("allclose", torch.allclose)):
+        for bad in (None, "ab"):
+            with pytest.raises(TypeError, match=r"(isclose|equal): other must be a Tensor, an "
+                                                r"array or numbers, got"):
+                call(a, bad) if fn == "allclose" else call(bad)
     with pytest.raises(ValueError, match=r"isclose: shapes \(4,\) and \(3,\) do not broadcast"):
         torch.allclose(a, torch.ones(3))
 

@@ -316,11 +316,12 @@ class Tensor:
         """|self - other| <= atol + rtol |other| elementwise, as a bool tensor (PyTorch's
         defaults; NaNs are equal only with equal_nan)."""
         rtol, atol = (number(v, "isclose", n, low=0) for v, n in ((rtol, "rtol"), (atol, "atol")))
+        other = _numbers(other, "isclose")
         try:
-            return _mask(np.isclose(self.data, _data(other), rtol=rtol, atol=atol,
+            return _mask(np.isclose(self.data, other, rtol=rtol, atol=atol,
                                     equal_nan=flag(equal_nan, "isclose", "equal_nan")))
         except ValueError:
-            raise ValueError(f"isclose: shapes {self.shape} and {np.shape(_data(other))} do not "
+            raise ValueError(f"isclose: shapes {self.shape} and {other.shape} do not "
                              "broadcast") from None
 
     def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
@@ -330,7 +331,7 @@ class Tensor:
 
     def equal(self, other: Any) -> bool:
         """True when `other` has the same shape and the same elements, as a Python bool."""
-        other = np.asarray(_data(other))
+        other = _numbers(other, "equal")
         return self.shape == other.shape and bool(np.array_equal(self.data, other))
 
     # ----- elementwise -----------------------------------------------------------------
@@ -872,6 +873,15 @@ class ValuesIndices(tuple):
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _numbers(other: Any, fn: str) -> np.ndarray:
+    """The other operand of a comparison as a numeric array, or a TypeError naming `fn`."""
+    arr = np.asarray(_data(other))
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: other must be a Tensor, an array or numbers, got "
+                        f"{type(other).__name__}")
+    return arr
 
 
 def _mask(arr: Any) -> "Tensor":
