@@ -549,3 +549,29 @@ def test_layers_on_strided_weights_and_inputs_equal_per_op(backend, inner_path, 
 
         layer, inputs = fused.gru_layer, [x, h0, W]
     _grads_equal(layer, per_op, inputs, rng)
+
+
+def test_linear_and_loss_reuse_arrays_only_when_nobody_holds_them(rng):
+    """nn.Linear's output and input gradient and the cross-entropy's softmax and gradient come
+    from `kernels.core.reusable`: an output and the gradients kept from one step keep their
+    values while later steps run on other inputs, through two Linear layers of one shape.
+    (With the reference count ignored this fails.)"""
+    tg.manual_seed(0)
+    first, second = nn.Linear(8, 8), nn.Linear(8, 8)
+    xs = [tg.Tensor(rng.standard_normal((600, 8)).astype(np.float32), requires_grad=True)
+          for _ in range(3)]
+    target = rng.integers(0, 8, 600)  # 600 x 8 logits: the compiled loss kernels
+
+    def step(x):
+        hidden = first(x)
+        logits = second(hidden.tanh())
+        F.cross_entropy(logits, target).backward(retain_grad=True)
+        return hidden, logits
+
+    kept = step(xs[0])
+    values = [a.copy() for t in kept for a in (t.data, t.grad)] + [xs[0].grad.copy()]
+    for x in xs[1:]:
+        step(x)
+    now = [a for t in kept for a in (t.data, t.grad)] + [xs[0].grad]
+    for got, want in zip(now, values):
+        np.testing.assert_array_equal(got, want)

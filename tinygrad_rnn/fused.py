@@ -20,7 +20,7 @@ import numpy as np
 
 from tinygrad_rnn import kernels
 from tinygrad_rnn.function import Function
-from tinygrad_rnn.kernels.core import SMALL
+from tinygrad_rnn.kernels.core import SMALL, reusable
 from tinygrad_rnn.kernels.cross_entropy import cross_entropy_backward, cross_entropy_forward
 from tinygrad_rnn.tensor import Tensor
 
@@ -37,7 +37,8 @@ class LinearLayer(Function):
         if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[1]:
             raise ValueError(f"linear: x of shape {x.shape} does not fit W of shape {W.shape}")
         x2 = x.reshape(-1, x.shape[-1])
-        y = x2 @ W.T
+        y = np.matmul(x2, W.T, out=reusable("linear_y", (x2.shape[0], W.shape[0]),
+                                             np.result_type(x2, W)))
         if rest:
             y += rest[0]
         ctx.save_for_backward(x2, W)
@@ -47,7 +48,10 @@ class LinearLayer(Function):
         x2, W = ctx.saved
         g2 = g.reshape(-1, W.shape[0])
         in_shape = g.shape[:-1] + (W.shape[1],)
-        dx = (g2 @ W).reshape(in_shape) if ctx.parents[0].requires_grad else None  # dL/dx = g W
+        dx = None
+        if ctx.parents[0].requires_grad:  # dL/dx = g W
+            dx = np.matmul(g2, W, out=reusable("linear_dx", (g2.shape[0], W.shape[1]),
+                                               np.result_type(g2, W))).reshape(in_shape)
         grads = (dx, g2.T @ x2)  # dL/dW = g^T x
         return grads + ((np.add.reduce(g2, axis=0),) if len(ctx.parents) == 3 else ())
 
@@ -67,7 +71,7 @@ class CrossEntropy(Function):
         if logits.dtype.char not in "fd":
             logits = logits.astype(np.float64)  # integer (or other) logits: a float64 loss
         t = np.asarray(target)
-        prob = np.empty(logits.shape, dtype=logits.dtype)
+        prob = reusable("softmax", logits.shape, logits.dtype)
         t = t.astype(np.int64, copy=False)
         forward = cross_entropy_forward if logits.size >= SMALL else cross_entropy_forward.twin
         loss, bad = forward(np.ascontiguousarray(logits), t, prob, kernels.use_fast(logits.dtype))
@@ -82,7 +86,9 @@ class CrossEntropy(Function):
         (prob,) = ctx.saved
         # (softmax - one_hot(target)) * g / N
         backward = cross_entropy_backward if prob.size >= SMALL else cross_entropy_backward.twin
-        return (backward(prob, ctx.target, float(g) * ctx.scale),)
+        d = reusable("cross_entropy_grad", prob.shape, prob.dtype)
+        backward(prob, ctx.target, float(g) * ctx.scale, d)
+        return (d,)
 
 
 # ----- argument checks ---------------------------------------------------------------------------
@@ -165,7 +171,9 @@ class LSTMLayer(Function):
         ctx.layer = kernels.Layer(batch, n_in, hidden, 4, x.dtype)
         hs, cs, tanh_cs, gates = ctx.layer.lstm(x, h0, c0, W, rest[0] if rest else None)
         ctx.save_for_backward(x, h0, c0, W, hs, cs, tanh_cs, gates)
-        return np.concatenate([hs, cs[-1:]])
+        steps, batch, hidden = hs.shape
+        return np.concatenate([hs, cs[-1:]],
+                              out=reusable("lstm_out", (steps + 1, batch, hidden), hs.dtype))
 
     def backward(ctx, g):
         x, h0, c0, W, hs, cs, tanh_cs, gates = ctx.saved

@@ -58,21 +58,19 @@ def cross_entropy_forward(logits, target, prob, fast=False):
 
 
 @kernel
-def cross_entropy_backward(prob, target, scale):
-    """d loss / d logits = (softmax - one_hot(target)) * scale, from the prob (N, C) that
-    `cross_entropy_forward` filled (scale is the incoming gradient, divided by N for a mean)."""
+def cross_entropy_backward(prob, target, scale, d):
+    """Fill d (N, C) with d loss / d logits = (softmax - one_hot(target)) * scale, from the prob
+    that `cross_entropy_forward` filled (scale is the incoming gradient, divided by N for a
+    mean)."""
     n, c = prob.shape
-    d = np.empty_like(prob)
     for i in range(n):
         for j in range(c):
             d[i, j] = prob[i, j] * scale
         d[i, target[i]] -= scale  # d(-log softmax_t)/dz = softmax - 1_t
-    return d
 
 
 @cross_entropy_backward.numpy
-def cross_entropy_backward(prob, target, scale):
+def cross_entropy_backward(prob, target, scale, d):
     """NumPy twin."""
-    d = prob * scale
+    np.multiply(prob, scale, out=d)
     d[np.arange(len(target)), target] -= scale  # d(-log softmax_t)/dz = softmax - 1_t
-    return d
