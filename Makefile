@@ -55,5 +55,6 @@ lint: $(STAMP) ## ruff
 bench: $(STAMP) ## the speed comparisons in benchmarks/
 	$(PY) benchmarks/bench_rnn.py
 
-clean: ## remove the environment and build files
+clean: ## remove the environment, build files and numba's compiled kernels
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+	find tinygrad_rnn -name '*.nb[ic]' -delete

@@ -62,7 +62,7 @@ def relu_grad(y):
 
 
 # ----- call-free, for compiled float32 loops (scalars) -------------------------------------------
-@formula
+@formula(contract=True)
 def tanh_fast(x):
     """tanh without a library call: Lambert's continued fraction
     tanh(u) = u / (1 + u^2 / (3 + u^2 / (5 + ... / 13))) at u = x/2, kept as one fraction n/m,
@@ -82,7 +82,7 @@ def tanh_fast(x):
     return 2.0 * u * n2 * n1 / (n1 * n1 + s * n2 * n2)  # 2t / (1 + t^2)
 
 
-@formula
+@formula(contract=True)
 def exp_fast(x):
     """exp(x) for x <= 0 without a library call, to 1e-9 relative: exp(x) = (exp(x / 1024))^1024,
     the inner one by its Taylor polynomial of degree 7 (|x / 1024| <= 0.1), then ten squarings.
@@ -96,7 +96,7 @@ def exp_fast(x):
     return p
 
 
-@formula
+@formula(contract=True)
 def sigmoid_fast(z):
     """Logistic sigmoid without a library call: e = exp(-|z|) (exp_fast), then 1/(1+e) or
     e/(1+e); relative error 1e-9 at every z (the tail keeps its tiny values: no floor)."""

@@ -6,7 +6,37 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn.kernels.activations import exp_fast
-from tinygrad_rnn.kernels.core import kernel
+from tinygrad_rnn.kernels.core import formula, kernel
+
+
+@formula
+def row_max(row):
+    """The largest value of a 1-D array, as four running maxima (one chain of compares would
+    make each wait for the one before)."""
+    m0 = m1 = m2 = m3 = row[0]
+    n = row.shape[0]
+    j = 0
+    while j + 4 <= n:
+        m0, m1 = max(m0, row[j]), max(m1, row[j + 1])
+        m2, m3 = max(m2, row[j + 2]), max(m3, row[j + 3])
+        j += 4
+    for k in range(j, n):
+        m0 = max(m0, row[k])
+    return max(max(m0, m1), max(m2, m3))
+
+
+@formula
+def row_sum(row):
+    """The sum of a 1-D array in float64, as four running sums (see `row_max`)."""
+    s0 = s1 = s2 = s3 = 0.0
+    n = row.shape[0]
+    j = 0
+    while j + 4 <= n:
+        s0, s1, s2, s3 = s0 + row[j], s1 + row[j + 1], s2 + row[j + 2], s3 + row[j + 3]
+        j += 4
+    for k in range(j, n):
+        s0 += row[k]
+    return (s0 + s1) + (s2 + s3)
 
 
 @kernel
@@ -16,7 +46,7 @@ def cross_entropy_forward(logits, target, prob, fast):
     target is outside [0, C)) with prob untouched. Each row is shifted by its maximum first, so
     large logits do not overflow; the row sums are float64, so a logit of -inf is an exact 0
     (never inf * 0). fast (float32): exp by the call-free `exp_fast` (its argument is <= 0 after
-    the shift), a loop LLVM vectorizes; the sum is a loop of its own."""
+    the shift), a loop LLVM vectorizes."""
     n, c = logits.shape
     for i in range(n):  # checked first: a bad target leaves prob untouched
         if target[i] < 0 or target[i] >= c:
@@ -25,20 +55,17 @@ def cross_entropy_forward(logits, target, prob, fast):
     for i in range(n):
         t = target[i]
         row, p = logits[i], prob[i]
-        top = row[0]
-        for j in range(1, c):
-            top = max(top, row[j])
+        top = row_max(row)
         if fast:
             for j in range(c):
                 p[j] = exp_fast(row[j] - top)
         else:
             for j in range(c):
                 p[j] = np.exp(row[j] - top)
-        total = 0.0
+        total = row_sum(p)
+        scale = 1.0 / total
         for j in range(c):
-            total += p[j]
-        for j in range(c):
-            p[j] /= total
+            p[j] *= scale
         loss += np.log(total) - (row[t] - top)  # -log softmax at the target
     return loss, -1
 
