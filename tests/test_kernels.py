@@ -406,6 +406,21 @@ def test_import_does_not_import_numba():
     assert done.stdout.strip() == "False"
 
 
+def test_small_one_pass_kernels_run_their_twin_until_numba_is_in_use():
+    """core.by_size: below SMALL elements the Adam update and the cross-entropy run their NumPy
+    twin in a process that has compiled or loaded no kernel (so examples/hello.py never imports
+    numba), and the kernel itself at every size once one has been."""
+    code = ("import sys, numpy as np; from tinygrad_rnn.kernels import core, adam; "
+            "k = adam.adam_update; "
+            "print(core.by_size(k, core.SMALL - 1) is k.twin, core.by_size(k, core.SMALL) is k, "
+            "'numba' in sys.modules); "
+            "core.KERNELS[0].compiled; "
+            "print(core.by_size(k, 10) is k, 'numba' in sys.modules)")
+    done = _run(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "False", "True", "True"]
+
+
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
 def test_first_compile_prints_one_line_and_a_warm_cache_nothing():
     """An empty cache: one line on stderr before compiling (and nothing on stdout); the same

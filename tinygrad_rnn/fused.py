@@ -20,7 +20,7 @@ import numpy as np
 
 from tinygrad_rnn import kernels
 from tinygrad_rnn.function import Function
-from tinygrad_rnn.kernels.core import SMALL, reusable
+from tinygrad_rnn.kernels.core import by_size, reusable
 from tinygrad_rnn.kernels.cross_entropy import cross_entropy_backward, cross_entropy_forward
 from tinygrad_rnn.tensor import Tensor
 
@@ -70,10 +70,9 @@ class CrossEntropy(Function):
         # kernel still refuses a target out of range: compiled code must not read past a row)
         if logits.dtype.char not in "fd":
             logits = logits.astype(np.float64)  # integer (or other) logits: a float64 loss
-        t = np.asarray(target)
+        t = np.asarray(target).astype(np.int64, copy=False)
         prob = reusable("softmax", logits.shape, logits.dtype)
-        t = t.astype(np.int64, copy=False)
-        forward = cross_entropy_forward if logits.size >= SMALL else cross_entropy_forward.twin
+        forward = by_size(cross_entropy_forward, logits.size)
         loss, bad = forward(np.ascontiguousarray(logits), t, prob, kernels.use_fast(logits.dtype))
         if bad >= 0:
             raise IndexError(f"cross_entropy: target {t[bad]} (row {bad}) is outside "
@@ -85,9 +84,8 @@ class CrossEntropy(Function):
     def backward(ctx, g):
         (prob,) = ctx.saved
         # (softmax - one_hot(target)) * g / N
-        backward = cross_entropy_backward if prob.size >= SMALL else cross_entropy_backward.twin
         d = reusable("cross_entropy_grad", prob.shape, prob.dtype)
-        backward(prob, ctx.target, float(g) * ctx.scale, d)
+        by_size(cross_entropy_backward, prob.size)(prob, ctx.target, float(g) * ctx.scale, d)
         return (d,)
 
 

@@ -34,9 +34,9 @@ import numpy as np
 
 BACKENDS = ("numba", "numpy")
 OPTIONS = dict(cache=True, error_model="numpy")
-# Below SMALL elements the callers of the one-pass kernels (the Adam update, the cross-entropy)
-# run the NumPy twin: it is as fast there, and a small run (examples/hello.py) then never imports
-# Numba nor loads compiled code, which is most of a warm process's start-up.
+# Below SMALL elements the one-pass kernels (the Adam update, the cross-entropy) run their NumPy
+# twin until some kernel has been compiled or loaded (`by_size`): a small run (examples/hello.py)
+# then never imports Numba nor loads compiled code, which is most of a warm process's start-up.
 SMALL = 4096
 
 # What a first run compiles, measured on the project machine with an empty cache (see
@@ -153,6 +153,14 @@ def _compile(py_func: Callable, owner: Formula) -> Callable:
         if isinstance(value, Formula):
             scope[name] = value.compiled
     return dispatcher
+
+
+def by_size(k: Kernel, size: int) -> Callable:
+    """The version of a one-pass kernel to run over `size` elements: its NumPy twin below SMALL
+    while numba is not in use in this process (no kernel compiled or loaded yet), else `k`
+    itself (the active backend's version: compiled code is 2-5x faster than the twin even
+    at a few hundred elements, once it is loaded)."""
+    return k if size >= SMALL or _notice["installed"] else k.twin
 
 
 # ----- big arrays, reused ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from tinygrad_rnn.kernels.adam import adam_update
-from tinygrad_rnn.kernels.core import SMALL
+from tinygrad_rnn.kernels.core import by_size
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop"]
@@ -453,9 +453,9 @@ class Adam(Optimizer):
             v_max = state["max_exp_avg_sq"]
             np.maximum(v_max, v, out=v_max)
             data -= step_size * (m / (np.sqrt(v_max) / root + eps_))
-        elif (data.size >= SMALL and data.dtype.char in "fd" and data.flags.c_contiguous
-                and grad.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
-            adam_update(data, grad, m, v, coef)  # one pass (compiled on the numba backend)
+        elif (data.dtype.char in "fd" and data.flags.c_contiguous and grad.flags.c_contiguous
+                and m.flags.c_contiguous and v.flags.c_contiguous):
+            by_size(adam_update, data.size)(data, grad, m, v, coef)  # one pass (compiled)
         else:
             adam_update.twin(data, grad, m, v, coef)
 
