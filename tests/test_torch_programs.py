@@ -35,6 +35,7 @@ CASES = [  # (program, arguments, marks for the run here)
     ("word_lm.py", ["RNN_TANH"], []),
     ("seq2seq.py", [], []),
     ("sine_gru.py", [], []),
+    ("pos_tagger.py", [], []),
     ("lstm_classifier.py", [], [SLOW]),
 ]
 
