@@ -406,6 +406,23 @@ def test_import_does_not_import_numba():
     assert done.stdout.strip() == "False"
 
 
+def test_kernels_are_cached_under_a_digest_of_the_package_sources(tmp_path):
+    """numba's cache checks only the file a kernel is written in; each kernel is cached under a
+    name carrying a digest of the kernels package's sources, which changes when any file does
+    (otherwise an edited formula in activations.py would leave the kernels that inline it
+    running their stale cached code)."""
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    before = core.sources_digest(str(tmp_path))
+    (tmp_path / "b.py").write_text("y = 3\n")
+    core.sources_digest.cache_clear()
+    assert core.sources_digest(str(tmp_path)) != before
+    compiled = kernels.matmul.matmul.compiled
+    func = getattr(compiled, "py_func", compiled)  # NUMBA_DISABLE_JIT: the function itself
+    digest = core.sources_digest(os.path.dirname(core.__file__))
+    assert func.__qualname__ == f"matmul_{digest}"
+
+
 def test_small_one_pass_kernels_run_their_twin_until_numba_is_in_use():
     """core.by_size: below SMALL elements the Adam update and the cross-entropy run their NumPy
     twin in a process that has compiled or loaded no kernel (so examples/hello.py never imports

@@ -19,11 +19,17 @@ handed to `numba.njit(cache=True, error_model="numpy")` (a float division by zer
 NumPy, instead of a check that stops LLVM from vectorizing the loop). Kernels call other kernels
 and formulas by their plain names: each compiled kernel sees, under those names, the compiled
 versions. Compiled code is cached on disk, so only the first run ever compiles; it prints one line
-before the first compile (`compile_notice`), and nothing when the cache is warm.
+before the first compile (`compile_notice`), and nothing when the cache is warm. Numba's cache
+checks only the file a kernel is written in, not the formulas it inlines from other files, so
+each kernel is cached under a name that carries a digest of this package's sources
+(`sources_digest`): after any edit here, every kernel compiles afresh instead of running stale
+code.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import sys
 import threading
@@ -145,7 +151,9 @@ def _compile(py_func: Callable, owner: Formula) -> Callable:
     scope = dict(py_func.__globals__)
     clone = types.FunctionType(py_func.__code__, scope, py_func.__name__, py_func.__defaults__,
                                py_func.__closure__)
-    clone.__qualname__, clone.__module__ = py_func.__qualname__, py_func.__module__
+    # the cache file is named after the qualname: with the digest, an edited formula is seen
+    clone.__qualname__ = f"{py_func.__qualname__}_{sources_digest(os.path.dirname(__file__))}"
+    clone.__module__ = py_func.__module__
     clone.__doc__ = py_func.__doc__
     fastmath = {"fastmath": {"contract"}} if owner.contract else {}
     owner._compiled = dispatcher = numba.njit(**OPTIONS, **fastmath)(clone)
@@ -161,6 +169,18 @@ def by_size(k: Kernel, size: int) -> Callable:
     itself (the active backend's version: compiled code is 2-5x faster than the twin even
     at a few hundred elements, once it is loaded)."""
     return k if size >= SMALL or _notice["installed"] else k.twin
+
+
+@functools.lru_cache(maxsize=None)
+def sources_digest(folder: str) -> str:
+    """A short digest of the .py files in `folder` (the kernels package): part of every
+    compiled kernel's cache name (see the module docstring)."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as f:
+                digest.update(name.encode() + b"\0" + f.read())
+    return digest.hexdigest()[:12]
 
 
 # ----- big arrays, reused ------------------------------------------------------------------------
