@@ -52,8 +52,14 @@ test-slow: $(STAMP) graphviz ## run only the tests marked slow
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check tinygrad_rnn viz examples tests benchmarks
 
-bench: $(STAMP) ## the speed comparisons in benchmarks/
-	$(PY) benchmarks/bench_rnn.py
+$(VENV)/.bench-installed: $(STAMP)
+	@echo "==> installing the benchmark's peers into $(VENV): the extra [bench] (PyTorch, JAX; a few minutes the first time)"
+	@$(PY) -m pip install --quiet -e ".[$(EXTRAS),bench]" >> $(VENV)/pip.log 2>&1 || \
+	  { tail -20 $(VENV)/pip.log; echo "error: installing failed; the log is in $(VENV)/pip.log"; exit 1; }
+	@touch $@
+
+bench: $(VENV)/.bench-installed ## the speed comparisons in benchmarks/ (BENCH_ARGS=--quick: a short run)
+	$(PY) benchmarks/bench_rnn.py $(BENCH_ARGS)
 
 clean: ## remove the environment, build files and numba's compiled kernels
 	rm -rf $(VENV) .pytest_cache build *.egg-info

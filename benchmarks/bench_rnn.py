@@ -667,14 +667,14 @@ def main(argv: list[str] | None = None) -> int:
         configs = [tuple(int(v) for v in c.split(",")) for c in args.config]
     cells = args.cell or (["rnn"] if args.quick else list(GATES))
     rounds = 5 if args.quick else args.rounds
-    if args.child or args.quick:
-        threads = "1" if args.quick else args.threads
-        run_table(configs, rounds, args.budget, threads, cells, args.per_op)
+    if args.child:
+        run_table(configs, rounds, args.budget, args.threads, cells, args.per_op)
         return 0
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, machine: "
           f"{os.cpu_count()} CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}")
-    settings = ["1", "default"] if args.threads == "both" else [args.threads]
+    settings = (["1"] if args.quick else ["1", "default"] if args.threads == "both"
+                else [args.threads])
     for threads in settings:
         env = dict(os.environ)
         for var in THREAD_VARS:
@@ -688,8 +688,8 @@ def main(argv: list[str] | None = None) -> int:
         # idle OpenMP threads (PyTorch's) must not spin on the cores while the others are timed
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         cmd = [sys.executable, __file__, "--child", "--threads", threads,
-               "--rounds", str(args.rounds), "--budget", str(args.budget)]
-        cmd += [f"--config={c}" for c in args.config or []]
+               "--rounds", str(rounds), "--budget", str(args.budget)]
+        cmd += [f"--config={','.join(map(str, c))}" for c in configs]
         cmd += [f"--cell={c}" for c in cells] + (["--per-op"] if args.per_op else [])
         subprocess.run(cmd, env=env, check=True)
     return 0

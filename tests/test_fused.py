@@ -427,6 +427,7 @@ def test_benchmark_quick_runs():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| rnn | (2, 5, 8) |" in done.stdout and "tinygrad ms" in done.stdout
+    assert "threads=1)" in done.stdout  # BLAS on one thread, as the table says
 
 
 def test_step_kernel_benchmark_runs():
