@@ -207,6 +207,21 @@ def test_reusable_hands_out_an_array_again_only_once_nobody_holds_it():
     assert c.shape == (2, 4) and c.dtype == np.float64
 
 
+def test_reusable_keeps_two_shapes_under_one_name():
+    """Two layers of a stack whose rows differ in width ask for "rows" of two shapes in turn:
+    each keeps its own array from step to step (before, each request replaced the other's
+    array, so both were fresh, page-faulting arrays every step)."""
+    import weakref
+
+    from tinygrad_rnn.kernels.core import reusable
+
+    shapes = ((6, 5), (6, 9))
+    kept = [weakref.ref(reusable("test_two", shape, np.float32)) for shape in shapes]
+    for _ in range(3):
+        for shape, ref in zip(shapes, kept):
+            assert reusable("test_two", shape, np.float32) is ref()
+
+
 # ----- the twins against the formulas written out here -----------------------------------------
 def test_lstm_gates_twin_follows_the_formulas(rng, numpy_backend):
     q, p = rng.standard_normal((2, 12)), rng.standard_normal((2, 12))

@@ -207,10 +207,10 @@ def reusable(name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
                 return pool[i]
             free = i
     fresh = np.empty(shape, dtype)
-    if free is not None:
+    if len(pool) < KEEP:  # room: keep it beside the others (two layers of a stack whose rows
+        pool.append(fresh)  # differ in width take one each, instead of replacing each other)
+    elif free is not None:
         pool[free] = fresh
-    elif len(pool) < KEEP:
-        pool.append(fresh)
     return fresh
 
 
