@@ -207,8 +207,10 @@ def reusable(name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
                 return pool[i]
             free = i
     fresh = np.empty(shape, dtype)
-    if len(pool) < KEEP:  # room: keep it beside the others (two layers of a stack whose rows
-        pool.append(fresh)  # differ in width take one each, instead of replacing each other)
+    # while there is room, keep it beside the others: the two layers of a stack whose rows
+    # differ in width then keep one each instead of replacing each other's every step
+    if len(pool) < KEEP:
+        pool.append(fresh)
     elif free is not None:
         pool[free] = fresh
     return fresh

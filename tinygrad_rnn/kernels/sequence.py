@@ -25,11 +25,13 @@ dz and rows) come from `core.reusable`: the arrays of the previous step, once no
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from tinygrad_rnn.kernels import matmul
 from tinygrad_rnn.kernels.activations import use_fast
-from tinygrad_rnn.kernels.core import numba_active, reusable
+from tinygrad_rnn.kernels.core import Kernel, numba_active, reusable
 from tinygrad_rnn.kernels.gru import gru_sequence, gru_sequence_backward
 from tinygrad_rnn.kernels.lstm import lstm_sequence, lstm_sequence_backward
 from tinygrad_rnn.kernels.matmul import mm
@@ -73,6 +75,12 @@ class Layer:
         w_h = W[:, self.n_in:].T if transpose else W[:, self.n_in:]
         return w_h if self.path == "big" else np.ascontiguousarray(w_h)
 
+    def _sequence_kernel(self, k: Kernel) -> Callable:
+        """The version of a whole-sequence kernel this path runs: the twin (a Python loop around
+        BLAS that calls the active backend's step kernels) on the big path, else the compiled
+        loop."""
+        return k.twin if self.path == "big" else k.compiled
+
     # ----- RNN
     def rnn(self, x: np.ndarray, h0: np.ndarray, W: np.ndarray, b: np.ndarray | None,
             act: int) -> np.ndarray:
@@ -81,14 +89,13 @@ class Layer:
             b = np.empty(0, x.dtype) if b is None else b
             return rnn_layer_forward.compiled(x, h0, np.ascontiguousarray(W), b, act, self.fast)
         p = self.project(x, W, b)
-        run = rnn_sequence.twin if self.path == "big" else rnn_sequence.compiled
+        run = self._sequence_kernel(rnn_sequence)
         return run(p, h0, self.hidden_weight(W, transpose=True), act, self.fast)
 
     def rnn_backward(self, g: np.ndarray, hs: np.ndarray, W: np.ndarray,
                      act: int) -> tuple[np.ndarray, np.ndarray]:
         """BPTT: (dz (T, B, H) at the pre-activations, dh0 (B, H)) from g = dL/dh_t (T, B, H)."""
-        run = rnn_sequence_backward.twin if self.path == "big" else \
-            rnn_sequence_backward.compiled
+        run = self._sequence_kernel(rnn_sequence_backward)
         return run(np.ascontiguousarray(g), hs, self.hidden_weight(W), act)
 
     # ----- LSTM
@@ -96,15 +103,14 @@ class Layer:
              b: np.ndarray | None) -> tuple:
         """(hs, cs, tanh_cs (T, B, H), gates (T, B, 4H)) of an LSTM layer over x (T, B, I)."""
         p = self.project(x, W, b)
-        run = lstm_sequence.twin if self.path == "big" else lstm_sequence.compiled
+        run = self._sequence_kernel(lstm_sequence)
         return run(p, h0, c0, self.hidden_weight(W, transpose=True), self.fast)
 
     def lstm_backward(self, g_h: np.ndarray, g_c: np.ndarray, cs: np.ndarray,
                       tanh_cs: np.ndarray, gates: np.ndarray, c0: np.ndarray,
                       W: np.ndarray) -> tuple:
         """BPTT: (dz (T, B, 4H), dh0, dc0) from g_h = dL/dh_t (T, B, H) and g_c = dL/dc_T."""
-        run = lstm_sequence_backward.twin if self.path == "big" else \
-            lstm_sequence_backward.compiled
+        run = self._sequence_kernel(lstm_sequence_backward)
         return run(np.ascontiguousarray(g_h), np.ascontiguousarray(g_c), cs, tanh_cs, gates, c0,
                    self.hidden_weight(W))
 
@@ -115,7 +121,7 @@ class Layer:
         x (T, B, I); m is what the reset gate multiplied (see `kernels.gru`). b_hn None: zeros."""
         p = self.project(x, W, b)
         b_hn = np.zeros(W.shape[0] // 3, p.dtype) if b_hn is None else b_hn
-        run = gru_sequence.twin if self.path == "big" else gru_sequence.compiled
+        run = self._sequence_kernel(gru_sequence)
         return run(p, h0, self.hidden_weight(W, transpose=True), b_hn, bool(reset_after),
                    self.fast)
 
@@ -123,8 +129,7 @@ class Layer:
                      m: np.ndarray, W: np.ndarray, reset_after: bool) -> tuple:
         """BPTT: (dp (T, B, 3H) at the input projections, dq (T, B, 3H) at the hidden products,
         dh0 (B, H)) from g = dL/dh_t (T, B, H)."""
-        run = gru_sequence_backward.twin if self.path == "big" else \
-            gru_sequence_backward.compiled
+        run = self._sequence_kernel(gru_sequence_backward)
         return run(np.ascontiguousarray(g), hs, h0, gates, m, self.hidden_weight(W),
                    bool(reset_after))
 
