@@ -483,3 +483,23 @@ def test_kernel_and_fused_tests_pass_in_other_modes(env):
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, **env, "TINYGRAD_RNN_NESTED": "1"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("shapes", [((400, 1), (1, 165)), ((2, 3, 1), (1, 4)),
+                                    ((5, 1), (3, 1, 4)), ((3, 4), (4, 5)), ((4,), (4, 5)),
+                                    ((3, 1), (1,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_product_equals_matmul_exactly(rng, shapes, dtype):
+    """kernels.matmul.product: a column times a row is a broadcast multiply (NumPy's matmul
+    runs a slow non-BLAS loop there); every other product is np.matmul. Same values, shape and
+    dtype, with and without out=."""
+    from tinygrad_rnn.kernels.matmul import product
+
+    a, b = ((rng.standard_normal(s) * 10).astype(dtype) for s in shapes)
+    want = np.matmul(a, b)
+    got = product(a, b)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    out = np.empty_like(want)
+    assert product(a, b, out=out) is out
+    np.testing.assert_array_equal(out, want)

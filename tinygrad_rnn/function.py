@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.kernels.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh_grad
+from tinygrad_rnn.kernels.matmul import product
 from tinygrad_rnn.modes import switches
 from tinygrad_rnn.tensor import Tensor, _check_finite, _watch
 
@@ -187,7 +188,7 @@ class MatMul(Function):
             raise ValueError(f"shapes {a.shape} @ {b.shape} do not match: inner dimensions "
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ")
         ctx.save_for_backward(a, b)
-        return a @ b
+        return product(a, b)
 
     def backward(ctx, g):
         a, b = ctx.saved
@@ -198,8 +199,8 @@ class MatMul(Function):
             g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        da = g @ np.swapaxes(b2, -1, -2)  # dL/da = dL/dy b^T
-        db = np.swapaxes(a2, -1, -2) @ g  # dL/db = a^T dL/dy
+        da = product(g, np.swapaxes(b2, -1, -2))  # dL/da = dL/dy b^T
+        db = product(np.swapaxes(a2, -1, -2), g)  # dL/db = a^T dL/dy
         if a.ndim == 1:
             da = da.squeeze(-2)
         if b.ndim == 1:

@@ -22,6 +22,7 @@ from tinygrad_rnn import kernels
 from tinygrad_rnn.function import Function
 from tinygrad_rnn.kernels.core import by_size, reusable
 from tinygrad_rnn.kernels.cross_entropy import cross_entropy_backward, cross_entropy_forward
+from tinygrad_rnn.kernels.matmul import product
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -37,8 +38,8 @@ class LinearLayer(Function):
         if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[1]:
             raise ValueError(f"linear: x of shape {x.shape} does not fit W of shape {W.shape}")
         x2 = x.reshape(-1, x.shape[-1])
-        y = np.matmul(x2, W.T, out=reusable("linear_y", (x2.shape[0], W.shape[0]),
-                                             np.result_type(x2, W)))
+        y = product(x2, W.T, out=reusable("linear_y", (x2.shape[0], W.shape[0]),
+                                           np.result_type(x2, W)))
         if rest:
             y += rest[0]
         ctx.save_for_backward(x2, W)
@@ -50,9 +51,9 @@ class LinearLayer(Function):
         in_shape = g.shape[:-1] + (W.shape[1],)
         dx = None
         if ctx.parents[0].requires_grad:  # dL/dx = g W
-            dx = np.matmul(g2, W, out=reusable("linear_dx", (g2.shape[0], W.shape[1]),
-                                               np.result_type(g2, W))).reshape(in_shape)
-        grads = (dx, g2.T @ x2)  # dL/dW = g^T x
+            dx = product(g2, W, out=reusable("linear_dx", (g2.shape[0], W.shape[1]),
+                                             np.result_type(g2, W))).reshape(in_shape)
+        grads = (dx, product(g2.T, x2))  # dL/dW = g^T x
         return grads + ((np.add.reduce(g2, axis=0),) if len(ctx.parents) == 3 else ())
 
 
