@@ -227,6 +227,17 @@ def test_the_fingerprint_sees_a_change_of_any_one_element(shape_dtype, layout):
         assert _fingerprint(arr) == before
 
 
+def test_the_fingerprint_sees_rows_swapped_in_place():
+    """Shuffling a saved input's rows in place between the forward pass and backward (the sum of
+    the words alone cannot see it) is refused."""
+    x = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32)
+    w = nn.Parameter(np.ones((64, 3), np.float32))
+    loss = (Tensor(x) @ w).tanh().sum()
+    x[[0, 1]] = x[[1, 0]]
+    with pytest.raises(RuntimeError, match="its values have changed"):
+        loss.backward()
+
+
 def test_anomaly_mode_also_checks_the_bytes_of_intermediates():
     x = Tensor(np.ones((3, 2), np.float32))
     w = nn.Parameter(np.array([[0.5, -1.0], [2.0, 0.25]], np.float32), name="W")

@@ -15,6 +15,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from tinygrad_rnn.checks import flag, number
+from tinygrad_rnn.kernels.core import by_size
+from tinygrad_rnn.kernels.fingerprint import word_sums
 
 # the engine's switches live in modes.py; imported here too so old imports keep working
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad,  # noqa: F401
@@ -1215,19 +1217,21 @@ def _watch(saved: tuple, parents: tuple, datas: list, out: Tensor, everything: b
 
 
 def _fingerprint(arr: np.ndarray) -> Any:
-    """A fingerprint of an array's bytes: a CRC-32 for small arrays (under 8 KB: ~1 us); above,
-    the bytes summed as 64-bit words (wrapping) plus the few bytes left over, at memory speed
-    (~10x a CRC-32). Any change of one element changes either; the sum misses changes of several
-    elements only when they cancel exactly (two equal-sized words swapped, say)."""
+    """A fingerprint of an array's bytes: a CRC-32 under 1 KB; above, two sums over the bytes
+    read as 64-bit words (`kernels.fingerprint.word_sums`: plain and weighted by position,
+    wrapping; compiled, at memory speed) plus the few bytes left over. Any change of one element
+    changes either, and so do two different elements swapped; changes of several elements are
+    missed only when they cancel exactly in both sums."""
     if not arr.flags.c_contiguous:  # a transpose is contiguous, or else fingerprint a copy
         arr = arr.T if arr.T.flags.c_contiguous else np.ascontiguousarray(arr)
-    if arr.nbytes < 8192:
+    if arr.nbytes < 1024:
         return zlib.crc32(arr)
     if arr.nbytes % 8 == 0:
-        return np.add.reduce(np.frombuffer(arr, np.uint64))
+        words = np.frombuffer(arr, np.uint64)
+        return by_size(word_sums, words.size)(words)
     raw = np.frombuffer(arr, np.uint8)
     whole = raw.size - raw.size % 8
-    return np.add.reduce(raw[:whole].view(np.uint64)), raw[whole:].tobytes()
+    return by_size(word_sums, whole // 8)(raw[:whole].view(np.uint64)), raw[whole:].tobytes()
 
 
 def _changed_message(ctx: Any, arr: np.ndarray, owner: Tensor | None, version: int,

@@ -13,6 +13,7 @@ below it stands its NumPy twin under the same name (`core` explains the two deco
                       both candidate formulas; a whole layer and its BPTT
     cross_entropy.py  softmax cross-entropy forward and backward, one pass each
     adam.py           Adam's update in one pass
+    fingerprint.py    sums over an array's bytes, for the engine's checks of saved arrays
     sequence.py       `Layer`: picks a layer's inner path (tiny / small / big) and runs it;
                       the graph nodes in `tinygrad_rnn.fused` call only this
 
@@ -22,13 +23,13 @@ are the two versions themselves. The package imports nothing of the project, and
 a kernel first runs compiled, so `import tinygrad_rnn` stays fast.
 """
 
-from tinygrad_rnn.kernels import (activations, adam, cross_entropy, gru, lstm, matmul, rnn,
-                                  sequence)
+from tinygrad_rnn.kernels import (activations, adam, cross_entropy, fingerprint, gru, lstm, matmul,
+                                  rnn, sequence)
 from tinygrad_rnn.kernels.activations import ACTIVATIONS, RELU, SIGMOID, TANH, use_fast
 from tinygrad_rnn.kernels.core import KERNELS, get_backend, set_backend
 from tinygrad_rnn.kernels.matmul import mm
 from tinygrad_rnn.kernels.sequence import Layer
 
 __all__ = ["ACTIVATIONS", "KERNELS", "Layer", "RELU", "SIGMOID", "TANH", "activations", "adam",
-           "cross_entropy", "get_backend", "gru", "lstm", "matmul", "mm", "rnn", "sequence",
-           "set_backend", "use_fast"]
+           "cross_entropy", "fingerprint", "get_backend", "gru", "lstm", "matmul", "mm", "rnn",
+           "sequence", "set_backend", "use_fast"]

@@ -45,6 +45,9 @@ OPTIONS = dict(cache=True, error_model="numpy")
 # then never imports Numba nor loads compiled code, which is most of a warm process's start-up.
 SMALL = 4096
 
+# numba's switch that runs every kernel as plain Python (for debugging); numba reads it the same way
+_JIT = os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0")
+
 # What a first run compiles, measured on the project machine with an empty cache (see
 # docs/performance.md, "First run"): the kernels of one model's training step.
 COMPILE_SECONDS = 6
@@ -167,8 +170,9 @@ def by_size(k: Kernel, size: int) -> Callable:
     """The version of a one-pass kernel to run over `size` elements: its NumPy twin below SMALL
     while numba is not in use in this process (no kernel compiled or loaded yet), else `k`
     itself (the active backend's version: compiled code is 2-5x faster than the twin even
-    at a few hundred elements, once it is loaded)."""
-    return k if size >= SMALL or _notice["installed"] else k.twin
+    at a few hundred elements, once it is loaded). Under NUMBA_DISABLE_JIT (numba's debugging
+    switch: "compiled" code runs as Python loops) always the twin."""
+    return k if _JIT and (size >= SMALL or _notice["installed"]) else k.twin
 
 
 @functools.lru_cache(maxsize=None)
