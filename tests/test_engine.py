@@ -609,3 +609,62 @@ def test_leaf_gradients_never_share_memory_with_anything_else():
     Double.apply(w).sum().backward()
     assert made[0]() is w.grad  # kept as it is, no copy
     np.testing.assert_array_equal(w.grad, np.full((2, 2), 2.0))
+
+
+def test_gradients_are_added_in_place_only_into_arrays_nothing_else_holds():
+    """The engine adds a second gradient into the first in place only when nothing but itself
+    holds the first: never into the caller's seed, an array an op returned for two inputs, or
+    an array an op keeps."""
+    seed = np.full(3, 2.0)
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = x * 1.0
+    (y.clone() + y.clone()).backward(seed)  # Clone hands the seed itself to y, twice
+    np.testing.assert_array_equal(seed, np.full(3, 2.0))
+    np.testing.assert_array_equal(x.grad, np.full(3, 4.0))
+
+    kept = []
+
+    class Keep(Function):  # its backward returns an array it also keeps
+        def forward(ctx, v):
+            return v.copy()
+
+        def backward(ctx, g):
+            out = g.copy()
+            kept.append(out)
+            return (out,)
+
+    w = Tensor(np.ones(2), requires_grad=True)
+    h = w * 1.0
+    (Keep.apply(h) * 3.0 + Keep.apply(h) * 5.0).sum().backward()
+    assert sorted(k[0] for k in kept) == [3.0, 5.0]  # neither was added into
+    np.testing.assert_array_equal(w.grad, np.full(2, 8.0))
+
+    a = Tensor(np.ones(3), requires_grad=True)
+    s = a * 1.0
+    (s + s + s).sum().backward()  # Add returns one array for both inputs, then a third
+    np.testing.assert_array_equal(a.grad, np.full(3, 3.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradients_of_overlapping_slices_add_up(dtype):
+    """t[index] with a basic index gives its gradient to the picked part only (the engine adds
+    it there instead of a whole array of zeros); overlapping slices, ints, slices of a non-leaf
+    and of a view, all against the same sums written with NumPy."""
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((6, 5)).astype(dtype)
+    c1, c2, c3 = (rng.standard_normal(s).astype(dtype) for s in [(4, 5), (3, 2), (5,)])
+    w = Tensor(w0, requires_grad=True)
+    u = w * 2.0  # a non-leaf: its slices' gradients meet in the engine's dict
+    loss = ((w[:4] * c1).sum() + (w[2:5, 1:3] * c2).sum() + (w[5] * c3).sum()
+            + (u[1:3] ** 2).sum() + (w.T[0] * 7.0).sum())
+    loss.backward()
+    want = np.zeros_like(w0)
+    want[:4] += c1
+    want[2:5, 1:3] += c2
+    want[5] += c3
+    want[1:3] += 2.0 * 2.0 * (2.0 * w0[1:3])  # d/dw of (2w)^2 = 2 (2w) 2
+    want[:, 0] += 7.0
+    assert w.grad.dtype == dtype
+    np.testing.assert_allclose(w.grad, want, rtol=1e-6)
+    v = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    assert tg.gradcheck(lambda v: (v[1:] * v[:-1]).sum() + (v[:, 1] ** 3).sum() + v[2, 2], [v])

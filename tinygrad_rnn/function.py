@@ -18,7 +18,7 @@ import numpy as np
 from tinygrad_rnn.kernels.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh_grad
 from tinygrad_rnn.kernels.matmul import product
 from tinygrad_rnn.modes import switches
-from tinygrad_rnn.tensor import Tensor, _check_finite, _watch
+from tinygrad_rnn.tensor import Scatter, Tensor, _check_finite, _watch
 
 
 class Function:
@@ -383,11 +383,10 @@ class GetItem(Function):
         return a[ctx.index]
 
     def backward(ctx, g):
+        if _is_basic(ctx.index):  # slices and ints pick each element at most once
+            return (Scatter(ctx.in_shape, ctx.index, g),)  # g there, zeros elsewhere
         grad = np.zeros(ctx.in_shape, dtype=g.dtype)
-        if _is_basic(ctx.index):
-            grad[ctx.index] = g  # slices and ints pick each element at most once (and fast)
-        else:
-            np.add.at(grad, ctx.index, g)  # scatter-add: an element picked twice gets both
+        np.add.at(grad, ctx.index, g)  # scatter-add: an element picked twice gets both
         return (grad,)
 
 

@@ -997,6 +997,47 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
+class Scatter:
+    """A gradient that is g at `index` (a basic index: ints, slices) of an array of `shape` and
+    zero elsewhere, as the backward of `t[index]` returns it: the engine adds g into that part of
+    the gradient it accumulates, instead of a whole array of zeros per slice (a GRU cell slices
+    its weight four times per step)."""
+
+    __slots__ = ("shape", "index", "g")
+
+    def __init__(self, shape: tuple, index: Any, g: np.ndarray) -> None:
+        self.shape, self.index, self.g = shape, index, g
+
+    def dense(self) -> np.ndarray:
+        """The whole gradient as an array."""
+        grad = np.zeros(self.shape, dtype=self.g.dtype)
+        grad[self.index] = self.g
+        return grad
+
+
+def _add_into(grads: dict[Tensor, np.ndarray], p: Tensor, pg: Any) -> None:
+    """grads[p] += pg (an array or a `Scatter`): in place when nothing but `grads` holds
+    grads[p] (CPython's reference count: an array an op's backward returned may be another
+    input's gradient too, or the caller's), into the picked part only for a Scatter."""
+    old = grads.get(p)
+    scatter = pg.__class__ is Scatter
+    if old is None:
+        grads[p] = pg.dense() if scatter else pg
+        return
+    dtype = pg.g.dtype if scatter else pg.dtype
+    owned = (old.base is None and sys.getrefcount(old) == 3 and old.dtype == dtype
+             and old.flags.writeable)  # the references: grads, `old`, getrefcount's argument
+    if not scatter:
+        if owned:
+            old += pg
+        else:
+            grads[p] = old + pg
+        return
+    if not owned:
+        old = grads[p] = old.astype(np.result_type(old, dtype))  # a copy of our own
+    old[pg.index] += pg.g
+
+
 def topological_order(roots: Tensor | Sequence[Tensor]) -> list[Tensor]:
     """Every tensor reachable from `roots` through `.parents`, each after all its parents.
 
@@ -1164,9 +1205,8 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                     raise RuntimeError(f"backward of '{ctx.op}': gradient of shape {pg.shape} "
                                        f"for an input of shape {p.shape}")
                 if anomaly:
-                    _check_finite(pg, ctx, "backward")
-                old = grads.get(p)
-                grads[p] = pg if old is None else old + pg
+                    _check_finite(pg.g if pg.__class__ is Scatter else pg, ctx, "backward")
+                _add_into(grads, p, pg)
             parent_grads = pg = None  # so that a leaf's gradient is held by `grads` alone
     except Exception as e:  # leave every .grad as it was; say so, and mark what was freed
         where = f"op '{t._ctx.op}'" if t is not None and t._ctx is not None else "a leaf"
