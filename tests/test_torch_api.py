@@ -546,3 +546,16 @@ def test_a_value_that_requires_grad_is_never_written_in_silently():
     with torch.no_grad():
         buf.add_(h)  # nothing is recorded under no_grad: a plain write
     assert buf.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_nn_functional_is_where_pytorch_has_it():
+    """`torch.nn.functional.X` and `import torch.nn.functional as F` keep working when a program's
+    `import torch` becomes `import tinygrad_rnn as torch`."""
+    import importlib
+
+    import tinygrad_rnn.functional
+
+    assert torch.nn.functional is tinygrad_rnn.functional
+    assert importlib.import_module("tinygrad_rnn.nn.functional") is tinygrad_rnn.functional
+    x = torch.tensor([[1.0, -2.0]])
+    np.testing.assert_array_equal(torch.nn.functional.relu(x).numpy(), [[1.0, 0.0]])
