@@ -430,6 +430,18 @@ def test_benchmark_quick_runs():
     assert "threads=1)" in done.stdout  # BLAS on one thread, as the table says
 
 
+def test_cell_loop_benchmark_runs():
+    pytest.importorskip("torch")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "benchmarks/bench_cell_loop.py", "--config", "2,4,6",
+                           "--rounds", "5", "--budget", "0.1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = re.findall(r"^\| (rnn|lstm|gru) \| \(2, 4, 6\) \|.* ([0-9.]+) \|$", done.stdout, re.M)
+    assert [cell for cell, _ in rows] == ["rnn", "lstm", "gru"]
+    assert all(float(ratio) > 0 for _, ratio in rows)
+
+
 def test_step_kernel_benchmark_runs():
     pytest.importorskip("threadpoolctl")  # bench_crossover's timing helper needs it
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
