@@ -132,6 +132,9 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
         (*_arrays(rng, d, (40,), (40,), (40,)), rng.random(40).astype(d) * 0.1,
          np.array([0.1, 0.999, 0.001, 0.01 / (1 - 0.9 ** 3), np.sqrt(1 - 0.999 ** 3), 1e-8],
                   dtype=d))],
+    "scatter_add_rows": lambda rng, d: [
+        (*_arrays(rng, d, (5, 3)), np.array([4, 0, 4, 2, 4]), *_arrays(rng, d, (5, 3))),
+        (np.zeros((3, 1), d), np.array([], dtype=np.int64), np.zeros((0, 1), d))],
     "word_sums": lambda rng, d: [(rng.integers(0, 2**40, size=n).astype(np.uint64),)
                                  for n in (0, 1, 37)],  # small words: the sums do not wrap
 }

@@ -331,3 +331,20 @@ def test_sigmoid_of_an_integer_tensor_is_not_truncated_to_integers():
     zt = tg.from_numpy(z)  # an int64 tensor (Tensor(z) would be float32, as in PyTorch)
     np.testing.assert_allclose(zt.sigmoid().data, expected, rtol=1e-12)
     np.testing.assert_allclose(zt.tanh().data, np.tanh(z), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_picked_by_integers_get_every_gradient(dtype):
+    """weight[ids] (an embedding lookup) with repeated and negative ids, 1-D and 2-D ids, and a
+    vector picked by ids: each pick adds its gradient back into its row (the compiled
+    scatter-add, against NumPy's unbuffered add.at)."""
+    rng = np.random.default_rng(3)
+    for shape, ids in [((6, 4), np.array([[1, 5, 1], [-1, 0, 1]])), ((6, 4), np.array([2, 2, 2])),
+                       ((7,), np.array([0, -7, 3, 3])), ((6, 4), np.array([], dtype=np.int64))]:
+        w = Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+        c = rng.standard_normal(ids.shape + shape[1:]).astype(dtype)
+        (w[ids] * c).sum().backward()
+        want = np.zeros(shape, dtype)
+        np.add.at(want, ids, c)
+        assert w.grad.dtype == dtype
+        np.testing.assert_array_equal(w.grad, want)

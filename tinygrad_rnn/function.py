@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.kernels.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh_grad
+from tinygrad_rnn.kernels.core import by_size
 from tinygrad_rnn.kernels.matmul import product
+from tinygrad_rnn.kernels.scatter import scatter_add_rows
 from tinygrad_rnn.modes import switches
 from tinygrad_rnn.tensor import Scatter, Tensor, _check_finite, _watch
 
@@ -383,10 +385,18 @@ class GetItem(Function):
         return a[ctx.index]
 
     def backward(ctx, g):
-        if _is_basic(ctx.index):  # slices and ints pick each element at most once
-            return (Scatter(ctx.in_shape, ctx.index, g),)  # g there, zeros elsewhere
+        index = ctx.index
+        if _is_basic(index):  # slices and ints pick each element at most once
+            return (Scatter(ctx.in_shape, index, g),)  # g there, zeros elsewhere
         grad = np.zeros(ctx.in_shape, dtype=g.dtype)
-        np.add.at(grad, ctx.index, g)  # scatter-add: an element picked twice gets both
+        if isinstance(index, np.ndarray) and index.dtype.kind in "iu" and g.dtype.char in "fd":
+            if index.size:  # rows picked by integers (an embedding lookup): compiled
+                rows = grad.reshape(ctx.in_shape[0], -1)
+                ids = index.reshape(-1)
+                ids = np.where(ids < 0, ids + len(rows), ids)  # (forward checked the range)
+                by_size(scatter_add_rows, g.size)(rows, ids, g.reshape(ids.size, -1))
+        else:
+            np.add.at(grad, index, g)  # scatter-add: an element picked twice gets both
         return (grad,)
 
 

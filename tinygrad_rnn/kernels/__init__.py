@@ -14,6 +14,7 @@ below it stands its NumPy twin under the same name (`core` explains the two deco
     cross_entropy.py  softmax cross-entropy forward and backward, one pass each
     adam.py           Adam's update in one pass
     fingerprint.py    sums over an array's bytes, for the engine's checks of saved arrays
+    scatter.py        the backward of picking rows by integers (an embedding lookup)
     sequence.py       `Layer`: picks a layer's inner path (tiny / small / big) and runs it;
                       the graph nodes in `tinygrad_rnn.fused` call only this
 
@@ -24,7 +25,7 @@ a kernel first runs compiled, so `import tinygrad_rnn` stays fast.
 """
 
 from tinygrad_rnn.kernels import (activations, adam, cross_entropy, fingerprint, gru, lstm, matmul,
-                                  rnn, sequence)
+                                  rnn, scatter, sequence)
 from tinygrad_rnn.kernels.activations import ACTIVATIONS, RELU, SIGMOID, TANH, use_fast
 from tinygrad_rnn.kernels.core import KERNELS, get_backend, set_backend
 from tinygrad_rnn.kernels.matmul import mm
@@ -32,4 +33,4 @@ from tinygrad_rnn.kernels.sequence import Layer
 
 __all__ = ["ACTIVATIONS", "KERNELS", "Layer", "RELU", "SIGMOID", "TANH", "activations", "adam",
            "cross_entropy", "fingerprint", "get_backend", "gru", "lstm", "matmul", "mm", "rnn",
-           "sequence", "set_backend", "use_fast"]
+           "scatter", "sequence", "set_backend", "use_fast"]
