@@ -1,7 +1,8 @@
 """Measure where the loop kernels stop beating BLAS: `kernels.matmul` against `a @ b`, and a whole
 RNN / LSTM layer (forward + backward) with the hidden-to-hidden products inside the compiled time
-loop against a Python loop over BLAS products. One BLAS thread. The constants
-`kernels.matmul.CROSSOVER` and `kernels.sequence.SMALL_BELOW` record the result.
+loop against a Python loop over BLAS products, by size and then by number of steps (the compiled
+loop first copies W_h). One BLAS thread. The constants `kernels.matmul.CROSSOVER`,
+`kernels.sequence.SMALL_BELOW` and `kernels.sequence.WEIGHT_PER_STEP` record the result.
 
     .venv/bin/python benchmarks/bench_crossover.py
 """
@@ -55,38 +56,68 @@ def matmul_table() -> None:
                   f"{t_blas * 1e6:8.1f} {t_loop / t_blas:9.2f}")
 
 
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def layer_times(cell: str, dtype: type, steps: int, b: int, h: int,
+                rng: np.random.Generator) -> tuple[float, float]:
+    """Seconds for forward + backward of one fused layer (input size H): compiled time loop
+    ("small", forced), then Python loop over BLAS ("big", forced)."""
+    gates = GATES[cell]
+    x = tg.Tensor(rng.standard_normal((steps, b, h)).astype(dtype), requires_grad=True)
+    h0 = tg.Tensor(np.zeros((b, h), dtype))
+    W = tg.Tensor(rng.standard_normal((gates * h, 2 * h)).astype(dtype) * 0.1, requires_grad=True)
+    bias = tg.Tensor(np.zeros(gates * h, dtype), requires_grad=True)
+    b_hn = tg.Tensor(np.zeros(h, dtype), requires_grad=True)
+
+    def step() -> None:
+        if cell == "rnn":
+            out = fused.rnn_layer(x, h0, W, bias)
+        elif cell == "lstm":
+            out = fused.lstm_layer(x, h0, h0, W, bias)[0]
+        else:
+            out = fused.gru_layer(x, h0, W, bias, b_hn)
+        out.backward(np.ones(out.shape, dtype))
+
+    seq = kernels.sequence
+    saved = seq.SMALL_BELOW, seq.WEIGHT_PER_STEP
+    times = []
+    for small_below in (10**12, 0):
+        seq.SMALL_BELOW, seq.WEIGHT_PER_STEP = small_below, 10**12
+        times.append(best_time(step, repeat=5))
+    seq.SMALL_BELOW, seq.WEIGHT_PER_STEP = saved
+    return times[0], times[1]
+
+
 def sequence_table() -> None:
     print("\nwhole layer forward+backward, T=25: compiled time loop vs Python loop over BLAS, ms")
     print(f"{'cell':5} {'dtype':8} {'B':>4} {'H':>4} {'MACs/step':>9} {'compiled':>9} "
           f"{'blas':>8} {'ratio':>6}")
     rng = np.random.default_rng(0)
-    saved = kernels.sequence.SMALL_BELOW
-    for cell, gates in (("rnn", 1), ("lstm", 4)):
+    for cell in ("rnn", "lstm"):
         for dtype in (np.float32, np.float64):
             for b, h in [(1, 100), (8, 64), (32, 64), (16, 128), (32, 128), (64, 128), (32, 256)]:
-                x = tg.Tensor(rng.standard_normal((25, b, h)).astype(dtype), requires_grad=True)
-                h0 = tg.Tensor(np.zeros((b, h), dtype))
-                W = tg.Tensor(rng.standard_normal((gates * h, 2 * h)).astype(dtype) * 0.1,
-                              requires_grad=True)
-                bias = tg.Tensor(np.zeros(gates * h, dtype), requires_grad=True)
+                small, big = layer_times(cell, dtype, 25, b, h, rng)
+                print(f"{cell:5} {np.dtype(dtype).name:8} {b:4} {h:4} {b * GATES[cell] * h * h:9} "
+                      f"{small * 1e3:9.3f} {big * 1e3:8.3f} {small / big:6.2f}")
 
-                def step() -> None:
-                    if cell == "rnn":
-                        out = fused.rnn_layer(x, h0, W, bias)
-                    else:
-                        out = fused.lstm_layer(x, h0, h0, W, bias)[0]
-                    out.backward(np.ones(out.shape, dtype))
 
-                times = []
-                for crossover in (10**12, 0):
-                    kernels.sequence.SMALL_BELOW = crossover
-                    times.append(best_time(step, repeat=5))
-                kernels.sequence.SMALL_BELOW = saved
-                print(f"{cell:5} {np.dtype(dtype).name:8} {b:4} {h:4} {b * gates * h * h:9} "
-                      f"{times[0] * 1e3:9.3f} {times[1] * 1e3:8.3f} {times[0] / times[1]:6.2f}")
+def steps_table() -> None:
+    print("\nthe same by number of steps T, B=1, float32 (a seq2seq decoder calls T=1), ms")
+    print(f"{'cell':5} {'H':>4} {'G*H*H':>7} {'T':>3} {'G*H*H/T':>8} {'compiled':>9} {'blas':>8} "
+          f"{'ratio':>6}")
+    rng = np.random.default_rng(0)
+    for cell in ("rnn", "lstm", "gru"):
+        for h in (64, 128, 256):
+            for steps in (1, 3, 10, 25):
+                small, big = layer_times(cell, np.float32, steps, 1, h, rng)
+                weight = GATES[cell] * h * h
+                print(f"{cell:5} {h:4} {weight:7} {steps:3} {weight // steps:8} "
+                      f"{small * 1e3:9.3f} {big * 1e3:8.3f} {small / big:6.2f}")
 
 
 if __name__ == "__main__":
     with threadpool_limits(1):
         matmul_table()
         sequence_table()
+        steps_table()

@@ -39,6 +39,7 @@ def inner_path(request, monkeypatch):
     RNN layer in one compiled call (tiny), the compiled time loop after one BLAS input product
     (small), or a Python loop over BLAS products (big)."""
     monkeypatch.setattr(kernels.sequence, "SMALL_BELOW", 0 if request.param == "big" else 10**12)
+    monkeypatch.setattr(kernels.sequence, "WEIGHT_PER_STEP", 10**12)  # even a 1-step sequence
     monkeypatch.setattr(kernels.matmul, "CROSSOVER", 10**12 if request.param == "tiny" else 0)
     return request.param
 
@@ -47,9 +48,20 @@ def test_inner_path_fixture_forces_each_path(backend, inner_path):
     """The fixture above really selects the path the tests claim to cover (the NumPy backend
     always runs "big"; "tiny" is for RNN layers only)."""
     want = "big" if backend == "numpy" else inner_path
-    assert kernels.Layer(3, 2, 4, 1, np.dtype(np.float32)).path == want
-    assert kernels.Layer(3, 2, 4, 4, np.dtype(np.float32)).path == \
+    assert kernels.Layer(1, 3, 2, 4, 1, np.dtype(np.float32)).path == want
+    assert kernels.Layer(1, 3, 2, 4, 4, np.dtype(np.float32)).path == \
         ("small" if want == "tiny" else want)
+
+
+def test_a_short_sequence_does_not_pay_for_copying_the_weight(backend):
+    """The small path copies W_h first: a layer called one step at a time (a seq2seq decoder)
+    runs the big path unless W_h is small; a long sequence of the same layer runs small."""
+    f32 = np.dtype(np.float32)
+    small = "big" if backend == "numpy" else "small"
+    assert kernels.Layer(1, 1, 256, 256, 3, f32).path == "big"  # G*H*H = 196608 for 1 step
+    assert kernels.Layer(100, 1, 256, 256, 3, f32).path == small
+    assert kernels.Layer(1, 1, 16, 16, 4, f32).path == small  # 1024 elements: cheap to copy
+    assert kernels.Layer(25, 1, 100, 100, 4, f32).path == small  # the benchmark's (1, 25, 100)
 
 
 def _leaf(rng, shape, scale=1.0):

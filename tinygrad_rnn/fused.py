@@ -139,7 +139,7 @@ class RNNLayer(Function):
         n_in, hidden = _check("rnn_layer", x, (h0,), W, rest, 1)
         steps, batch, _ = x.shape
         x, h0 = np.ascontiguousarray(x), np.ascontiguousarray(h0)
-        ctx.layer = kernels.Layer(batch, n_in, hidden, 1, x.dtype)
+        ctx.layer = kernels.Layer(steps, batch, n_in, hidden, 1, x.dtype)
         hs = ctx.layer.rnn(x, h0, W, rest[0] if rest else None, ctx.act)
         ctx.save_for_backward(x, h0, W, hs)
         return hs
@@ -167,7 +167,7 @@ class LSTMLayer(Function):
         n_in, hidden = _check("lstm_layer", x, (h0, c0), W, rest, 4)
         steps, batch, _ = x.shape
         x, h0, c0 = (np.ascontiguousarray(a) for a in (x, h0, c0))
-        ctx.layer = kernels.Layer(batch, n_in, hidden, 4, x.dtype)
+        ctx.layer = kernels.Layer(steps, batch, n_in, hidden, 4, x.dtype)
         hs, cs, tanh_cs, gates = ctx.layer.lstm(x, h0, c0, W, rest[0] if rest else None)
         ctx.save_for_backward(x, h0, c0, W, hs, cs, tanh_cs, gates)
         steps, batch, hidden = hs.shape
@@ -213,7 +213,7 @@ class GRULayer(Function):
                             f"{W.dtype} and {b_hn.dtype} (b_hn)")
         steps, batch, _ = x.shape
         x, h0 = np.ascontiguousarray(x), np.ascontiguousarray(h0)
-        ctx.layer = kernels.Layer(batch, n_in, hidden, 3, x.dtype)
+        ctx.layer = kernels.Layer(steps, batch, n_in, hidden, 3, x.dtype)
         hs, gates, m = ctx.layer.gru(x, h0, W, rest[0] if rest else None, b_hn, reset_after)
         ctx.save_for_backward(x, h0, W, hs, gates, m)
         return hs

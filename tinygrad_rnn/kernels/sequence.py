@@ -38,25 +38,33 @@ from tinygrad_rnn.kernels.matmul import mm
 from tinygrad_rnn.kernels.rnn import rnn_layer_forward, rnn_sequence, rnn_sequence_backward
 
 SMALL_BELOW = 200_000  # multiply-adds per step of the hidden product (B * G*H * H)
+# The small path first copies W_h (G*H * H elements, transposed), which its faster steps pay back
+# only over enough of them: below ~4e3-8e3 elements of W_h per step of the sequence (B=1,
+# benchmarks/bench_crossover.py "steps" table). One step of a GRU of H=256, as a seq2seq decoder
+# calls it, took 0.74 ms on the small path and 0.32 ms on the big one.
+WEIGHT_PER_STEP = 4_000
 PATHS = ("tiny", "small", "big")
 
 
 class Layer:
     """A recurrent layer's sizes and the inner path they choose; runs forward and BPTT on it.
 
-    batch B, input size I, hidden size H, gate_blocks G (1 RNN, 4 LSTM, 3 GRU), dtype of the
-    arrays (float32 compiled loops use the call-free activations).
+    steps T, batch B, input size I, hidden size H, gate_blocks G (1 RNN, 4 LSTM, 3 GRU), dtype
+    of the arrays (float32 compiled loops use the call-free activations).
     """
 
     __slots__ = ("path", "n_in", "fast")
 
-    def __init__(self, batch: int, n_in: int, hidden: int, gate_blocks: int,
+    def __init__(self, steps: int, batch: int, n_in: int, hidden: int, gate_blocks: int,
                  dtype: np.dtype) -> None:
         self.n_in, self.fast = n_in, use_fast(dtype)
-        if not numba_active() or batch * gate_blocks * hidden * hidden >= SMALL_BELOW:
+        weight = gate_blocks * hidden * hidden  # elements of W_h
+        if not numba_active() or batch * weight >= SMALL_BELOW:
             self.path = "big"
         elif gate_blocks == 1 and batch * n_in * hidden < matmul.CROSSOVER:
             self.path = "tiny"
+        elif weight >= WEIGHT_PER_STEP * steps:  # too few steps to pay for copying W_h
+            self.path = "big"
         else:
             self.path = "small"
 
