@@ -476,6 +476,18 @@ def test_small_one_pass_kernels_run_their_twin_until_numba_is_in_use():
     assert done.stdout.split() == ["True", jit, "False", jit, "True"]
 
 
+def test_the_engine_s_fingerprints_never_import_numba():
+    """A per-op program (no kernel of its own) whose saved weight is big (10,000 words, above
+    SMALL) fingerprints it with the NumPy twin: importing numba would cost its start-up."""
+    code = ("import sys, numpy as np, tinygrad_rnn as tg; "
+            "w = tg.Tensor(np.ones((100, 100)), requires_grad=True); "
+            "(tg.Tensor(np.ones((3, 100))) @ w).tanh().sum().backward(); "
+            "print(w.grad.shape, 'numba' in sys.modules)")
+    done = _run(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["(100,", "100)", "False"]
+
+
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
 def test_first_compile_prints_one_line_and_a_warm_cache_nothing():
     """An empty cache: one line on stderr before compiling (and nothing on stdout); the same

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from tinygrad_rnn.checks import flag, number
-from tinygrad_rnn.kernels.core import by_size
+from tinygrad_rnn.kernels.core import once_loaded
 from tinygrad_rnn.kernels.fingerprint import word_sums
 
 # the engine's switches live in modes.py; imported here too so old imports keep working
@@ -1259,19 +1259,19 @@ def _watch(saved: tuple, parents: tuple, datas: list, out: Tensor, everything: b
 def _fingerprint(arr: np.ndarray) -> Any:
     """A fingerprint of an array's bytes: a CRC-32 under 1 KB; above, two sums over the bytes
     read as 64-bit words (`kernels.fingerprint.word_sums`: plain and weighted by position,
-    wrapping; compiled, at memory speed) plus the few bytes left over. Any change of one element
-    changes either, and so do two different elements swapped; changes of several elements are
-    missed only when they cancel exactly in both sums."""
+    wrapping; compiled once numba is in use, never the reason it is imported) plus the few bytes
+    left over. Any change of one element changes either, and so do two different elements
+    swapped; changes of several elements are missed only when they cancel exactly in both."""
     if not arr.flags.c_contiguous:  # a transpose is contiguous, or else fingerprint a copy
         arr = arr.T if arr.T.flags.c_contiguous else np.ascontiguousarray(arr)
     if arr.nbytes < 1024:
         return zlib.crc32(arr)
     if arr.nbytes % 8 == 0:
         words = np.frombuffer(arr, np.uint64)
-        return by_size(word_sums, words.size)(words)
+        return once_loaded(word_sums)(words)
     raw = np.frombuffer(arr, np.uint8)
     whole = raw.size - raw.size % 8
-    return by_size(word_sums, whole // 8)(raw[:whole].view(np.uint64)), raw[whole:].tobytes()
+    return once_loaded(word_sums)(raw[:whole].view(np.uint64)), raw[whole:].tobytes()
 
 
 def _changed_message(ctx: Any, arr: np.ndarray, owner: Tensor | None, version: int,

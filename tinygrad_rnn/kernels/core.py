@@ -167,12 +167,18 @@ def _compile(py_func: Callable, owner: Formula) -> Callable:
 
 
 def by_size(k: Kernel, size: int) -> Callable:
-    """The version of a one-pass kernel to run over `size` elements: its NumPy twin below SMALL
-    while numba is not in use in this process (no kernel compiled or loaded yet), else `k`
-    itself (the active backend's version: compiled code is 2-5x faster than the twin even
-    at a few hundred elements, once it is loaded). Under NUMBA_DISABLE_JIT (numba's debugging
-    switch: "compiled" code runs as Python loops) always the twin."""
-    return k if _JIT and (size >= SMALL or _notice["installed"]) else k.twin
+    """The version of a one-pass kernel to run over `size` elements: `k` itself (the active
+    backend's version) from SMALL elements up, below that `once_loaded(k)` (compiled code is
+    2-5x faster than the twin even at a few hundred elements, once it is loaded)."""
+    return k if _JIT and size >= SMALL else once_loaded(k)
+
+
+def once_loaded(k: Kernel) -> Callable:
+    """`k` once numba is in use in this process (a kernel compiled or loaded), else its NumPy
+    twin: for work that should never be what imports numba (a second or so, once), such as the
+    engine's fingerprints. Under NUMBA_DISABLE_JIT (numba's debugging switch: "compiled" code
+    runs as Python loops) always the twin."""
+    return k if _JIT and _notice["installed"] else k.twin
 
 
 @functools.lru_cache(maxsize=None)
