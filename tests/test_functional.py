@@ -239,3 +239,20 @@ def test_cross_entropy_of_integer_logits_is_not_truncated():
         loss = F.cross_entropy(tg.tensor([[1, 2, 3]]), [0], reduction=reduction)
         np.testing.assert_allclose(loss.data, expected if reduction != "none" else [expected],
                                    rtol=1e-12)
+
+
+def test_linear_is_x_w_transposed_plus_b_with_its_gradients(rng):
+    """F.linear(x, W, b) = x W^T + b (as torch.nn.functional.linear), for batched, 3-D and
+    single-vector inputs, without a bias too; gradients against finite differences; a bias of
+    the wrong shape is refused by name."""
+    W = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    b = Tensor(rng.standard_normal(4), requires_grad=True)
+    for shape in [(5, 3), (2, 5, 3), (3,)]:
+        x = Tensor(rng.standard_normal(shape), requires_grad=True)
+        np.testing.assert_allclose(F.linear(x, W, b).numpy(), x.numpy() @ W.numpy().T + b.numpy(),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(F.linear(x, W).numpy(), x.numpy() @ W.numpy().T, rtol=1e-12)
+        assert tg.gradcheck(lambda x, W, b: F.linear(x, W, b), [x, W, b])
+    with pytest.raises(ValueError, match=r"linear: bias must have shape \(4,\) for weight of "
+                                         r"shape \(4, 3\), got \(3,\)"):
+        F.linear(Tensor(np.ones((2, 3))), W, Tensor(np.ones(3)))

@@ -46,6 +46,19 @@ def relu(x: Tensor) -> Tensor:
     return _tensor(x).relu()
 
 
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input W^T + b as one graph node (what `nn.Linear` records), as torch.nn.functional.linear:
+    input (..., in_features), weight (out_features, in_features), bias (out_features,) or None."""
+    x, w = _tensor(input), _tensor(weight)
+    if bias is None:
+        return fused.LinearLayer.apply(x, w)
+    b = _tensor(bias)
+    if w.ndim == 2 and b.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight of shape "
+                         f"{w.shape}, got {b.shape}")
+    return fused.LinearLayer.apply(x, w, b)
+
+
 def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()

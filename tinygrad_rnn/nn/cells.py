@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn import functional as F
 from tinygrad_rnn.checks import flag, float_dtype
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
@@ -250,24 +251,17 @@ class GRUCell(CellBase):
         n_in, H = self.input_size, self.hidden_size
         W, b = self.linear.weight, self.linear.bias
         tags = _cell_tags(self, x, h)
+        b_rz, b_n = (None, None) if b is None else (b[:2 * H], b[2 * H:])
         with annotate(**tags):
-            a_rz = _concat(x, h) @ W[:2 * H].T
-            if b is not None:
-                a_rz = a_rz + b[:2 * H]
+            a_rz = F.linear(_concat(x, h), W[:2 * H], b_rz)  # W_rz [x; h] + b_rz
             a_r, a_z = a_rz.split([H, H], dim=-1)
             r, z = a_r.sigmoid(), a_z.sigmoid()
             r.name, z.name = "r", "z"
             W_n = W[2 * H:]
             if self.reset_after:  # r scales the transformed state W_hn h + b_hn
-                a_xn = x @ W_n[:, :n_in].T
-                a_hn = h @ W_n[:, n_in:].T
-                if b is not None:
-                    a_xn, a_hn = a_xn + b[2 * H:], a_hn + self.b_hn
-                a_n = a_xn + r * a_hn
+                a_n = F.linear(x, W_n[:, :n_in], b_n) + r * F.linear(h, W_n[:, n_in:], self.b_hn)
             else:  # r scales h before the linear layer
-                a_n = _concat(x, r * h, name="x_rh") @ W_n.T
-                if b is not None:
-                    a_n = a_n + b[2 * H:]
+                a_n = F.linear(_concat(x, r * h, name="x_rh"), W_n, b_n)
             n = a_n.tanh()
             n.name = "n"
             h_new = (1.0 - z) * n + z * h  # interpolate between the candidate and the old state
