@@ -254,8 +254,7 @@ class GRUCell(CellBase):
         b_rz, b_n = (None, None) if b is None else (b[:2 * H], b[2 * H:])
         with annotate(**tags):
             a_rz = F.linear(_concat(x, h), W[:2 * H], b_rz)  # W_rz [x; h] + b_rz
-            a_r, a_z = a_rz.split([H, H], dim=-1)
-            r, z = a_r.sigmoid(), a_z.sigmoid()
+            r, z = a_rz.sigmoid().split([H, H], dim=-1)  # both gates in one sigmoid
             r.name, z.name = "r", "z"
             W_n = W[2 * H:]
             if self.reset_after:  # r scales the transformed state W_hn h + b_hn
