@@ -256,3 +256,5 @@ def test_linear_is_x_w_transposed_plus_b_with_its_gradients(rng):
     with pytest.raises(ValueError, match=r"linear: bias must have shape \(4,\) for weight of "
                                          r"shape \(4, 3\), got \(3,\)"):
         F.linear(Tensor(np.ones((2, 3))), W, Tensor(np.ones(3)))
+    with pytest.raises(ValueError, match=r"got \(1,\)"):  # would broadcast silently
+        F.linear(Tensor(np.ones((2, 3))), W, Tensor(np.ones(1)))

@@ -49,14 +49,8 @@ def relu(x: Tensor) -> Tensor:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """input W^T + b as one graph node (what `nn.Linear` records), as torch.nn.functional.linear:
     input (..., in_features), weight (out_features, in_features), bias (out_features,) or None."""
-    x, w = _tensor(input), _tensor(weight)
-    if bias is None:
-        return fused.LinearLayer.apply(x, w)
-    b = _tensor(bias)
-    if w.ndim == 2 and b.shape != (w.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight of shape "
-                         f"{w.shape}, got {b.shape}")
-    return fused.LinearLayer.apply(x, w, b)
+    args = (input, weight) if bias is None else (input, weight, bias)
+    return fused.LinearLayer.apply(*(_tensor(a) for a in args))
 
 
 def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:

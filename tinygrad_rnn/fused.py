@@ -37,6 +37,9 @@ class LinearLayer(Function):
     def forward(ctx, x, W, *rest):
         if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[1]:
             raise ValueError(f"linear: x of shape {x.shape} does not fit W of shape {W.shape}")
+        if rest and rest[0].shape != (W.shape[0],):  # not broadcast: a (1,) bias is a mistake
+            raise ValueError(f"linear: bias must have shape ({W.shape[0]},) for weight of shape "
+                             f"{W.shape}, got {rest[0].shape}")
         x2 = x.reshape(-1, x.shape[-1])
         y = product(x2, W.T, out=reusable("linear_y", (x2.shape[0], W.shape[0]),
                                            np.result_type(x2, W)))
