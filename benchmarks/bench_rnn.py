@@ -4,8 +4,9 @@ plain NumPy, PyTorch and JAX, plus cold-start times.
 One training step = forward over T steps, mean cross-entropy of an output Linear(H, 65) at every
 step, backward (BPTT), one Adam step (lr 1e-3). Inputs are one-hot (T, B, 65) float32 arrays,
 targets random; every implementation starts from the same weights. Timed interleaved in one
-process (round-robin, a few calls of each per round); a table shows each median with the spread
-of the rounds, and each ratio is the median over rounds of the two times of the same round:
+process: every round runs each implementation in turn, in a fresh random order, one untimed call
+and then a few timed ones. A table shows each median with the spread of the rounds, and each
+ratio is the median over rounds of the two times of the same round:
 
     tinygrad  THE HEADLINE: the model exactly as a user writes it, default options:
               nn.RNN / nn.LSTM / nn.GRU + nn.Linear + F.cross_entropy + optim.Adam
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -416,12 +418,15 @@ STEPS = {"tinygrad": tinygrad_step, "numpy": numpy_step, "torch": torch_step, "j
 
 # ----- timing ----------------------------------------------------------------------------------
 def interleaved(fns: dict[str, Callable], rounds: int, budget: float,
-                batch_seconds: float = 0.01) -> dict[str, list[float]]:
-    """Seconds per call of each fn in every round, calling them round-robin: each round runs
-    every fn in turn, `reps` calls in a row, and records the mean of those calls. `reps` is set in
-    the warm-up so a batch of calls lasts about `batch_seconds` (1 for slow fns), so that a 0.5 ms
-    step is timed warm, as in training, and not right after another implementation has
-    flushed the caches. Stops early after `budget` seconds (at least 5 rounds)."""
+                batch_seconds: float = 0.01, seed: int = 0) -> dict[str, list[float]]:
+    """Seconds per call of each fn in every round. Each round runs every fn in turn, in a fresh
+    random order (seeded), first one untimed call and then `reps` calls in a row, and records
+    the mean of those calls. `reps` is set in the warm-up so a batch lasts about `batch_seconds`
+    (1 for slow fns). So every timed call is warm, as in training: the first call after another
+    implementation ran pays for the caches that one flushed (0.5 ms more for a 0.2 ms step after
+    PyTorch's, measured), and in a fixed order that cost would always fall on the same fn, after
+    the same neighbour (tinygrad / numpy at (1, 25, 100): 0.83 with tinygrad first, 0.65 with
+    numpy first). Stops early after `budget` seconds (at least 5 rounds)."""
     reps = {}
     for name, fn in fns.items():
         fn()  # warm-up (compiles, allocates optimizer state)
@@ -429,9 +434,13 @@ def interleaved(fns: dict[str, Callable], rounds: int, budget: float,
         fn()
         reps[name] = max(1, min(100, int(batch_seconds / max(time.perf_counter() - t0, 1e-9))))
     times: dict[str, list[float]] = {name: [] for name in fns}
+    order, shuffle = list(fns), random.Random(seed).shuffle
     start = time.perf_counter()
     for k in range(rounds):
-        for name, fn in fns.items():
+        shuffle(order)
+        for name in order:
+            fn = fns[name]
+            fn()  # untimed: it pays for what the previous implementation left in the caches
             t0 = time.perf_counter()
             for _ in range(reps[name]):
                 fn()

@@ -442,6 +442,27 @@ def test_benchmark_quick_runs():
     assert "threads=1)" in done.stdout  # BLAS on one thread, as the table says
 
 
+def test_benchmark_interleaving_is_warm_and_shuffled():
+    """Each timed batch follows one untimed call of the same fn (so no timed call is the first
+    after another implementation), and the order changes between rounds (so no fn always runs
+    after the same neighbour)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_rnn
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in "abcd"}
+    times = bench_rnn.interleaved(fns, rounds=8, budget=60.0, batch_seconds=1e-12)
+    assert all(len(ts) == 8 for ts in times.values())
+    runs = calls[8:]  # after the warm-up: two calls of each fn
+    assert len(runs) == 8 * 4 * 2  # reps is 1 here: one untimed and one timed call per batch
+    batches = [runs[i:i + 2] for i in range(0, len(runs), 2)]
+    assert all(first == second for first, second in batches)
+    orders = {tuple(b[0] for b in batches[r * 4:(r + 1) * 4]) for r in range(8)}
+    assert all(sorted(order) == list("abcd") for order in orders) and len(orders) > 1
+
+
 def test_cell_loop_benchmark_runs():
     pytest.importorskip("torch")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
