@@ -52,12 +52,54 @@ def test_division_matches_numpy_exactly():
     ([0, 3], IndexError, r"target 3 is outside \[0, 3\)"),
     ([0], ValueError, r"target of shape \(1,\) does not fit input of shape \(2, 3\)"),
     ([0, 1, 2], ValueError, r"target of shape \(3,\) does not fit"),
-    ([0.5, 1], TypeError, "target must hold integer class indices"),
+    ([0.5, 1], TypeError, "target must hold integers"),
 ])
 def test_class_targets_are_checked_the_same_way(fn, target, error, message):
     scores = Tensor(np.zeros((2, 3), np.float32))
     with pytest.raises(error, match=f"{fn.__name__}: {message}"):
         fn(scores, target)
+
+
+# Every entry point that takes class or token indices applies one rule (checks.indices):
+# integers, or floats holding whole numbers (Tensor(targets) makes float32). Before, the two
+# functional losses took whole floats while their modules, one_hot and Embedding refused them.
+_LOGITS = np.array([[2.0, 0.0, -1.0], [0.5, 1.0, 0.0]], np.float32)
+INDEX_TAKERS = {
+    "cross_entropy": lambda i: F.cross_entropy(Tensor(_LOGITS), i),
+    "nll_loss": lambda i: F.nll_loss(F.log_softmax(Tensor(_LOGITS), -1), i),
+    "CrossEntropyLoss": lambda i: nn.CrossEntropyLoss()(Tensor(_LOGITS), i),
+    "NLLLoss": lambda i: nn.NLLLoss()(F.log_softmax(Tensor(_LOGITS), -1), i),
+    "one_hot": lambda i: F.one_hot(i, 3),
+    "Embedding": lambda i: _EMBEDDING(i),
+}
+_EMBEDDING = nn.Embedding(3, 2)
+
+
+@pytest.mark.parametrize("name", list(INDEX_TAKERS))
+def test_every_index_taker_accepts_whole_floats_as_integers(name):
+    fn = INDEX_TAKERS[name]
+    want = fn(np.array([2, 0])).data
+    for given in (Tensor([2, 0]), np.array([2.0, 0.0]), [2.0, 0.0], tg.tensor([2, 0])):
+        np.testing.assert_array_equal(fn(given).data, want)
+    if name in ("cross_entropy", "CrossEntropyLoss"):  # by hand: -log softmax at 2, then at 0
+        rows = _LOGITS.astype(np.float64)
+        logp = rows - np.log(np.exp(rows).sum(axis=1, keepdims=True))
+        assert abs(float(want) - (-(logp[0, 2] + logp[1, 0]) / 2)) < 1e-6
+
+
+@pytest.mark.parametrize("name", list(INDEX_TAKERS))
+@pytest.mark.parametrize("given, shown", [
+    (np.array([0.5, 1.0]), r"got 0\.5 \(dtype float64\)$"),
+    (Tensor([np.nan, 1.0]), r"got nan \(dtype float32\)$"),
+    (np.array([np.inf, 0.0]), r"got inf \(dtype float64\)$"),
+    (np.array([2.0**24, 0.0], np.float32), r"got 16777216\.0 \(dtype float32\), too large"),
+    (np.array([True, False]), r"got dtype bool$"),
+    (np.array(["1", "0"]), r"got dtype <U1$"),
+])
+def test_every_index_taker_refuses_what_is_not_a_whole_number(name, given, shown):
+    argument = "indices" if name in ("one_hot", "Embedding") else "target"
+    with pytest.raises(TypeError, match=f"^{name}: {argument} must hold integers, {shown}"):
+        INDEX_TAKERS[name](given)
 
 
 @pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss], ids=["cross_entropy", "nll_loss"])

@@ -215,8 +215,8 @@ def test_embedding_init_and_errors() -> None:
     assert 0.7 < emb.weight.data.std() < 1.3  # N(0, 1), as PyTorch
     with pytest.raises(IndexError, match="Embedding: index 50 is outside"):
         emb(np.array([1, 50]))
-    with pytest.raises(TypeError, match="Embedding: indices must be integers"):
-        emb(np.array([1.0]))
+    with pytest.raises(TypeError, match="Embedding: indices must hold integers"):
+        emb(np.array([1.5]))
     with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 1"):
         nn.Embedding(0, 3)
 

@@ -59,3 +59,23 @@ def float_dtype(dtype: Any, fn: str) -> np.dtype:
     if dt not in (np.float32, np.float64):
         raise TypeError(f"{fn}: dtype must be float32 or float64, got {dt}")
     return dt
+
+
+def indices(values: Any, fn: str, name: str) -> np.ndarray:
+    """`values` (an ndarray, list or int) as an array of integer indices: an integer dtype as it
+    is; floats as int64 when every one is a whole number small enough to be exact in its dtype
+    (`Tensor(targets)` makes float32, which holds every integer below 2**24). A fraction, NaN,
+    an infinity, a bool or a string is a TypeError naming the first such value."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return arr
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{fn}: {name} must hold integers, got dtype {arr.dtype}")
+    bits = np.finfo(arr.dtype).nmant + 1  # the float holds every integer below 2**bits
+    bad = (arr != np.round(arr)) | ~(np.abs(arr) < 2.0 ** bits)  # (NaN fails both)
+    if bad.any():
+        first = float(arr[bad].ravel()[0])
+        too_big = f", too large to be exact in {arr.dtype}" if first.is_integer() else ""
+        raise TypeError(f"{fn}: {name} must hold integers, got {first!r} (dtype "
+                        f"{arr.dtype}){too_big}")
+    return arr.astype(np.int64)

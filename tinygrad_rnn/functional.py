@@ -9,6 +9,7 @@ import numpy as np
 from tinygrad_rnn import function as ops
 from tinygrad_rnn import fused
 from tinygrad_rnn.random import get_rng
+from tinygrad_rnn import checks
 from tinygrad_rnn.checks import flag, integer, number
 from tinygrad_rnn.tensor import Tensor, _alias, _dim
 
@@ -63,17 +64,14 @@ def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
     raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _class_targets(scores: Tensor, target: Any, reduction: str, fn: str) -> np.ndarray:
+def _class_targets(scores: Tensor, target: Any, reduction: str, fn: str,
+                   ignore_index: int | None = None) -> np.ndarray:
     """The checked integer targets for scores (N, C) or (C,): shape (N,) or (), each in
-    [0, C); the reduction one of mean|sum|none. Every failure names `fn` and the argument."""
+    [0, C) or equal to ignore_index; the reduction one of mean|sum|none. Every failure names
+    `fn` and the argument. (Also the check of nn.CrossEntropyLoss and nn.NLLLoss.)"""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if t.dtype.kind not in "iu":
-        if t.dtype.kind == "f" and np.all(t == np.round(t)):  # ([] is float64: empty is fine)
-            t = t.astype(np.int64)  # integer-valued floats are accepted as class indices
-        else:
-            raise TypeError(f"{fn}: target must hold integer class indices, got dtype {t.dtype}")
+    t = checks.indices(target.data if isinstance(target, Tensor) else target, fn, "target")
     if scores.ndim not in (1, 2):
         raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {scores.shape}")
     n_classes = scores.shape[-1]
@@ -82,6 +80,8 @@ def _class_targets(scores: Tensor, target: Any, reduction: str, fn: str) -> np.n
         raise ValueError(f"{fn}: target of shape {t.shape} does not fit input of shape "
                          f"{scores.shape} (expected target shape {expected})")
     bad = (t < 0) | (t >= n_classes)
+    if ignore_index is not None:
+        bad &= t != ignore_index
     if np.any(bad):
         raise IndexError(f"{fn}: target {t[bad].ravel()[0]} is outside [0, {n_classes})")
     return t
@@ -126,9 +126,8 @@ def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:
 def one_hot(indices: Any, num_classes: int, dtype: Any = np.float32) -> Tensor:
     """Float tensor of shape indices.shape + (num_classes,) with a 1 at each index."""
     num_classes = integer(num_classes, "one_hot", "num_classes", minimum=1)
-    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
+    idx = checks.indices(indices.data if isinstance(indices, Tensor) else indices, "one_hot",
+                         "indices")
     if np.any((idx < 0) | (idx >= num_classes)):
         raise IndexError(f"one_hot: an index is outside [0, {num_classes})")
     return Tensor(np.eye(num_classes, dtype=dtype)[idx])

@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from tinygrad_rnn import functional as F
+from tinygrad_rnn.checks import indices
 from tinygrad_rnn.nn.module import Module, Parameter, _float_dtype, check_probability, check_size
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
@@ -18,11 +19,9 @@ __all__ = ["Embedding", "Dropout", "ReLU", "Tanh", "Sigmoid", "Identity", "Softm
 
 
 def _indices(idx: Any, num: int, fn: str) -> np.ndarray:
-    """Integer indices in [0, num) from an int ndarray, list, int or Tensor, or a clear error."""
-    arr = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: indices must be integers (e.g. a LongTensor), got dtype "
-                        f"{arr.dtype}")
+    """Integer indices in [0, num) from an ndarray, list, int or Tensor of integers (or of whole
+    floats: `checks.indices`), or a clear error."""
+    arr = indices(idx.data if isinstance(idx, Tensor) else idx, fn, "indices")
     if arr.size and (arr.min() < 0 or arr.max() >= num):
         bad = arr[(arr < 0) | (arr >= num)].ravel()[0]
         raise IndexError(f"{fn}: index {bad} is outside [0, {num})")

@@ -27,26 +27,6 @@ def _reduction(reduction: Any, fn: str) -> str:
     return reduction
 
 
-def _targets(logits: Tensor, target: Any, ignore_index: int, fn: str) -> np.ndarray:
-    """Class indices of shape (N,) (or () for one row) checked against logits (N, C) / (C,);
-    ignore_index may appear anywhere, any other value must be in [0, C)."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: target must hold integer class indices (e.g. a LongTensor), "
-                        f"got dtype {t.dtype}")
-    if logits.ndim not in (1, 2):
-        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {logits.shape}")
-    expected = logits.shape[:1] if logits.ndim == 2 else ()
-    if t.shape != expected:
-        raise ValueError(f"{fn}: target of shape {t.shape} does not fit input of shape "
-                         f"{logits.shape} (expected target shape {expected})")
-    n_classes = logits.shape[-1]
-    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
-    if np.any(bad):
-        raise IndexError(f"{fn}: target {t[bad].ravel()[0]} is outside [0, {n_classes})")
-    return t
-
-
 def _nll(logp: Tensor, t: np.ndarray, ignore_index: int, reduction: str,
          smoothing: float) -> Tensor:
     """PyTorch's (smoothed) negative log-likelihood of rows of log-probabilities."""
@@ -90,7 +70,8 @@ class CrossEntropyLoss(Module):
     def forward(self, input: Any, target: Any) -> Tensor:
         """The loss of logits `input` at class indices `target`."""
         logits = input if isinstance(input, Tensor) else Tensor(input)
-        t = _targets(logits, target, self.ignore_index, "CrossEntropyLoss")
+        t = F._class_targets(logits, target, self.reduction, "CrossEntropyLoss",
+                              self.ignore_index)
         if not self.label_smoothing and not np.any(t == self.ignore_index):
             return F.cross_entropy(logits, t, reduction=self.reduction)  # the fused path
         logp = F.log_softmax(logits, -1)
@@ -112,7 +93,7 @@ class NLLLoss(Module):
     def forward(self, input: Any, target: Any) -> Tensor:
         """-input[target], reduced."""
         logp = input if isinstance(input, Tensor) else Tensor(input)
-        t = _targets(logp, target, self.ignore_index, "NLLLoss")
+        t = F._class_targets(logp, target, self.reduction, "NLLLoss", self.ignore_index)
         return _nll(logp, t, self.ignore_index, self.reduction, 0.0)
 
     def extra_repr(self) -> str:
