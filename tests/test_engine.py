@@ -91,9 +91,22 @@ def test_ops_record_their_name_and_parents_in_order():
     z = b * a
     assert z.parents == (b, a)
     s = (a - b).tanh()
-    assert s.op == "tanh" and s.parents[0].op == "add" and s.parents[0].parents[1].op == "neg"
+    assert s.op == "tanh" and s.parents[0].op == "sub" and s.parents[0].parents == (a, b)
     c = Tensor([1.0])  # no grad needed: nothing is recorded
     assert (c * 2.0).op is None and not (c * 2.0).requires_grad
+
+
+def test_subtraction_is_one_node_with_gradients_one_and_minus_one():
+    a = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    b = Tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)  # broadcast over rows
+    d = a - b
+    r = 2.0 - b  # a constant on the left: still one node
+    assert d.op == "sub" and d.parents == (a, b) and r.op == "sub" and r.parents[1] is b
+    np.testing.assert_array_equal(d.data, np.arange(12.0).reshape(3, 4) - [1, 2, 3, 4])
+    np.testing.assert_array_equal(r.data, [1.0, 0.0, -1.0, -2.0])
+    (d.sum() + (r * r).sum()).backward()
+    np.testing.assert_array_equal(a.grad, np.ones((3, 4)))
+    np.testing.assert_array_equal(b.grad, -3.0 - 2 * np.array([1.0, 0.0, -1.0, -2.0]))
 
 
 def test_annotate_tags_op_results_and_nests():

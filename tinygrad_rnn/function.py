@@ -115,6 +115,19 @@ class Add(Function):
         return g, g  # d(a+b)/da = d(a+b)/db = 1
 
 
+class Sub(Function):
+    """a - b, broadcasting: one node (a + (-b) would record two)."""
+
+    __slots__ = ()
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        return a - b
+
+    def backward(ctx, g):
+        return g, -g  # d(a-b)/da = 1, d(a-b)/db = -1
+
+
 class Mul(Function):
     """a * b, broadcasting."""
 

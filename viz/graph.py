@@ -243,7 +243,7 @@ class _Builder:
             steps = cell_steps | set(later)
             if len(cell_steps) > 1 or not steps:
                 continue
-            if len(steps) == 1 or (self.op[i] == "add" and not cell_steps) or (
+            if len(steps) == 1 or (self.op[i] in ("add", "sub") and not cell_steps) or (
                     cell_steps and max(steps, key=_sort_key) in cell_steps):
                 place[i] = (max(steps, key=_sort_key), None)
         for i in reversed(range(n)):  # inputs, constants, cut states: their consumers' step

@@ -263,7 +263,7 @@ class GRUCell(CellBase):
                 a_n = F.linear(_concat(x, r * h, name="x_rh"), W_n, b_n)
             n = a_n.tanh()
             n.name = "n"
-            h_new = (1.0 - z) * n + z * h  # interpolate between the candidate and the old state
+            h_new = n + z * (h - n)  # (1 - z) n + z h: from the candidate toward h by z
         return _tag_state(h_new, tags, "h")
 
     def extra_repr(self) -> str:
