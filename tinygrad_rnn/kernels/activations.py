@@ -31,10 +31,11 @@ def use_fast(dtype: np.dtype) -> bool:
 # ----- exact: on arrays (Python) or scalars (compiled) --------------------------------------------
 @formula
 def sigmoid(z):
-    """Logistic sigmoid 1 / (1 + exp(-z)) from exp(-|z|), so it never overflows."""
+    """Logistic sigmoid 1 / (1 + exp(-z)) from e = exp(-|z|), so it never overflows: 1/(1+e)
+    for z >= 0, e/(1+e) for z < 0 (one exp and one division; few array passes, since a
+    hand-written cell loop calls it on small arrays)."""
     e = np.exp(-np.abs(z))
-    s = 1 / (1 + e)
-    return s * (z >= 0) + (e * s) * (z < 0)  # z >= 0: 1/(1+e); z < 0: e/(1+e)
+    return (e * (z < 0) + (z >= 0)) / (1 + e)  # numerator: e where z < 0, else 1
 
 
 @formula
@@ -102,8 +103,7 @@ def sigmoid_fast(z):
     e/(1+e); relative error 1e-9 at every z (the tail keeps its tiny values: no floor)."""
     z = float(z)
     e = exp_fast(-abs(z))
-    s = 1.0 / (1.0 + e)
-    return s if z >= 0.0 else e * s
+    return (e if z < 0.0 else 1.0) / (1.0 + e)
 
 
 @formula
