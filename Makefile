@@ -50,7 +50,7 @@ test-slow: $(STAMP) graphviz ## run only the tests marked slow
 	$(PY) -m pytest -m slow
 
 lint: $(STAMP) ## ruff
-	$(PY) -m ruff check tinygrad_rnn viz examples tests benchmarks
+	$(PY) -m ruff check tinygrad_rnn viz examples tests benchmarks notebooks
 
 $(VENV)/.bench-installed: $(STAMP)
 	@echo "==> installing the benchmark's peers into $(VENV): the extra [bench] (PyTorch, JAX; a few minutes the first time)"
