@@ -266,6 +266,32 @@ def test_sequence_shapes_batch_first_and_unbatched(kind, cls, rng) -> None:
     assert (state_single[0] if kind == "lstm" else state_single).shape == (3, 5)
 
 
+@pytest.mark.parametrize("shape", [(5, 2, 3), (5, 3)], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("fused", [False, True], ids=["unrolled", "fused"])
+@pytest.mark.parametrize("kind,cls", SEQ_KINDS, ids=[k for k, _ in SEQ_KINDS])
+def test_final_states_do_not_share_memory_with_the_output(kind, cls, fused, batch_first, shape,
+                                                          rng) -> None:
+    """As in PyTorch, h_n (and c_n) are new tensors: resetting a state in place (`h[:, done] =
+    0`, `h.zero_()`) leaves the output alone. A fused layer's h_n was a view of output[-1]."""
+    m = cls(3, 4, batch_first=batch_first, fused=fused)
+    x = rng.standard_normal(shape).astype(np.float32)
+    with tg.no_grad():
+        output, state = m(x)
+        kept = output.numpy().copy()
+        for s in state if kind == "lstm" else (state,):
+            s.zero_()
+    np.testing.assert_array_equal(output.numpy(), kept)
+    # training: the next window starts from the detached state with one sequence reset
+    m.zero_grad()
+    output, state = m(x)
+    h = (state[0] if kind == "lstm" else state).detach()
+    h[0, 0] = 0.0
+    output2, _ = m(x, (h, state[1].detach()) if kind == "lstm" else h)
+    (output.sum() + output2.sum()).backward()  # output's saved result was not written
+    assert all(np.isfinite(p.grad).all() for p in m.parameters())
+
+
 def test_sequence_module_is_the_cells_with_default_zero_state(rng) -> None:
     m = nn.RNN(3, 4, num_layers=2, dtype=np.float64)
     x = rng.standard_normal((5, 2, 3))

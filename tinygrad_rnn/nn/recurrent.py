@@ -222,9 +222,9 @@ class RecurrentBase(Module):
     # ----- states -----------------------------------------------------------------------------
     def _stack_finals(self, finals: list[Any]) -> Any:
         def join(states: list[Tensor], name: str) -> Tensor:
-            # one layer: a reshape to (1, ...) is a cheaper node than a stack of one
-            joined = states[0].reshape((1,) + states[0].shape) if len(states) == 1 else \
-                stack(states)
+            # a stack, even of one: new memory, as PyTorch's h_n (a fused layer's last state
+            # is a view of its output; h_n.zero_() must not zero output[-1])
+            joined = stack(states)
             joined.name = name
             return joined
 
