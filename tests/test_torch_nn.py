@@ -197,6 +197,31 @@ def test_loss_bad_inputs_are_clear() -> None:
     assert np.isnan(all_ignored.item())  # PyTorch: the mean over no rows is NaN
 
 
+@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss(ignore_index=0),
+                                  nn.CrossEntropyLoss(ignore_index=0, label_smoothing=0.1),
+                                  nn.NLLLoss(ignore_index=0)], ids=["ce", "ce-smoothed", "nll"])
+def test_every_row_ignored_gives_nan_loss_and_zero_gradient(loss) -> None:
+    """PyTorch 2.13: the mean over no rows is NaN, and the gradient is 0 (a batch of padding
+    only must not turn the weights into NaN at the next optimizer step)."""
+    x = Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    value = loss(x, np.array([0, 0]))
+    value.backward()
+    assert np.isnan(value.item()) and value.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+def test_an_ignored_row_of_minus_infinity_stays_out_of_the_loss() -> None:
+    """PyTorch 2.13's numbers (float32): the ignored row's -inf never becomes inf * 0."""
+    x = Tensor(np.array([[-np.inf, 0.0, 1.0], [1.0, 2.0, 3.0]], np.float32), requires_grad=True)
+    with np.errstate(invalid="ignore"):  # the product rule's gradient for a constant factor
+        value = nn.CrossEntropyLoss(ignore_index=1, label_smoothing=0.1)(x, np.array([1, 2]))
+        value.backward()
+    assert value.item() == pytest.approx(0.5076059103012085, rel=1e-6)
+    np.testing.assert_allclose(x.grad, [[0.0, 0.0, 0.0],
+                                        [0.05669724568724632, 0.21139515936374664,
+                                         -0.2680923342704773]], rtol=1e-6, atol=1e-7)
+
+
 # ----- layers ---------------------------------------------------------------------------------
 def test_embedding_matches_pytorch_with_padding_idx() -> None:
     emb = nn.Embedding.from_pretrained(FIX["emb.weight"], freeze=False, padding_idx=1)

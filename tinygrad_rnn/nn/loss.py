@@ -3,7 +3,8 @@
 `CrossEntropyLoss(ignore_index=..., reduction=..., label_smoothing=...)` follows PyTorch's
 definition: with smoothing e over C classes, the loss of a row is
 (1 - e) * (-log p[target]) + e * mean_c(-log p[c]); rows whose target is ignore_index count
-neither in the sum nor in the mean's denominator (all rows ignored: the mean is NaN, as in PyTorch).
+neither in the sum nor in the mean's denominator (all rows ignored: the mean is NaN and the
+gradient 0, as in PyTorch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, where
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss"]
 
@@ -37,13 +38,17 @@ def _nll(logp: Tensor, t: np.ndarray, ignore_index: int, reduction: str,
     per_row = -rows[np.arange(len(t)), safe]
     if smoothing:
         per_row = (1.0 - smoothing) * per_row - smoothing * rows.mean(axis=-1)
-    mask = keep.astype(rows.dtype)
-    if not keep.all():
-        per_row = per_row * mask  # ignored rows: loss 0 and no gradient
+    if not keep.all():  # ignored rows: loss 0 and no gradient (a -inf there too: not inf * 0)
+        per_row = where(keep, per_row, 0.0)
     if reduction == "none":
         return per_row if logp.ndim == 2 else per_row.reshape(())
     total = per_row.sum()
-    return total if reduction == "sum" else total * (1.0 / mask.sum() if mask.sum() else np.nan)
+    if reduction == "sum":
+        return total
+    count = int(keep.sum())
+    if count:
+        return total * (1.0 / count)
+    return total * 0.0 + np.nan  # every row ignored: 0/0 = NaN, and gradient 0 (as PyTorch)
 
 
 class CrossEntropyLoss(Module):
