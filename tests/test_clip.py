@@ -90,6 +90,25 @@ def test_nonfinite_total() -> None:
     assert math.isnan(total) and np.all(np.isnan(p.grad))
 
 
+@pytest.mark.parametrize("nan_first", [True, False])
+@pytest.mark.parametrize("norm_type", [float("inf"), 2.0, 1.0])
+def test_nan_in_any_parameter_gives_nan_total(norm_type: float, nan_first: bool) -> None:
+    """A NaN in any gradient makes the total NaN, whatever the order (Python's max would not)."""
+    def params() -> list[nn.Parameter]:
+        grads = [np.array([4.0, -1.0]), np.array([np.nan, 1.0])]
+        ps = [nn.Parameter(np.zeros(2)) for _ in grads]
+        for p, g in zip(ps, grads[::-1] if nan_first else grads):
+            p.grad = g
+        return ps
+    ps = params()
+    with pytest.raises(RuntimeError, match="nan"):
+        nn.utils.clip_grad_norm_(ps, 1.0, norm_type=norm_type, error_if_nonfinite=True)
+    assert ps[0 if nan_first else 1].grad[1] == 1.0  # unchanged by the failed call
+    ps = params()
+    total = nn.utils.clip_grad_norm_(ps, 1.0, norm_type=norm_type)  # as PyTorch: NaN, grads NaN
+    assert math.isnan(total) and all(np.all(np.isnan(p.grad)) for p in ps)
+
+
 def test_bad_arguments() -> None:
     p = nn.Parameter(np.zeros(2))
     p.grad = np.ones(2)

@@ -142,6 +142,34 @@ def test_grad_of_wrong_shape_is_an_error() -> None:
 
 
 @pytest.mark.parametrize("factory", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: optim.Adam(ps, lr=0.05),
+    lambda ps: optim.AdamW(ps, lr=0.05),
+    lambda ps: optim.Adagrad(ps, lr=0.1),
+    lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.3, centered=True),
+])
+def test_failed_step_changes_nothing(factory) -> None:
+    """A bad grad on a later parameter is found before any parameter or state is updated."""
+    params = [nn.Parameter(np.array([1.0, -2.0])), nn.Parameter(np.array([0.5, 3.0]))]
+    opt = factory(params)
+    for p in params:
+        p.grad = np.array([0.3, -0.7])
+    opt.step()  # so the state is not empty
+    params[1].grad = np.zeros(3)
+    data, state = [p.data.copy() for p in params], opt.state_dict()
+    with pytest.raises(ValueError, match=r"step: parameter 1 has shape \(2,\) but its grad"):
+        opt.step()
+    for p, before in zip(params, data):
+        np.testing.assert_array_equal(p.data, before)
+    after = opt.state_dict()
+    assert after["state"].keys() == state["state"].keys()
+    for i, entry in state["state"].items():
+        assert after["state"][i].keys() == entry.keys()
+        for k, v in entry.items():
+            np.testing.assert_array_equal(after["state"][i][k], v)
+
+
+@pytest.mark.parametrize("factory", [
     lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
     lambda ps: optim.Adam(ps, lr=0.05, weight_decay=0.1),
     lambda ps: optim.Adagrad(ps, lr=0.1),

@@ -63,7 +63,8 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
     if not have:
         return 0.0
     if q == math.inf:
-        total = max(float(np.max(np.abs(p.grad), initial=0.0)) for p in have)
+        # np.max, not Python's max: max(4.0, nan) is 4.0, so a NaN in a later grad was lost
+        total = float(np.max([np.max(np.abs(p.grad), initial=0.0) for p in have]))
     elif q == 2.0:  # the usual case: one float64 dot product per gradient, 30x faster than **
         squares = 0.0
         for p in have:

@@ -126,27 +126,33 @@ class Optimizer:
 
     def step(self, closure: Any = None) -> Any:
         """Apply one update to every parameter that has a gradient. closure, if given, is
-        called first (it re-evaluates the model and returns the loss), and its loss returned."""
+        called first (it re-evaluates the model and returns the loss), and its loss returned.
+        Every gradient is checked before any parameter is updated, so a bad one (wrong shape)
+        raises ValueError with the parameters and optimizer state unchanged."""
         loss = closure() if closure is not None else None
-        index = 0
-        for group in self.param_groups:
-            for p in group["params"]:
-                i, state = index, self.state[index]
-                index += 1
-                if p.grad is None:
-                    continue
-                data = p.data
-                grad = np.asarray(p.grad, dtype=data.dtype)
-                if grad.shape != data.shape:
-                    raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape "
-                                     f"{p.shape} but its grad has shape {grad.shape}")
-                if not data.flags.writeable:  # e.g. a broadcast view: give it its own array
-                    p.data = data.copy()
-                self._update(p, grad, state, group)
-                bump = getattr(p, "_bump_version", None)
-                if bump is not None:
-                    bump()
+        for p, grad, state, group in self._checked_grads():
+            if not p.data.flags.writeable:  # e.g. a broadcast view: give it its own array
+                p.data = p.data.copy()
+            self._update(p, grad, state, group)
+            bump = getattr(p, "_bump_version", None)
+            if bump is not None:
+                bump()
         return loss
+
+    def _checked_grads(self) -> list[tuple[Tensor, np.ndarray, dict[str, Any], dict[str, Any]]]:
+        """(param, grad in the param's dtype, state, group) for each parameter with a grad,
+        all checked first; raises ValueError (naming the parameter) without changing anything."""
+        out = []
+        pairs = [(p, group) for group in self.param_groups for p in group["params"]]
+        for i, ((p, group), state) in enumerate(zip(pairs, self.state)):
+            if p.grad is None:
+                continue
+            grad = np.asarray(p.grad, dtype=p.data.dtype)
+            if grad.shape != p.data.shape:
+                raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape "
+                                 f"{p.shape} but its grad has shape {grad.shape}")
+            out.append((p, grad, state, group))
+        return out
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
