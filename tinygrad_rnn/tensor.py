@@ -9,6 +9,7 @@ and adds what comes back into the parents' gradients.
 from __future__ import annotations
 
 import sys
+import threading
 import zlib
 from typing import Any, Iterator, Sequence
 
@@ -1217,8 +1218,9 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
         for ctx in freed:
             ctx.saved = failure
         raise
-    for t, g in written:
-        t.grad = g if t.grad is None or t._ctx is not None else t.grad + g
+    with _GRAD_LOCK:  # threads running backward into one model's .grad: no update lost
+        for t, g in written:
+            t.grad = g if t.grad is None or t._ctx is not None else t.grad + g
     return found
 
 
@@ -1304,6 +1306,7 @@ def _check_finite(arr: np.ndarray, ctx: Any, phase: str) -> None:
 
 
 _FREED = object()  # marks a Function whose saved arrays were released by backward
+_GRAD_LOCK = threading.Lock()  # held while backward writes .grad (see _propagate)
 
 
 class _Failed(str):
