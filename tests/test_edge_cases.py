@@ -218,3 +218,56 @@ def test_a_failed_backward_with_retain_graph_can_be_retried():
     y.data[0] = 3.0  # put it back: the saved bytes match again
     loss.backward()
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+# ----- min/topk of unsigned ints and bools, int clamp by a float, NaN in topk -----------------
+# (expected values are PyTorch's)
+def test_min_and_topk_of_unsigned_ints_do_not_negate():
+    u = tg.tensor(np.array([0, 5, 3], np.uint8))
+    assert u.min().item() == 0 and u.min().dtype == np.uint8
+    assert u.amin().item() == 0 and u.argmin().item() == 0
+    values, indices = u.min(dim=0)
+    assert values.item() == 0 and indices.item() == 0
+    values, indices = u.topk(1)
+    np.testing.assert_array_equal(values.data, [5])
+    np.testing.assert_array_equal(indices.data, [1])
+    assert values.dtype == np.uint8
+    values, indices = u.topk(2, largest=False)
+    np.testing.assert_array_equal(values.data, [0, 3])
+    np.testing.assert_array_equal(indices.data, [0, 2])
+    np.testing.assert_array_equal(u.topk(3).values.data, [5, 3, 0])
+
+
+def test_min_of_a_bool_tensor():
+    b = tg.tensor([True, False])
+    assert b.min().item() is False and b.amin().item() is False and b.max().item() is True
+    values, indices = b.min(dim=0)
+    assert values.item() is False and indices.item() == 1
+
+
+def test_amin_gradient_is_shared_by_tied_minima():
+    x = Tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 0.0]], requires_grad=True)
+    x.amin(1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+
+
+def test_int_clamp_by_a_float_bound_gives_a_float_tensor():
+    x = tg.tensor([0, 5, 3])
+    low = x.clamp(min=0.5)
+    assert low.dtype == np.float32
+    np.testing.assert_array_equal(low.data, [0.5, 5.0, 3.0])
+    high = x.clamp(max=2.5)
+    assert high.dtype == np.float32
+    np.testing.assert_array_equal(high.data, [0.0, 2.5, 2.5])
+    assert x.clamp(min=1).dtype == np.int64  # an int bound keeps the int dtype
+
+
+def test_topk_ranks_nan_above_everything():
+    x = tg.tensor([1.0, float("nan"), 3.0, float("nan"), 2.0])
+    values, indices = x.topk(3)
+    np.testing.assert_array_equal(values.data, [np.nan, np.nan, 3.0])
+    np.testing.assert_array_equal(indices.data, [1, 3, 2])
+    values, indices = x.topk(3, largest=False)
+    np.testing.assert_array_equal(values.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(indices.data, [0, 4, 2])
+    assert np.isnan(x.topk(5, largest=False).values.data[3:]).all()  # NaN last

@@ -331,18 +331,27 @@ class Max(Function):
     """Maximum over an axis (or all axes); ties share the gradient."""
 
     __slots__ = ("axis", "keepdims")
+    reduce = staticmethod(np.max)
 
     def forward(ctx, a, axis=None, keepdims=False):
         ctx.axis, ctx.keepdims = _norm_axis(axis), keepdims
-        y = np.max(a, axis=ctx.axis, keepdims=True)
+        y = ctx.reduce(a, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(a, y)
-        return y if keepdims else np.max(a, axis=ctx.axis)
+        return y if keepdims else ctx.reduce(a, axis=ctx.axis)
 
     def backward(ctx, g):
         a, y = ctx.saved
         hit = a == y  # the maxima (ties share the gradient equally)
         g = _expand_back(g, a.shape, ctx.axis, ctx.keepdims)
         return (g * hit / hit.sum(axis=ctx.axis, keepdims=True),)
+
+
+class Min(Max):
+    """Minimum over an axis (or all axes); ties share the gradient. Not -max(-a): negating
+    wraps unsigned ints and fails on bools."""
+
+    __slots__ = ()
+    reduce = staticmethod(np.min)
 
 
 # ----- shape ---------------------------------------------------------------------------------

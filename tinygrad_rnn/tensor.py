@@ -396,6 +396,9 @@ class Tensor:
         min <= x <= max, as in PyTorch."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        if self.data.dtype.kind in "biu" and any(isinstance(b, (float, np.floating))
+                                                 for b in (min, max)):
+            return self._cast(_default_dtype[0]).clamp(min, max)  # int by 0.5: float, as PyTorch
         return F.Clamp.apply(self, low=min, high=max)
 
     clip = clamp
@@ -439,7 +442,7 @@ class Tensor:
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """Minimum over `dim`; tied minima share the gradient equally, as torch.amin."""
-        return -F.Max.apply(-self, axis=_norm_dims(dim), keepdims=keepdim)
+        return F.Min.apply(self, axis=_norm_dims(dim), keepdims=keepdim)
 
     def max(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
             keepdims: bool | None = None) -> Any:
@@ -497,8 +500,12 @@ class Tensor:
         n = self.shape[d] if self.ndim else 1
         if not 0 <= int(k) <= n:
             raise ValueError(f"topk: k={k} is out of range for dim {dim} of length {n}")
-        key = -self.data if largest else self.data
-        order = np.argsort(key if self.ndim else key.reshape(1), axis=d, kind="stable")
+        a = self.data if self.ndim else self.data.reshape(1)
+        if largest:  # descending with ties first-index-first and NaN first (as PyTorch), by
+            # sorting the reversed data ascending; no negation (it wraps unsigned ints)
+            order = n - 1 - np.flip(np.argsort(np.flip(a, d), axis=d, kind="stable"), d)
+        else:  # ascending, NaN last (as PyTorch)
+            order = np.argsort(a, axis=d, kind="stable")
         indices = Tensor(np.take(order, np.arange(int(k)), axis=d).reshape(
             order.shape[:d] + (int(k),) + order.shape[d + 1:]) if self.ndim else
             order[:int(k)].reshape(()) if k else order[:0], dtype=np.int64)
