@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn import functional as F
-from tinygrad_rnn.checks import flag, float_dtype
+from tinygrad_rnn.checks import flag, float_dtype, number
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
 from tinygrad_rnn.nn.module import Module, as_input, check_size
@@ -183,6 +183,7 @@ class LSTMCell(CellBase):
                                                self.linear.weight.dtype)
             self.name_parameters()
         if forget_bias is not None:
+            forget_bias = number(forget_bias, "LSTMCell", "forget_bias")
             if not bias:
                 raise ValueError("LSTMCell: forget_bias needs bias=True")
             H = self.hidden_size
@@ -236,7 +237,7 @@ class GRUCell(CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  reset_after: bool = True, dtype: Any = np.float32) -> None:
-        self.reset_after = bool(reset_after)
+        self.reset_after = flag(reset_after, "GRUCell", "reset_after")
         super().__init__(input_size, hidden_size, bias, dtype)
         self.b_hn = None
         if self.reset_after and self.bias:  # drawn after .linear: its values keep their seed

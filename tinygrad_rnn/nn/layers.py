@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from tinygrad_rnn import functional as F
-from tinygrad_rnn.checks import indices
+from tinygrad_rnn.checks import indices, integer
 from tinygrad_rnn.nn.module import Module, Parameter, _float_dtype, check_probability, check_size
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
@@ -43,7 +43,8 @@ class Embedding(Module):
         self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
-            if not -self.num_embeddings <= int(padding_idx) < self.num_embeddings:
+            padding_idx = integer(padding_idx, "Embedding", "padding_idx")
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} is outside "
                                  f"[-{num_embeddings}, {num_embeddings})")
             padding_idx = int(padding_idx) % self.num_embeddings

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn import functional as F
+from tinygrad_rnn.checks import integer
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor, where
 
@@ -61,7 +62,7 @@ class CrossEntropyLoss(Module):
 
     def __init__(self, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
-        self.ignore_index = int(ignore_index)
+        self.ignore_index = integer(ignore_index, "CrossEntropyLoss", "ignore_index")
         self.reduction = _reduction(reduction, "CrossEntropyLoss")
         try:
             self.label_smoothing = float(label_smoothing)
@@ -92,7 +93,7 @@ class NLLLoss(Module):
     integer targets; ignore_index and reduction as in CrossEntropyLoss."""
 
     def __init__(self, ignore_index: int = -100, reduction: str = "mean") -> None:
-        self.ignore_index = int(ignore_index)
+        self.ignore_index = integer(ignore_index, "NLLLoss", "ignore_index")
         self.reduction = _reduction(reduction, "NLLLoss")
 
     def forward(self, input: Any, target: Any) -> Tensor:

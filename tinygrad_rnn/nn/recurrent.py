@@ -364,7 +364,7 @@ class GRU(RecurrentBase):
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
                  dtype: Any = np.float32, reset_after: bool = True,
                  bidirectional: bool = False) -> None:
-        self.reset_after = bool(reset_after)
+        self.reset_after = flag(reset_after, "GRU", "reset_after")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
                          dtype, bidirectional, reset_after=reset_after)
 

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from tinygrad_rnn.checks import flag
 from tinygrad_rnn.kernels.adam import adam_update
 from tinygrad_rnn.kernels.core import by_size
 from tinygrad_rnn.tensor import Tensor
@@ -118,6 +119,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Set every parameter's `.grad` to None (so the next backward starts afresh);
         set_to_none=False fills the existing gradients with zeros instead."""
+        set_to_none = flag(set_to_none, f"{type(self).__name__}.zero_grad", "set_to_none")
         for p in self.params:
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -355,7 +357,7 @@ class SGD(Optimizer):
 
     def _validate(self, h: dict[str, Any]) -> dict[str, Any]:
         out = {k: _check("SGD", k, h[k]) for k in ("lr", "momentum", "dampening", "weight_decay")}
-        out["nesterov"] = bool(h["nesterov"])
+        out["nesterov"] = flag(h["nesterov"], "SGD", "nesterov")
         if out["nesterov"] and (out["momentum"] <= 0 or out["dampening"] != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0 "
                              f"(got momentum={h['momentum']}, dampening={h['dampening']})")
@@ -421,7 +423,7 @@ class Adam(Optimizer):
         return {"lr": _check(name, "lr", h["lr"]), "betas": _betas(name, h["betas"]),
                 "eps": _check(name, "eps", h["eps"]),
                 "weight_decay": _check(name, "weight_decay", h["weight_decay"]),
-                "amsgrad": bool(h["amsgrad"])}
+                "amsgrad": flag(h["amsgrad"], name, "amsgrad")}
 
     def buffer_names(self) -> tuple[str, ...]:
         """Adam keeps "exp_avg" (m) and "exp_avg_sq" (v) per parameter, plus a step count
@@ -540,7 +542,7 @@ class RMSprop(Optimizer):
     def _validate(self, h: dict[str, Any]) -> dict[str, Any]:
         out = {k: _check("RMSprop", k, h[k]) for k in ("lr", "eps", "weight_decay", "momentum")}
         out["alpha"] = _check("RMSprop", "alpha", h["alpha"], 0.0, 1.0)
-        out["centered"] = bool(h["centered"])
+        out["centered"] = flag(h["centered"], "RMSprop", "centered")
         return out
 
     def buffer_names(self) -> tuple[str, ...]:
