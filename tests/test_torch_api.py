@@ -559,3 +559,12 @@ def test_nn_functional_is_where_pytorch_has_it():
     assert importlib.import_module("tinygrad_rnn.nn.functional") is tinygrad_rnn.functional
     x = torch.tensor([[1.0, -2.0]])
     np.testing.assert_array_equal(torch.nn.functional.relu(x).numpy(), [[1.0, 0.0]])
+
+
+def test_a_one_element_tensor_formats_like_its_value() -> None:
+    """print(f"loss {loss:.4f}"), as PyTorch tutorials write it."""
+    loss = torch.tensor(1.23456)
+    assert f"{loss:.4f}" == "1.2346" and f"{torch.tensor([2.5]):>6.1f}" == "   2.5"
+    assert f"{torch.tensor(3):d}" == "3" and f"{loss}" == str(loss)
+    with pytest.raises(TypeError, match=r"format: a format spec \('.2f'\) needs a one-element"):
+        f"{torch.tensor([1.0, 2.0]):.2f}"

@@ -224,6 +224,16 @@ class Tensor:
                              "expected 1")
         return self.data.item()
 
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" formats a one-element tensor's value, as PyTorch does; with no spec,
+        str(tensor)."""
+        if not spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(f"format: a format spec ({spec!r}) needs a one-element tensor, got "
+                            f"shape {self.shape}")
+        return format(self.data.item(), spec)
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
         self.grad = None
