@@ -41,6 +41,12 @@ def _step_with_grad_of_wrong_shape() -> None:
     optim.SGD([p], lr=0.1).step()
 
 
+def _step_with_grad(grad: Any) -> None:
+    p = _p()
+    p.grad = grad
+    optim.SGD([p], lr=0.1).step()
+
+
 def _tbptt(k: Any) -> Any:
     rnn = nn.RNN(3, 4)
     return nn.utils.truncated_bptt(rnn, np.ones((6, 2, 3), np.float32),
@@ -369,6 +375,10 @@ CASES: list[tuple[str, str, Callable[[], Any], type, str]] = [
     ("optim", "zero_grad(set_to_none='no')",
      lambda: optim.SGD([_p()], lr=0.1).zero_grad(set_to_none="no"), TypeError,
      r"SGD.zero_grad: set_to_none must be True or False, got 'no'"),
+    ("optim", "step with a complex grad", lambda: _step_with_grad(np.ones(3, np.complex64)),
+     TypeError, r"SGD.step: parameter 0's grad must hold real numbers, got dtype complex64"),
+    ("optim", "step with a string grad", lambda: _step_with_grad("abc"), TypeError,
+     r"SGD.step: parameter 0's grad must hold real numbers, got dtype <U3"),
     ("nn", "GRU(reset_after='no')", lambda: nn.GRU(3, 4, reset_after="no"), TypeError,
      r"GRU: reset_after must be True or False, got 'no'"),
     ("nn", "GRUCell(reset_after='no')", lambda: nn.GRUCell(3, 4, reset_after="no"), TypeError,

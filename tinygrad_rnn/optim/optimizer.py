@@ -149,7 +149,11 @@ class Optimizer:
         for i, ((p, group), state) in enumerate(zip(pairs, self.state)):
             if p.grad is None:
                 continue
-            grad = np.asarray(p.grad, dtype=p.data.dtype)
+            grad = np.asarray(p.grad)
+            if grad.dtype.kind not in "biuf":  # complex would lose its imaginary part
+                raise TypeError(f"{type(self).__name__}.step: parameter {i}'s grad must hold "
+                                f"real numbers, got dtype {grad.dtype}")
+            grad = grad.astype(p.data.dtype, copy=False)
             if grad.shape != p.data.shape:
                 raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape "
                                  f"{p.shape} but its grad has shape {grad.shape}")
