@@ -568,3 +568,18 @@ def test_a_one_element_tensor_formats_like_its_value() -> None:
     assert f"{torch.tensor(3):d}" == "3" and f"{loss}" == str(loss)
     with pytest.raises(TypeError, match=r"format: a format spec \('.2f'\) needs a one-element"):
         f"{torch.tensor([1.0, 2.0]):.2f}"
+
+
+def test_integer_tensors_promote_as_in_pytorch() -> None:
+    """PyTorch 2.13's result dtypes (NumPy's promotion would give float64 for all but the
+    integer sum): int64 * 0.5, int / int, int * float32 tensor, float32 / int tensor."""
+    a, f = torch.tensor([1, 2]), torch.tensor([1.0, 2.0], requires_grad=True)
+    d = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    assert (a * 0.5).dtype == np.float32 and (0.5 - a).dtype == np.float32
+    assert (a / 2).dtype == np.float32 and (1 / a).dtype == np.float32
+    assert (a / a).dtype == np.float32 and (a + 1).dtype == np.int64
+    assert (f * a).dtype == np.float32 and (a * f).dtype == np.float32
+    assert (f / a).dtype == np.float32 and (a * d).dtype == np.float64
+    assert (a / 2).tolist() == [0.5, 1.0] and (0.5 - a).tolist() == [-0.5, -1.5]
+    (f * a).sum().backward()
+    np.testing.assert_array_equal(f.grad, [1.0, 2.0])

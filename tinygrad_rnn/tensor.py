@@ -282,15 +282,30 @@ class Tensor:
             arr = arr.astype(_default_dtype[0])  # int tensor * 0.5: float32, as in PyTorch
         return Tensor(arr, dtype=arr.dtype)
 
-    def __add__(self, other): return F.Add.apply(self, self._lift(other))
-    def __radd__(self, other): return F.Add.apply(self._lift(other), self)
-    def __mul__(self, other): return F.Mul.apply(self, self._lift(other))
-    def __rmul__(self, other): return F.Mul.apply(self._lift(other), self)
+    def _pair(self, other: Any, divide: bool = False) -> tuple["Tensor", "Tensor"]:
+        """(self, other) ready for a binary op, with PyTorch's result dtypes where NumPy's
+        differ: an integer operand meeting a float one takes its dtype (NumPy: int64 * float32
+        is float64), and integers divided become the default float dtype."""
+        o = self._lift(other)
+        a_int, o_int = self.data.dtype.kind in "biu", o.data.dtype.kind in "biu"
+        if a_int and o_int:
+            return (self._cast(_default_dtype[0]), o._cast(_default_dtype[0])) if divide else \
+                (self, o)
+        if a_int:
+            return self._cast(o.data.dtype), o
+        if o_int:
+            return self, o._cast(self.data.dtype)
+        return self, o
+
+    def __add__(self, other): return F.Add.apply(*self._pair(other))
+    def __radd__(self, other): return F.Add.apply(*self._pair(other)[::-1])
+    def __mul__(self, other): return F.Mul.apply(*self._pair(other))
+    def __rmul__(self, other): return F.Mul.apply(*self._pair(other)[::-1])
     def __neg__(self): return F.Neg.apply(self)
-    def __sub__(self, other): return F.Sub.apply(self, self._lift(other))
-    def __rsub__(self, other): return F.Sub.apply(self._lift(other), self)
-    def __truediv__(self, other): return F.Div.apply(self, self._lift(other))
-    def __rtruediv__(self, other): return F.Div.apply(self._lift(other), self)
+    def __sub__(self, other): return F.Sub.apply(*self._pair(other))
+    def __rsub__(self, other): return F.Sub.apply(*self._pair(other)[::-1])
+    def __truediv__(self, other): return F.Div.apply(*self._pair(other, divide=True))
+    def __rtruediv__(self, other): return F.Div.apply(*self._pair(other, divide=True)[::-1])
     def __matmul__(self, other): return F.MatMul.apply(self, self._lift(other))
     def __rmatmul__(self, other): return F.MatMul.apply(self._lift(other), self)
 
