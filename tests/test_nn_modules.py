@@ -292,6 +292,16 @@ def test_final_states_do_not_share_memory_with_the_output(kind, cls, fused, batc
     assert all(np.isfinite(p.grad).all() for p in m.parameters())
 
 
+def test_dropout_with_one_layer_warns_as_in_pytorch() -> None:
+    """Dropout sits between layers: with num_layers=1 it does nothing, and PyTorch warns."""
+    with pytest.warns(UserWarning, match=r"LSTM: dropout=0.2 has no effect with num_layers=1"):
+        nn.LSTM(3, 4, dropout=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.GRU(3, 4, num_layers=2, dropout=0.2)
+        nn.RNN(3, 4, dropout=0.0)
+
+
 def test_sequence_module_is_the_cells_with_default_zero_state(rng) -> None:
     m = nn.RNN(3, 4, num_layers=2, dtype=np.float64)
     x = rng.standard_normal((5, 2, 3))

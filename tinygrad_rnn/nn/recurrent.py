@@ -15,6 +15,7 @@ path.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -154,6 +155,10 @@ class RecurrentBase(Module):
         self.hidden_size = check_size(hidden_size, "hidden_size", name)
         self.num_layers = check_size(num_layers, "num_layers", name)
         self.dropout = check_probability(dropout, "dropout", name)
+        if self.dropout > 0 and self.num_layers == 1:  # PyTorch's warning, same condition
+            warnings.warn(f"{name}: dropout={self.dropout} has no effect with num_layers=1: it "
+                          "is applied between layers, after every layer but the last",
+                          UserWarning, stacklevel=3)
         self.bias, self.batch_first = flag(bias, name, "bias"), flag(batch_first, name,
                                                                       "batch_first")
         self.fused, dtype = flag(fused, name, "fused"), float_dtype(dtype, name)
