@@ -329,7 +329,8 @@ def test_dropout_between_layers_only_in_training_mode(rng) -> None:
     first, second = m(x)[0].data, m(x)[0].data
     assert not np.allclose(first, plain(x)[0].data)
     assert not np.allclose(first, second)  # a fresh mask every call
-    one_layer = nn.GRU(2, 8, dropout=0.5)  # nothing between layers: no dropout at all
+    with pytest.warns(UserWarning, match="no effect with num_layers=1"):
+        one_layer = nn.GRU(2, 8, dropout=0.5)  # nothing between layers: no dropout at all
     one_layer.train()
     np.testing.assert_array_equal(one_layer(x)[0].data, one_layer(x)[0].data)
 
