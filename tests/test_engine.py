@@ -683,12 +683,10 @@ def test_gradients_of_overlapping_slices_add_up(dtype):
     assert tg.gradcheck(lambda v: (v[1:] * v[:-1]).sum() + (v[:, 1] ** 3).sum() + v[2, 2], [v])
 
 
-def test_two_threads_backward_into_one_model_lose_no_gradient() -> None:
+def test_two_threads_backward_into_one_model_lose_no_gradient(run_threads) -> None:
     """Each backward adds its gradient into the shared .grad under a lock (PyTorch's too): with
     threads switching every microsecond, 2 x 200 backward calls give exactly 400 x one call's
     gradient (without the lock some additions were lost: 379 x in one run)."""
-    import threading
-
     lin = tg.nn.Linear(50, 50, dtype=np.float64)
     x = np.ones((20, 50))
     lin(x).sum().backward()
@@ -699,14 +697,5 @@ def test_two_threads_backward_into_one_model_lose_no_gradient() -> None:
         for _ in range(200):
             lin(x).sum().backward()
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=work) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_threads(work, work)
     np.testing.assert_allclose(lin.weight.grad, 400 * once, rtol=1e-12)

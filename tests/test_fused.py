@@ -515,7 +515,8 @@ def test_saturated_float32_lstm_matches_the_float64_per_op_path(rng):
 
 
 @pytest.mark.parametrize("module", ["RNN", "LSTM", "GRU"])
-def test_reused_arrays_are_per_thread_and_never_while_held(rng, module, monkeypatch):
+def test_reused_arrays_are_per_thread_and_never_while_held(rng, module, monkeypatch,
+                                                           run_threads):
     """The layers reuse their big arrays from step to step (`kernels.core.reusable`): two threads
     running forward and backward on same-shaped layers at once (the Python loop around BLAS,
     which lets the other thread run mid-backward), and a 2-layer stack (two nodes of one shape),
@@ -546,16 +547,7 @@ def test_reused_arrays_are_per_thread_and_never_while_held(rng, module, monkeypa
         for _ in range(20):
             got[i].append([g.data for g in grads(xs[i])])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_threads(lambda: work(0), lambda: work(1))
     for i in (0, 1):
         assert len(got[i]) == 20
         for run in got[i]:
