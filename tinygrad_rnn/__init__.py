@@ -23,6 +23,10 @@ from tinygrad_rnn.ops import (allclose, amax, amin, argmax, argmin, bmm, chunk, 
                               matmul, max, mean, min, mm, multinomial, narrow, numel, permute,
                               relu, reshape, sigmoid, softmax, split, sqrt, squeeze, sum, t, tanh,
                               topk, transpose, unsqueeze)
+from tinygrad_rnn.ops import (abs, absolute, argsort, cumsum, einsum,  # noqa: A004  (torch.abs)
+                              flip, floor_divide, index_select, log1p, logical_and, logical_not,
+                              logical_or, logical_xor, norm, remainder, round, sign, sort, std,
+                              unbind, var)
 from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
                                 is_grad_enabled, no_grad, set_grad_enabled)
@@ -45,5 +49,8 @@ __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad
            "log", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax", "sum", "mean",
            "max", "min", "amax", "amin", "argmax", "argmin", "topk", "gather", "clamp", "clip",
            "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split",
-           "chunk", "narrow", "matmul", "mm", "bmm", "multinomial", "isclose", "allclose", "equal"]
+           "chunk", "narrow", "matmul", "mm", "bmm", "multinomial", "isclose", "allclose", "equal",
+           "abs", "absolute", "sign", "round", "log1p", "remainder", "floor_divide", "cumsum",
+           "sort", "argsort", "flip", "index_select", "unbind", "var", "std", "norm",
+           "logical_and", "logical_or", "logical_xor", "logical_not", "einsum"]
 __version__ = "0.1.0"

@@ -12,6 +12,7 @@ None, e.g. a state dict, or a dict holding several:
 >>> tg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, path)
 >>> state = tg.load(path)
 >>> model.load_state_dict(state["model"]); opt.load_state_dict(state["optimizer"])
+<All keys matched successfully>
 >>> state["epoch"]
 3
 

@@ -9,6 +9,7 @@ to each input's shape (`tensor.unbroadcast`) and checks every gradient's shape.
 from __future__ import annotations
 
 import linecache
+import math
 import os
 import sys
 from typing import Any
@@ -600,6 +601,199 @@ class Gather(Function):
         return (grad,)
 
 
+class Abs(Function):
+    """|a|, elementwise (an integer input stays integer)."""
+
+    __slots__ = ()
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g * np.sign(a),)  # d|x|/dx = sign(x), 0 at 0 (as PyTorch)
+
+
+class Sign(Function):
+    """-1, 0 or 1 by the sign of a (0 for NaN); its gradient is 0 everywhere (as PyTorch's)."""
+
+    __slots__ = ()
+
+    def forward(ctx, a):
+        y = np.sign(a)
+        return np.where(y != y, 0, y).astype(y.dtype, copy=False) if a.dtype.kind == "f" else y
+
+    def backward(ctx, g):
+        return (np.zeros_like(g),)  # piecewise constant
+
+
+class Round(Sign):
+    """a rounded to `decimals` places, halves to even (as PyTorch); gradient 0 everywhere."""
+
+    __slots__ = ()
+
+    def forward(ctx, a, decimals=0):
+        return np.round(a, decimals)
+
+
+class Log1p(Function):
+    """log(1 + a), exact for tiny a."""
+
+    __slots__ = ()
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log1p(a)
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g / (1 + a),)  # d log(1+x)/dx = 1/(1+x)
+
+
+class CumSum(Function):
+    """Running sum along an axis."""
+
+    __slots__ = ("axis",)
+
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        return np.cumsum(a, axis=axis, dtype=np.int64 if a.dtype.kind in "biu" else None)
+
+    def backward(ctx, g):
+        flip = np.flip(g, ctx.axis)  # y_j = sum_{i<=j} x_i, so dL/dx_i = sum_{j>=i} dL/dy_j
+        return (np.flip(np.cumsum(flip, axis=ctx.axis), ctx.axis),)
+
+
+class Norm(Function):
+    """The p-norm (sum |a|^p)^(1/p) over an axis (or all axes) for a finite p (p = 2 as
+    sqrt(sum a^2)); where the norm is 0 the gradient is 0, as PyTorch's."""
+
+    __slots__ = ("p", "axis", "keepdims")
+
+    def forward(ctx, a, p, axis=None, keepdims=False):
+        ctx.p, ctx.axis, ctx.keepdims = p, _norm_axis(axis), keepdims
+        if p == 2:
+            y = np.sqrt(np.sum(a * a, axis=ctx.axis, keepdims=keepdims))
+        else:
+            y = np.sum(np.abs(a) ** p, axis=ctx.axis, keepdims=keepdims) ** (1 / p)
+        ctx.save_for_backward(a, y)
+        return y
+
+    def backward(ctx, g):
+        a, y = ctx.saved
+        p, shape = ctx.p, a.shape
+        y = _expand_back(y, shape, ctx.axis, ctx.keepdims)
+        g = _expand_back(g, shape, ctx.axis, ctx.keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # d||x||_p/dx = x |x|^(p-2) / ||x||^(p-1)
+            d = a / y if p == 2 else a * np.abs(a) ** (p - 2) / y ** (p - 1)
+        return (g * np.where(y == 0, 0, d).astype(a.dtype, copy=False),)
+
+
+def _no_integer_zero(b: np.ndarray, op: str) -> None:
+    if b.dtype.kind in "biu" and not np.all(b):
+        raise ZeroDivisionError(f"{op}: integer division by zero (as PyTorch, which raises)")
+
+
+class Remainder(Function):
+    """a mod b with the sign of b (Python's %, as torch.remainder), broadcasting."""
+
+    __slots__ = ()
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        _no_integer_zero(b, "remainder")
+        ctx.save_for_backward(a, b)
+        return np.remainder(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved
+        return g, -g * np.floor_divide(a, b)  # a mod b = a - b floor(a / b)
+
+
+class FloorDivide(Function):
+    """floor(a / b) (Python's //), broadcasting. Like PyTorch it has no derivative: backward
+    through it raises."""
+
+    __slots__ = ()
+    op = "floor_divide"
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        _no_integer_zero(b, "floor_divide")
+        return np.floor_divide(a, b)
+
+    def backward(ctx, g):
+        raise RuntimeError("floor_divide: the derivative of a // b is not implemented (as in "
+                           "PyTorch); detach() the operands, or use a / b")
+
+
+class RPow(Function):
+    """base ** a for a Python-scalar base (`2 ** t`)."""
+
+    __slots__ = ("log_base",)
+
+    def forward(ctx, a, base):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.power(base, a)  # a Python base keeps a's float dtype
+            ctx.log_base = float(np.log(np.float64(base)))
+        ctx.save_for_backward(a, y)
+        return y
+
+    def backward(ctx, g):
+        a, y = ctx.saved
+        with np.errstate(invalid="ignore"):
+            d = y * ctx.log_base  # d(b^x)/dx = b^x log b
+        if ctx.log_base == -np.inf:  # base 0: 0 for x >= 0, as PyTorch
+            d = np.where(a >= 0, 0, d).astype(y.dtype, copy=False)
+        return (g * d,)
+
+
+class Einsum(Function):
+    """np.einsum(equation, *operands) without '...'; the gradient of each operand is the einsum
+    of the output's gradient with the other operands, broadcast over the letters only that
+    operand has (written into the diagonal for a repeated letter, as in a trace)."""
+
+    __slots__ = ("inputs", "output")
+
+    def forward(ctx, *arrays, equation):
+        eq = equation.replace(" ", "")
+        if "." in eq:
+            raise ValueError(f"einsum: '...' is not supported (name every dim), got {equation!r}")
+        lhs, arrow, rhs = eq.partition("->")
+        ctx.inputs = lhs.split(",")
+        if len(ctx.inputs) != len(arrays):
+            raise ValueError(f"einsum: the equation {equation!r} has {len(ctx.inputs)} operands, "
+                             f"{len(arrays)} were given")
+        # implicit output: the letters used once, in alphabetical order (as NumPy and PyTorch)
+        ctx.output = rhs if arrow else "".join(sorted(c for c in set(lhs) - {","}
+                                                      if lhs.count(c) == 1))
+        out = np.einsum(f"{lhs}->{ctx.output}", *arrays)
+        ctx.save_for_backward(*arrays)
+        return out
+
+    def backward(ctx, g):
+        arrays, grads = ctx.saved, []
+        for i, (spec, a) in enumerate(zip(ctx.inputs, arrays)):
+            specs = [ctx.output] + [s for j, s in enumerate(ctx.inputs) if j != i]
+            others = [x for j, x in enumerate(arrays) if j != i]
+            letters = "".join(dict.fromkeys(spec))  # each letter once, in order
+            keep = "".join(c for c in letters if any(c in s for s in specs))
+            gi = np.einsum(f"{','.join(specs)}->{keep}", g, *others)  # d out / d a, contracted
+            size = dict(zip(spec, a.shape))
+            gi = gi.reshape([gi.shape[keep.index(c)] if c in keep else 1 for c in letters])
+            wide = tuple(k for k, c in enumerate(letters) if size[c] == 1 and gi.shape[k] != 1)
+            gi = np.broadcast_to(gi.sum(axis=wide, keepdims=True) if wide else gi,
+                                 [size[c] for c in letters])
+            if len(letters) < len(spec):  # a repeated letter: only the diagonal was read
+                full = np.zeros(a.shape, dtype=g.dtype)
+                np.einsum(f"{spec}->{letters}", full)[...] = gi  # a writeable diagonal view
+                gi = full
+            grads.append(gi)
+        return tuple(grads)
+
+
 class SetItem(Function):
     """A copy of `a` with `a[index] = value`: the gradient of the overwritten part goes to
     value, the rest to a."""
@@ -618,3 +812,123 @@ class SetItem(Function):
         ga[ctx.index] = 0  # overwritten: no gradient to the old values
         gv = g[ctx.index]
         return ga, gv
+
+
+# ----- losses and activations ----------------------------------------------------------------
+def _sigmoid_of(a: np.ndarray) -> np.ndarray:
+    """sigmoid(a) in a's dtype, from exp(-|a|): never overflows."""
+    return sigmoid(a).astype(a.dtype, copy=False)
+
+
+class LogSigmoid(Function):
+    """log(sigmoid(a)) = min(a, 0) - log(1 + exp(-|a|)): finite for any finite a."""
+
+    __slots__ = ()
+    op = "logsigmoid"
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g * _sigmoid_of(-a),)  # d log(sigmoid(a))/da = 1 - sigmoid(a) = sigmoid(-a)
+
+
+class Softplus(Function):
+    """log(1 + exp(beta a)) / beta, and a itself where beta a > threshold (as PyTorch);
+    computed as max(z, 0) + log(1 + exp(-|z|)) with z = beta a, so it never overflows."""
+
+    __slots__ = ("beta", "threshold")
+
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        z = a * a.dtype.type(beta)
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(z)
+        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / a.dtype.type(beta)
+        return np.where(z > threshold, a, soft)
+
+    def backward(ctx, g):
+        (z,) = ctx.saved
+        return (g * np.where(z > ctx.threshold, 1, _sigmoid_of(z)),)  # d softplus = sigmoid(z)
+
+
+class BinaryCrossEntropy(Function):
+    """-(y log p + (1 - y) log(1 - p)), elementwise, each log clamped at -100 (as PyTorch, so
+    p = 0 or 1 gives a finite loss); the gradients are PyTorch's."""
+
+    __slots__ = ()
+    op = "binary_cross_entropy"
+
+    def forward(ctx, p, y):
+        with np.errstate(divide="ignore"):
+            log_p, log_q = np.log(p), np.log1p(-p)
+        ctx.save_for_backward(p, y, log_p, log_q)
+        return -(y * np.maximum(log_p, -100) + (1 - y) * np.maximum(log_q, -100))
+
+    def backward(ctx, g):
+        p, y, log_p, log_q = ctx.saved
+        eps = p.dtype.type(np.float32(1e-12))  # PyTorch's EPSILON is a float32 constant
+        gp = g * (p - y) / np.maximum(p * (1 - p), eps)  # d/dp, its denominator kept >= 1e-12
+        with np.errstate(invalid="ignore"):  # (p = 0 or 1: an infinite d/dy, as PyTorch's)
+            gy = g * (log_q - log_p)  # d/dy = log(1 - p) - log(p), unclamped (as PyTorch)
+        return gp, gy
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy of logits x at targets y, positive term weighted by pw:
+    (1 - y) x - w log s(x) with w = 1 + (pw - 1) y (s the sigmoid; as PyTorch's forward). One
+    node so that d/dx is w s(x) - pw y as PyTorch computes it: exact for saturated logits
+    (s(x) itself for y = 0), where the sum of the two terms' gradients would cancel to 0."""
+
+    __slots__ = ()
+    op = "binary_cross_entropy_with_logits"
+    broadcasts = True
+
+    def forward(ctx, x, y, pw):
+        log_s = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))  # log s(x), finite
+        w = 1 + (pw - 1) * y
+        ctx.save_for_backward(x, y, pw, w, log_s)
+        return (1 - y) * x - w * log_s
+
+    def backward(ctx, g):
+        x, y, pw, w, log_s = ctx.saved
+        dx = g * (w * _sigmoid_of(x) - pw * y)  # d/dx: -w (1 - s) + (1 - y)
+        dy = g * (-x - (pw - 1) * log_s)  # d/dy
+        dpw = g * (-y * log_s)  # d/dpw
+        return dx, dy, dpw
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function elementwise (NumPy has none; math.erf is exact in double)."""
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
+
+
+class GELU(Function):
+    """x Phi(x), Phi the standard normal CDF; approximate="tanh" uses PyTorch's tanh form
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+
+    __slots__ = ("approximate",)
+    op = "gelu"
+
+    def forward(ctx, a, approximate="none"):
+        ctx.approximate = approximate
+        ctx.save_for_backward(a)
+        if approximate == "tanh":
+            with np.errstate(over="ignore"):
+                return 0.5 * a * (1 + np.tanh(_K0 * (a + 0.044715 * a ** 3)))
+        return 0.5 * a * (1 + _erf(a * a.dtype.type(0.5 ** 0.5)))
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        if ctx.approximate == "tanh":
+            with np.errstate(over="ignore"):
+                t = np.tanh(_K0 * (a + 0.044715 * a ** 3))
+                dinner = _K0 * (1 + 3 * 0.044715 * a * a)
+            return (g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner),)  # product rule
+        cdf = 0.5 * (1 + _erf(a * a.dtype.type(0.5 ** 0.5)))
+        pdf = np.exp(-0.5 * a * a) * a.dtype.type((2 * math.pi) ** -0.5)
+        return (g * (cdf + a * pdf),)  # d(x Phi(x))/dx = Phi(x) + x phi(x)
+
+
+_K0 = (2 / math.pi) ** 0.5

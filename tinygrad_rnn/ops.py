@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn import function as F
 from tinygrad_rnn.creation import _rng
 from tinygrad_rnn.tensor import Tensor, _data
 
@@ -242,3 +243,121 @@ def allclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08
 def equal(input: Tensor, other: Any) -> bool:
     """True when both have the same shape and the same elements."""
     return _t(input, "equal").equal(other)
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001  (torch.abs)
+    """|x| (an integer tensor stays integer)."""
+    return _t(input, "abs").abs()
+
+
+absolute = abs
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element; gradient 0."""
+    return _t(input, "sign").sign()
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001  (torch.round)
+    """Round to `decimals` places, halves to even; gradient 0."""
+    return _t(input, "round").round(decimals)
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + x), exact for tiny x."""
+    return _t(input, "log1p").log1p()
+
+
+def remainder(input: Tensor, other: Any) -> Tensor:
+    """input % other, with the sign of other."""
+    return _t(input, "remainder") % other
+
+
+def floor_divide(input: Tensor, other: Any) -> Tensor:
+    """input // other, rounded down; not differentiable."""
+    return _t(input, "floor_divide") // other
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sum along `dim`."""
+    return _t(input, "cumsum").cumsum(dim, dtype=dtype)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    """Sorted along `dim`, as `(values, indices)`."""
+    return _t(input, "sort").sort(dim, descending, stable)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False,
+            stable: bool = False) -> Tensor:
+    """The int64 indices that sort `input` along `dim`."""
+    return _t(input, "argsort").argsort(dim, descending, stable)
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    """The elements in reverse order along each of `dims`."""
+    return _t(input, "flip").flip(dims)
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries at `index` (1-d or 0-d integers) along `dim`."""
+    return _t(input, "index_select").index_select(dim, index)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along `dim`, that dim removed."""
+    return _t(input, "unbind").unbind(dim)
+
+
+def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Variance over `dim`, divided by N - correction (1 by default)."""
+    return _t(input, "var").var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Standard deviation over `dim` (the square root of `var`)."""
+    return _t(input, "std").std(dim, unbiased, keepdim, correction=correction)
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+         dtype: Any = None) -> Tensor:
+    """The vector p-norm over `dim` (all elements when None)."""
+    return _t(input, "norm").norm(p, dim, keepdim, dtype)
+
+
+def logical_and(input: Tensor, other: Any) -> Tensor:
+    """True where both are non-zero, as a bool tensor."""
+    return _t(input, "logical_and").logical_and(other)
+
+
+def logical_or(input: Tensor, other: Any) -> Tensor:
+    """True where either is non-zero, as a bool tensor."""
+    return _t(input, "logical_or").logical_or(other)
+
+
+def logical_xor(input: Tensor, other: Any) -> Tensor:
+    """True where exactly one is non-zero, as a bool tensor."""
+    return _t(input, "logical_xor").logical_xor(other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    """True where the element is zero, as a bool tensor."""
+    return _t(input, "logical_not").logical_not()
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Sum of products over the letters of `equation` ("bij,bjk->bik"), as torch.einsum; the
+    operands as arguments or one list. No '...' (name every dim)."""
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: equation must be a str, got {type(equation).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = [_t(x, "einsum") for x in operands]
+    if not tensors:
+        raise ValueError("einsum: no operands given")
+    floats = [x.data.dtype for x in tensors if x.data.dtype.kind == "f"]  # integers join them
+    dtype = np.result_type(*(floats or [x.data.dtype for x in tensors]))
+    tensors = [x._cast(dtype) for x in tensors]
+    return F.Einsum.apply(*tensors, equation=equation)

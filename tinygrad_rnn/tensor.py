@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import sys
 import threading
+import warnings
 import zlib
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from tinygrad_rnn.checks import flag, number
+from tinygrad_rnn.checks import flag, integer, number
+from tinygrad_rnn.kernels.activations import sigmoid as _sigmoid
 from tinygrad_rnn.kernels.core import once_loaded
 from tinygrad_rnn.kernels.fingerprint import word_sums
 
@@ -308,6 +310,10 @@ class Tensor:
     def __rtruediv__(self, other): return F.Div.apply(*self._pair(other, divide=True)[::-1])
     def __matmul__(self, other): return F.MatMul.apply(self, self._lift(other))
     def __rmatmul__(self, other): return F.MatMul.apply(self._lift(other), self)
+    def __floordiv__(self, other): return F.FloorDivide.apply(*self._pair(other))
+    def __rfloordiv__(self, other): return F.FloorDivide.apply(*self._pair(other)[::-1])
+    def __mod__(self, other): return F.Remainder.apply(*self._pair(other))
+    def __rmod__(self, other): return F.Remainder.apply(*self._pair(other)[::-1])
 
     def __pow__(self, exponent: float) -> "Tensor":
         if (isinstance(exponent, (Tensor, str, bytes)) or np.ndim(exponent) != 0
@@ -316,6 +322,21 @@ class Tensor:
                             f"{type(exponent).__name__}")
         return F.Pow.apply(self, exponent=float(exponent))
 
+    def __rpow__(self, base: float) -> "Tensor":
+        """base ** self for a Python-scalar base (`2 ** t`); integer ** integer stays integer
+        (a negative exponent gives 0 unless the base is 1 or -1, as PyTorch)."""
+        if (isinstance(base, (Tensor, str, bytes)) or np.ndim(base) != 0
+                or np.asarray(base).dtype.kind not in "biuf"):
+            raise TypeError(f"pow: the base must be a Python scalar, not {type(base).__name__}")
+        if self.data.dtype.kind in "biu":
+            if np.asarray(base).dtype.kind == "f":
+                return self._cast(_default_dtype[0]).__rpow__(base)
+            e, b = self.data, int(base)
+            small = 1 if b == 1 else np.where(e % 2 == 0, 1, -1) if b == -1 else 0
+            out = np.where(e >= 0, np.power(b, np.maximum(e, 0)), small)
+            return Tensor(out.astype(np.result_type(b, e)), dtype=np.result_type(b, e))
+        return F.RPow.apply(self, base=base)
+
     # comparisons give boolean tensors, as in PyTorch; they are not differentiable
     def __lt__(self, other): return _mask(self.data < _data(other))
     def __le__(self, other): return _mask(self.data <= _data(other))
@@ -323,6 +344,83 @@ class Tensor:
     def __ge__(self, other): return _mask(self.data >= _data(other))
     def __eq__(self, other): return _mask(self.data == _data(other))  # type: ignore[override]
     def __ne__(self, other): return _mask(self.data != _data(other))  # type: ignore[override]
+
+    def eq(self, other: Any) -> "Tensor":
+        """self == other elementwise, as a bool tensor."""
+        return self == other
+
+    def ne(self, other: Any) -> "Tensor":
+        """self != other elementwise, as a bool tensor."""
+        return self != other
+
+    def lt(self, other: Any) -> "Tensor":
+        """self < other elementwise, as a bool tensor."""
+        return self < other
+
+    def le(self, other: Any) -> "Tensor":
+        """self <= other elementwise, as a bool tensor."""
+        return self <= other
+
+    def gt(self, other: Any) -> "Tensor":
+        """self > other elementwise, as a bool tensor."""
+        return self > other
+
+    def ge(self, other: Any) -> "Tensor":
+        """self >= other elementwise, as a bool tensor."""
+        return self >= other
+
+    # bitwise ops: bool and integer tensors only (bool & bool stays bool), not differentiable
+    def _bits(self, other: Any, ufunc: Any, fn: str, reverse: bool = False) -> "Tensor":
+        # a Python int or bool stays a "weak" scalar, so int32 & 3 is int32 (as PyTorch)
+        b = other if isinstance(other, (bool, int)) else np.asarray(_data(other))
+        for arr in (self.data, b):
+            if np.asarray(arr).dtype.kind not in "biu":
+                raise TypeError(f"{fn}: only bool and integer tensors, got dtype "
+                                f"{np.asarray(arr).dtype}")
+        try:
+            out = np.asarray(ufunc(b, self.data) if reverse else ufunc(self.data, b))
+        except ValueError:
+            raise ValueError(f"{fn}: shapes {self.shape} and {np.shape(b)} do not "
+                             "broadcast") from None
+        return Tensor(out, dtype=out.dtype)
+
+    def __and__(self, other): return self._bits(other, np.bitwise_and, "bitwise_and")
+    def __rand__(self, other): return self._bits(other, np.bitwise_and, "bitwise_and", True)
+    def __or__(self, other): return self._bits(other, np.bitwise_or, "bitwise_or")
+    def __ror__(self, other): return self._bits(other, np.bitwise_or, "bitwise_or", True)
+    def __xor__(self, other): return self._bits(other, np.bitwise_xor, "bitwise_xor")
+    def __rxor__(self, other): return self._bits(other, np.bitwise_xor, "bitwise_xor", True)
+
+    def __invert__(self) -> "Tensor":
+        """~t: logical not of a bool tensor, bitwise not of an integer one."""
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"bitwise_not: only bool and integer tensors, got dtype {self.dtype}")
+        return Tensor(np.invert(self.data), dtype=self.data.dtype)
+
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
+
+    def _logical(self, other: Any, ufunc: Any, fn: str) -> "Tensor":
+        try:
+            return _mask(ufunc(self.data, _numbers(other, fn)))
+        except ValueError:
+            raise ValueError(f"{fn}: shapes {self.shape} and {np.shape(_data(other))} do not "
+                             "broadcast") from None
+
+    def logical_and(self, other: Any) -> "Tensor":
+        """True where both are non-zero, as a bool tensor."""
+        return self._logical(other, np.logical_and, "logical_and")
+
+    def logical_or(self, other: Any) -> "Tensor":
+        """True where either is non-zero, as a bool tensor."""
+        return self._logical(other, np.logical_or, "logical_or")
+
+    def logical_xor(self, other: Any) -> "Tensor":
+        """True where exactly one is non-zero, as a bool tensor."""
+        return self._logical(other, np.logical_xor, "logical_xor")
+
+    def logical_not(self) -> "Tensor":
+        """True where the element is zero, as a bool tensor."""
+        return _mask(np.logical_not(self.data))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # NumPy functions (np.where, np.asarray, plotting) read a tensor as its data
@@ -383,6 +481,29 @@ class Tensor:
         """Natural logarithm."""
         return F.Log.apply(self)
 
+    def log1p(self) -> "Tensor":
+        """log(1 + x), exact for tiny x (an integer tensor gives the default float dtype)."""
+        if self.data.dtype.kind in "biu":
+            return self._cast(_default_dtype[0]).log1p()
+        return F.Log1p.apply(self)
+
+    def abs(self) -> "Tensor":
+        """|x| (an integer tensor stays integer); the gradient is sign(x), 0 at 0."""
+        return F.Abs.apply(self)
+
+    __abs__ = abs
+    absolute = abs
+
+    def sign(self) -> "Tensor":
+        """-1, 0 or 1 by the sign of each element, in this dtype; gradient 0."""
+        if self.data.dtype == np.bool_:
+            return Tensor(self.data.copy(), dtype=np.bool_)
+        return F.Sign.apply(self)
+
+    def round(self, decimals: int = 0) -> "Tensor":
+        """Round to `decimals` places (halves to even, as PyTorch); gradient 0."""
+        return F.Round.apply(self, decimals=integer(decimals, "round", "decimals"))
+
     # ----- arithmetic as methods (PyTorch spellings) ------------------------------------
     def add(self, other: Any, alpha: float = 1) -> "Tensor":
         """self + alpha * other."""
@@ -399,6 +520,14 @@ class Tensor:
     def div(self, other: Any) -> "Tensor":
         """self / other."""
         return self / other
+
+    def remainder(self, other: Any) -> "Tensor":
+        """self % other, with the sign of other (Python's and PyTorch's rule)."""
+        return self % other
+
+    def floor_divide(self, other: Any) -> "Tensor":
+        """self // other, rounded down (Python's and PyTorch's rule); not differentiable."""
+        return self // other
 
     def pow(self, exponent: float) -> "Tensor":
         """self ** exponent (a Python scalar)."""
@@ -432,6 +561,10 @@ class Tensor:
         """A copy with `value` wherever the boolean `mask` is True (no gradient there)."""
         return where(mask, self._lift(np.full((), value, self.data.dtype)), self)
 
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        """self where `condition` is True, else other (as `tg.where(condition, self, other)`)."""
+        return where(condition, self, other)
+
     def softmax(self, dim: int = -1) -> "Tensor":
         """exp(x) / sum(exp(x)) along `dim`."""
         return F.Softmax.apply(self, axis=dim)
@@ -459,6 +592,100 @@ class Tensor:
         if self.data.size == 0:  # the mean of nothing is NaN (as in NumPy and PyTorch), not 0
             return total * np.nan
         return total * (total.data.size / self.data.size)  # 1/n as a constant
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> "Tensor":
+        """Variance over `dim` (an int or a tuple; all dims when None): the sum of squared
+        deviations divided by N - correction (correction 1 by default; `unbiased=False` is
+        correction 0). `var(False)` is the legacy spelling of `var(unbiased=False)`."""
+        return self._var("var", dim, unbiased, keepdim, correction)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> "Tensor":
+        """Standard deviation: the square root of `var` with the same arguments."""
+        return self._var("std", dim, unbiased, keepdim, correction) ** 0.5
+
+    def _var(self, fn: str, dim: Any, unbiased: Any, keepdim: Any, correction: Any) -> "Tensor":
+        if isinstance(dim, (bool, np.bool_)) and unbiased is None:  # the var(unbiased) overload
+            dim, unbiased = None, dim
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{fn}: only floating-point tensors, got dtype {self.dtype}")
+        if unbiased is not None and correction is not None:
+            raise TypeError(f"{fn}: give unbiased or correction, not both")
+        c = (1.0 if correction is None and unbiased is None else
+             float(flag(unbiased, fn, "unbiased")) if unbiased is not None
+             else number(correction, fn, "correction"))
+        dim = _norm_dims(dim)
+        try:
+            d = self - self.mean(dim, keepdim=True)
+            ss = (d * d).sum(dim, bool(keepdim))
+        except (TypeError, ValueError, IndexError) as e:  # a bad dim: say var/std
+            raise type(e)(str(e).replace("mean:", f"{fn}:", 1)) from None
+        n = self.data.size / ss.data.size if ss.data.size else 0.0
+        if n - c <= 0:  # as PyTorch: a warning, and x / 0 (inf, or NaN for 0 / 0)
+            warnings.warn(f"{fn}: degrees of freedom is <= 0 (N = {n:g}, correction = {c:g})",
+                          stacklevel=3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ss * (1.0 / (n - c) if n - c > 0 else np.inf)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+             dtype: Any = None) -> "Tensor":
+        """The vector p-norm over `dim` (all elements when None; an int or a tuple): p a
+        number (2, 1, inf, -inf, 0, or any other) or "fro" (the 2-norm). Where the norm is 0
+        its gradient is 0, as PyTorch's."""
+        x = self if dtype is None else self._cast(C.as_dtype(dtype, "norm"))
+        if x.data.dtype.kind != "f":
+            raise TypeError(f"norm: only floating-point tensors, got dtype {x.dtype}")
+        if isinstance(p, str):
+            if p != "fro":
+                raise ValueError(f"norm: p={p!r} is not supported (give 'fro' or a number)")
+            p = 2
+        p, dim, keepdim = number(p, "norm", "p"), _norm_dims(dim), flag(keepdim, "norm",
+                                                                         "keepdim")
+        if p == np.inf:
+            return x.abs().amax(dim, keepdim)
+        if p == -np.inf:
+            return x.abs().amin(dim, keepdim)
+        if p == 0:  # the count of non-zeros (no gradient)
+            return _mask(x.data != 0).sum(dim, keepdim)._cast(x.data.dtype)
+        if p == 1:
+            return x.abs().sum(dim, keepdim)
+        return F.Norm.apply(x, p=p, axis=dim, keepdims=keepdim)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> "Tensor":
+        """Running sum along `dim` (integers and bools give int64, as PyTorch); the gradient
+        is the reversed running sum of the output's gradient."""
+        x = self if dtype is None else self._cast(C.as_dtype(dtype, "cumsum"))
+        d = _dim(dim, x.ndim, "cumsum")
+        if x.ndim == 0:
+            return F.CumSum.apply(x.reshape(1), axis=0).reshape(())
+        return F.CumSum.apply(x, axis=d)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """Sorted along `dim` as `(values, indices)` (NaN counts as the largest, as PyTorch;
+        ties keep their order); the gradient goes back to where each value came from."""
+        indices = self._argsort(dim, descending, stable, "sort")
+        if self.ndim == 0:
+            return ValuesIndices(self.clone(), indices)
+        return ValuesIndices(self.gather(dim, indices), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> "Tensor":
+        """The int64 indices that sort the tensor along `dim` (see `sort`)."""
+        return self._argsort(dim, descending, stable, "argsort")
+
+    def _argsort(self, dim: Any, descending: Any, stable: Any, fn: str) -> "Tensor":
+        d = _dim(dim, self.ndim, fn)
+        flag(stable, fn, "stable")  # always stable here
+        order = self._order(d, flag(descending, fn, "descending"))
+        return Tensor(order if self.ndim else order.reshape(()), dtype=np.int64)
+
+    def _order(self, d: int, descending: bool) -> np.ndarray:
+        """Stable argsort along d (of a 0-d tensor as 1-d)."""
+        a = self.data if self.ndim else self.data.reshape(1)
+        if descending:  # descending with ties first-index-first and NaN first (as PyTorch), by
+            # sorting the reversed data ascending; no negation (it wraps unsigned ints)
+            return a.shape[d] - 1 - np.flip(np.argsort(np.flip(a, d), axis=d, kind="stable"), d)
+        return np.argsort(a, axis=d, kind="stable")  # ascending, NaN last (as PyTorch)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """Maximum over `dim` (an int or a tuple; all dims when None); tied maxima share the
@@ -525,12 +752,7 @@ class Tensor:
         n = self.shape[d] if self.ndim else 1
         if not 0 <= int(k) <= n:
             raise ValueError(f"topk: k={k} is out of range for dim {dim} of length {n}")
-        a = self.data if self.ndim else self.data.reshape(1)
-        if largest:  # descending with ties first-index-first and NaN first (as PyTorch), by
-            # sorting the reversed data ascending; no negation (it wraps unsigned ints)
-            order = n - 1 - np.flip(np.argsort(np.flip(a, d), axis=d, kind="stable"), d)
-        else:  # ascending, NaN last (as PyTorch)
-            order = np.argsort(a, axis=d, kind="stable")
+        order = self._order(d, largest)
         indices = Tensor(np.take(order, np.arange(int(k)), axis=d).reshape(
             order.shape[:d] + (int(k),) + order.shape[d + 1:]) if self.ndim else
             order[:int(k)].reshape(()) if k else order[:0], dtype=np.int64)
@@ -635,6 +857,55 @@ class Tensor:
                              f"of length {n}")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
+    def flip(self, *dims: int) -> "Tensor":
+        """The elements in reverse order along each of `dims` (ints or one tuple)."""
+        index = [slice(None)] * self.ndim
+        for d in _shape_args(dims, "flip"):
+            d = _dim(d, self.ndim, "flip")
+            if self.ndim and index[d] != slice(None):
+                raise ValueError(f"flip: dim {d} appears twice in dims {dims}")
+            if self.ndim:
+                index[d] = slice(None, None, -1)
+        return self[tuple(index)]
+
+    def repeat(self, *repeats: int) -> "Tensor":
+        """Tile the tensor `repeats[i]` times along dim i (ints or one tuple, at least one per
+        dim; extra leading ones add dims), as torch.Tensor.repeat (numpy.tile)."""
+        reps = _shape_args(repeats, "repeat")
+        if len(reps) < self.ndim:
+            raise ValueError(f"repeat: {len(reps)} repeats for a tensor of {self.ndim} dims "
+                             f"(shape {self.shape}); give at least one per dim")
+        if any(r < 0 for r in reps):
+            raise ValueError(f"repeat: repeats must be >= 0, got {reps}")
+        shape = (1,) * (len(reps) - self.ndim) + self.shape
+        pairs = self.reshape(sum(((1, n) for n in shape), ()))  # a length-1 dim before each
+        pairs = pairs.expand(sum(((r, n) for r, n in zip(reps, shape)), ()))
+        return pairs.reshape(tuple(r * n for r, n in zip(reps, shape)))
+
+    def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
+        """The slices along `dim`, that dim removed, as a tuple."""
+        if self.ndim == 0:
+            raise IndexError("unbind: a 0-d tensor has no dim to unbind")
+        d = _dim(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+
+    def index_select(self, dim: int, index: Any) -> "Tensor":
+        """The entries at `index` (a 1-d or 0-d integer tensor, array or list) along `dim`,
+        in that order; repeated indices accumulate their gradients."""
+        idx = np.asarray(_data(index))
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"index_select: index must hold integers, got dtype {idx.dtype}")
+        if idx.ndim > 1:
+            raise ValueError(f"index_select: index must be 1-d or 0-d, got shape {idx.shape}")
+        x = self if self.ndim else self.reshape(1)
+        d = _dim(dim, x.ndim, "index_select")
+        n = x.shape[d]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError(f"index_select: an index is outside 0..{n - 1} (dim {dim} of "
+                             f"length {n})")
+        out = x[(slice(None),) * d + (idx.reshape(-1),)]
+        return out if self.ndim else out.reshape(idx.shape)
+
     def __getitem__(self, index: Any) -> "Tensor":
         return F.GetItem.apply(self, index=index)
 
@@ -738,6 +1009,19 @@ class Tensor:
             return F.Cast.apply(self, dtype=dtype)  # differentiable: the gradient is cast back
         return Tensor(self.data.astype(dtype), dtype=dtype)  # leaves the graph, as in PyTorch
 
+    def type_as(self, other: "Tensor") -> "Tensor":
+        """This tensor cast to `other`'s dtype."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as: other must be a Tensor, got {type(other).__name__}")
+        return self._cast(other.data.dtype)
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """A new leaf holding a copy of `data`, with this tensor's dtype unless `dtype` is
+        given."""
+        dtype = self.data.dtype if dtype is None else C.as_dtype(dtype, "new_tensor")
+        return Tensor(np.array(_data(data), dtype=dtype), dtype=dtype,
+                      requires_grad=requires_grad)
+
     def new_zeros(self, *size: int, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """Zeros of `size`, with this tensor's dtype unless `dtype` is given."""
         return self.new_full(_shape_args(size), 0, dtype=dtype, requires_grad=requires_grad)
@@ -801,6 +1085,48 @@ class Tensor:
     def clamp_(self, min: float | None = None, max: float | None = None) -> "Tensor":
         """Clamp in place."""
         return self._write("clamp_", lambda a: np.clip(a, min, max, out=a))
+
+    def abs_(self) -> "Tensor":
+        """|x| in place."""
+        return self._write("abs_", lambda a: np.abs(a, out=a))
+
+    def tanh_(self) -> "Tensor":
+        """tanh in place."""
+        return self._write("tanh_", lambda a: np.tanh(a, out=a))
+
+    def sigmoid_(self) -> "Tensor":
+        """sigmoid in place."""
+        return self._write("sigmoid_", lambda a: np.copyto(a, _sigmoid(a), casting="same_kind"))
+
+    def relu_(self) -> "Tensor":
+        """max(x, 0) in place."""
+        return self._write("relu_", lambda a: np.maximum(a, 0, out=a))
+
+    def masked_fill_(self, mask: Any, value: float) -> "Tensor":
+        """Write `value` wherever the boolean `mask` (broadcast to this shape) is True."""
+        m = np.asarray(_data(mask))
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill_: mask must be boolean, got dtype {m.dtype}")
+        if np.ndim(_data(value)) != 0:
+            raise ValueError(f"masked_fill_: value must be a number or a 0-d tensor, got shape "
+                             f"{np.shape(_data(value))}")
+        try:
+            fits = np.broadcast_shapes(m.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"masked_fill_: mask of shape {m.shape} does not broadcast to the "
+                             f"tensor's shape {self.shape}")
+        return self._write("masked_fill_", lambda a: np.copyto(a, _data(value), where=m,
+                                                              casting="same_kind"), value)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place: it becomes a leaf that needs no grad (its
+        tags marked `cut`, as `detach()`); returns self."""
+        self._ctx, self.requires_grad = None, False
+        if self.tags:
+            self.tags = {**self.tags, "cut": True}
+        return self
 
     def zero_(self) -> "Tensor":
         """Set every element to 0, in place."""

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.random import get_rng
+from tinygrad_rnn.random import get_rng, rng_of
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_uniform_",
-           "xavier_normal_", "orthogonal_", "calculate_gain"]
+           "xavier_normal_", "orthogonal_", "kaiming_uniform_", "kaiming_normal_",
+           "trunc_normal_", "calculate_gain"]
 
 
 def _fill(tensor: Any, values: Any, fn: str) -> Tensor:
@@ -82,12 +83,21 @@ def ones_(tensor: Tensor) -> Tensor:
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """PyTorch's recommended gain for a nonlinearity ("linear", "sigmoid", "tanh", "relu",
-    "leaky_relu")."""
-    gains = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3,
-             "relu": math.sqrt(2.0)}
+    """PyTorch's recommended gain for a nonlinearity: 1 for "linear", "identity", "sigmoid"
+    and the conv names, 5/3 for "tanh", sqrt(2) for "relu", sqrt(2 / (1 + slope^2)) for
+    "leaky_relu" (param is the negative slope, 0.01 by default), 3/4 for "selu"."""
+    linear = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+              "conv_transpose2d", "conv_transpose3d")
+    gains = {**dict.fromkeys(linear, 1.0), "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
+             "selu": 3.0 / 4}
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else float(param)
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (bool, np.bool_)) or not isinstance(param, (int, float,
+                                                                           np.number)):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        else:
+            slope = float(param)
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity not in gains:
         raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
@@ -135,3 +145,62 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape), "orthogonal_")
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str, fn: str) -> float:
+    """gain / sqrt(fan): the standard deviation both Kaiming initialisers aim for."""
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{fn}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fans(tensor, fn)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, _number(a, "a", fn)) / math.sqrt(fan)
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", generator: Any = None) -> Tensor:
+    """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), gain =
+    calculate_gain(nonlinearity, a) and fan = fan_in or fan_out (mode), as PyTorch. A tensor
+    with no elements is returned unchanged."""
+    if isinstance(tensor, Tensor) and tensor.data.size == 0:
+        return tensor
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
+    values = rng_of(generator, "kaiming_uniform_").uniform(-bound, bound, size=tensor.shape)
+    return _fill(tensor, values, "kaiming_uniform_")
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", generator: Any = None) -> Tensor:
+    """He normal: N(0, std^2) with std = gain / sqrt(fan) (see kaiming_uniform_)."""
+    if isinstance(tensor, Tensor) and tensor.data.size == 0:
+        return tensor
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
+    values = rng_of(generator, "kaiming_normal_").normal(0.0, std, size=tensor.shape)
+    return _fill(tensor, values, "kaiming_normal_")
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator: Any = None) -> Tensor:
+    """N(mean, std^2) truncated to [a, b] (a and b are values, not numbers of std): draws
+    outside are redrawn. An interval holding less than 1e-4 of the probability is a
+    ValueError (PyTorch only warns when mean is more than 2 std outside [a, b])."""
+    fn = "trunc_normal_"
+    mean, std = _number(mean, "mean", fn), _number(std, "std", fn)
+    a, b = _number(a, "a", fn), _number(b, "b", fn)
+    if std < 0 or a > b:
+        raise ValueError(f"{fn}: needs std >= 0 and a <= b, got std={std}, a={a}, b={b}")
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{fn}: expected a Tensor (e.g. a Parameter), got {type(tensor).__name__}")
+    if std == 0:
+        return _fill(tensor, min(max(mean, a), b), fn)
+    cdf = [0.5 * (1 + math.erf((v - mean) / (std * math.sqrt(2)))) for v in (a, b)]
+    mass = cdf[1] - cdf[0]
+    if mass < 1e-4:
+        raise ValueError(f"{fn}: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, "
+                         f"{std}^2): too little to sample from")
+    rng, kept, n = rng_of(generator, fn), [], tensor.data.size
+    while n > 0:  # rejection: each round draws enough to fill the rest, on average
+        draw = rng.normal(mean, std, size=int(n / mass * 1.1) + 8)
+        draw = draw[(draw >= a) & (draw <= b)][:n]
+        kept.append(draw)
+        n -= draw.size
+    return _fill(tensor, np.concatenate(kept).reshape(tensor.shape), fn)

@@ -1,21 +1,24 @@
 """Small layers and containers named as in PyTorch: Embedding, Dropout, activations as modules,
-Sequential and ModuleList."""
+Sequential, ModuleList and ModuleDict, Flatten, LayerNorm."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from tinygrad_rnn import functional as F
-from tinygrad_rnn.checks import indices, integer
-from tinygrad_rnn.nn.module import Module, Parameter, _float_dtype, check_probability, check_size
+from tinygrad_rnn.checks import flag, indices, integer, number
+from tinygrad_rnn.nn.module import (Module, Parameter, _float_dtype, as_input, check_probability,
+                                    check_size)
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
 
-__all__ = ["Embedding", "Dropout", "ReLU", "Tanh", "Sigmoid", "Identity", "Softmax",
-           "LogSoftmax", "Sequential", "ModuleList"]
+__all__ = ["Embedding", "Dropout", "ReLU", "Tanh", "Sigmoid", "LogSigmoid", "Softplus",
+           "LeakyReLU", "ELU", "GELU", "SiLU", "Identity", "Softmax",
+           "LogSoftmax", "Sequential", "ModuleList", "ModuleDict", "Flatten", "LayerNorm"]
 
 
 def _indices(idx: Any, num: int, fn: str) -> np.ndarray:
@@ -104,11 +107,18 @@ class Dropout(Module):
 
 
 class ReLU(Module):
-    """max(x, 0), elementwise."""
+    """max(x, 0), elementwise. `inplace=True` is accepted for PyTorch code and computes out of
+    place: the result is the same, only the input tensor is left unchanged."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = flag(inplace, "ReLU", "inplace")
 
     def forward(self, x: Any) -> Tensor:
         """Elementwise relu."""
         return _tensor(x).relu()
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
@@ -125,6 +135,91 @@ class Sigmoid(Module):
     def forward(self, x: Any) -> Tensor:
         """Elementwise logistic sigmoid."""
         return _tensor(x).sigmoid()
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)), elementwise, finite for any finite x."""
+
+    def forward(self, x: Any) -> Tensor:
+        """Elementwise log-sigmoid."""
+        return F.logsigmoid(x)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta = number(beta, "Softplus", "beta")
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must be nonzero, got 0.0")
+        self.threshold = number(threshold, "Softplus", "threshold")
+
+    def forward(self, x: Any) -> Tensor:
+        """Elementwise softplus."""
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x (inplace: accepted, computed out of place)."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        self.negative_slope = number(negative_slope, "LeakyReLU", "negative_slope")
+        self.inplace = flag(inplace, "LeakyReLU", "inplace")
+
+    def forward(self, x: Any) -> Tensor:
+        """Elementwise leaky relu."""
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """x where x > 0, else alpha (exp(x) - 1) (inplace: accepted, computed out of place)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        self.alpha = number(alpha, "ELU", "alpha")
+        self.inplace = flag(inplace, "ELU", "inplace")
+
+    def forward(self, x: Any) -> Tensor:
+        """Elementwise ELU."""
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class GELU(Module):
+    """x Phi(x) (Phi the standard normal CDF); approximate="tanh": PyTorch's tanh form."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Tensor:
+        """Elementwise GELU."""
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x sigmoid(x), elementwise (inplace: accepted, computed out of place)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = flag(inplace, "SiLU", "inplace")
+
+    def forward(self, x: Any) -> Tensor:
+        """Elementwise SiLU."""
+        return F.silu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Identity(Module):
@@ -265,6 +360,183 @@ class Sequential(ModuleList):
         for module in self._items:
             x = module(x)
         return x
+
+
+class ModuleDict(Module):
+    """A dict of named modules whose parameters the owner finds (names "<key>.weight", ...),
+    kept in insertion order, as PyTorch's `nn.ModuleDict`.
+
+    >>> heads = ModuleDict({"tag": Identity()})
+    >>> heads["score"] = Identity()
+    >>> list(heads.keys()), "tag" in heads, len(heads)
+    (['tag', 'score'], True, 2)
+    """
+
+    def __init__(self, modules: Any = None) -> None:
+        self._modules: dict[str, Module] = {}
+        if modules is not None:
+            self.update(modules)
+
+    def _check(self, key: Any, module: Any) -> tuple[str, Module]:
+        name = type(self).__name__
+        if not isinstance(key, str):
+            raise TypeError(f"{name}: keys must be strings, got {type(key).__name__}")
+        if not key or "." in key:
+            raise KeyError(f"{name}: a key must be non-empty and contain no '.', got {key!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"{name}: values must be nn.Module, got {type(module).__name__} "
+                            f"for key {key!r}")
+        return key, module
+
+    def update(self, modules: Any) -> None:
+        """Add or replace entries from a dict / ModuleDict or from (key, module) pairs; every
+        entry is checked before any is added."""
+        if hasattr(modules, "items"):
+            pairs = list(modules.items())
+        elif isinstance(modules, (str, Module)) or not hasattr(modules, "__iter__"):
+            raise TypeError(f"{type(self).__name__}.update: expected a dict or an iterable of "
+                            f"(key, module) pairs, got {type(modules).__name__}")
+        else:
+            pairs = [tuple(p) if isinstance(p, (list, tuple)) else p for p in modules]
+            bad = [p for p in pairs if not isinstance(p, tuple) or len(p) != 2]
+            if bad:
+                raise ValueError(f"{type(self).__name__}.update: each entry must be a (key, "
+                                 f"module) pair, got {bad[0]!r}")
+        checked = [self._check(key, module) for key, module in pairs]
+        self._modules.update(checked)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(key, module) in insertion order."""
+        yield from self._modules.items()
+
+    def keys(self) -> Any:
+        """The keys, in insertion order."""
+        return self._modules.keys()
+
+    def values(self) -> Any:
+        """The modules, in insertion order."""
+        return self._modules.values()
+
+    def items(self) -> Any:
+        """(key, module) pairs, in insertion order."""
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        """Remove the entry `key` and return its module."""
+        return self._modules.pop(key)
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        self._modules.clear()
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        key, module = self._check(key, module)
+        self._modules[key] = module
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __getattr__(self, name: str) -> Module:  # m.key, as PyTorch (only when no attribute)
+        modules = vars(self).get("_modules", {})
+        if name in modules:
+            return modules[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+
+class Flatten(Module):
+    """Merge the dims start_dim..end_dim into one: Flatten()(x) of shape (B, C, L) is (B, C*L).
+
+    >>> Flatten()(np.zeros((2, 3, 4))).shape
+    (2, 12)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim = integer(start_dim, "Flatten", "start_dim")
+        self.end_dim = integer(end_dim, "Flatten", "end_dim")
+
+    def forward(self, x: Any) -> Tensor:
+        """x with dims start_dim..end_dim merged."""
+        x = _tensor(x)
+        n = max(x.ndim, 1)  # a 0-d tensor flattens as if 1-d, as in PyTorch
+        a, b = (d + n if d < 0 else d for d in (self.start_dim, self.end_dim))
+        if not (0 <= a < n and 0 <= b < n):
+            raise IndexError(f"Flatten: start_dim {self.start_dim} / end_dim {self.end_dim} out "
+                             f"of range for an input of {x.ndim} dims")
+        if a > b:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "
+                             f"{self.end_dim}")
+        shape = x.shape or (1,)
+        return x.reshape(*shape[:a], int(np.prod(shape[a:b + 1])), *shape[b + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class LayerNorm(Module):
+    """Normalise over the last dims (those of normalized_shape), as PyTorch's LayerNorm:
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+
+    with the mean and the biased variance (divided by n) over those dims. `.weight` (ones)
+    and `.bias` (zeros) have shape normalized_shape; elementwise_affine=False has neither,
+    bias=False no bias. A composition of Tensor ops, so every gradient follows from theirs.
+
+    >>> LayerNorm(3)(np.array([[1.0, 2.0, 3.0]])).shape
+    (1, 3)
+    """
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype: Any = np.float32) -> None:
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else normalized_shape
+        if not isinstance(shape, (list, tuple)):
+            raise TypeError(f"LayerNorm: normalized_shape must be an int or a list/tuple of "
+                            f"ints, got {normalized_shape!r}")
+        self.normalized_shape = tuple(check_size(n, "normalized_shape", "LayerNorm")
+                                      for n in shape)
+        self.eps = number(eps, "LayerNorm", "eps", 0.0, high=math.inf, high_open=True)
+        self.elementwise_affine = flag(elementwise_affine, "LayerNorm", "elementwise_affine")
+        use_bias = flag(bias, "LayerNorm", "bias")
+        self.dtype = _float_dtype(dtype, "LayerNorm")
+        self.weight = Parameter(np.ones(self.normalized_shape, self.dtype)) \
+            if self.elementwise_affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape, self.dtype)) \
+            if self.elementwise_affine and use_bias else None
+        self.name_parameters()
+
+    def forward(self, x: Any) -> Tensor:
+        """x (..., *normalized_shape) -> the same shape, normalised over the last dims."""
+        dtype = self.weight.dtype if self.weight is not None else self.dtype
+        x = as_input(x, dtype, "LayerNorm")
+        n = len(self.normalized_shape)
+        if x.shape[x.ndim - n:] != self.normalized_shape or x.ndim < n:
+            raise ValueError(f"LayerNorm: input of shape {x.shape} does not end with "
+                             f"normalized_shape {self.normalized_shape}")
+        dims = tuple(range(x.ndim - n, x.ndim))
+        centred = x - x.mean(dims, keepdim=True)
+        var = (centred * centred).mean(dims, keepdim=True)   # biased, as PyTorch
+        y = centred / (var + self.eps).sqrt()
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 def _tensor(x: Any) -> Tensor:

@@ -1,10 +1,13 @@
-"""Loss modules named as in PyTorch: CrossEntropyLoss, NLLLoss, MSELoss.
+"""Loss modules named as in PyTorch, each a thin holder of its options around the one
+implementation in `tinygrad_rnn.functional`: CrossEntropyLoss, NLLLoss, MSELoss, L1Loss,
+SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss.
 
-`CrossEntropyLoss(ignore_index=..., reduction=..., label_smoothing=...)` follows PyTorch's
-definition: with smoothing e over C classes, the loss of a row is
-(1 - e) * (-log p[target]) + e * mean_c(-log p[c]); rows whose target is ignore_index count
-neither in the sum nor in the mean's denominator (all rows ignored: the mean is NaN and the
-gradient 0, as in PyTorch).
+The options are checked when the module is made; errors at call time name the module.
+`CrossEntropyLoss(weight=..., ignore_index=..., reduction=..., label_smoothing=...)` follows
+PyTorch's definition: with class weights w and smoothing e over C classes, the loss of a row is
+(1 - e) w[t] (-log p[t]) + e / C * sum_c w[c] (-log p[c]); rows whose target is ignore_index
+count neither in the sum nor in the mean, whose denominator is the sum of w[t] over the rows
+kept (all rows ignored: the mean is NaN and the gradient 0, as in PyTorch).
 """
 
 from __future__ import annotations
@@ -14,107 +17,175 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn import functional as F
-from tinygrad_rnn.checks import integer
+from tinygrad_rnn.checks import flag, integer, number
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.tensor import Tensor, where
+from tinygrad_rnn.tensor import Tensor
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss"]
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _reduction(reduction: Any, fn: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    return reduction
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
 
 
-def _nll(logp: Tensor, t: np.ndarray, ignore_index: int, reduction: str,
-         smoothing: float) -> Tensor:
-    """PyTorch's (smoothed) negative log-likelihood of rows of log-probabilities."""
-    rows = logp if logp.ndim == 2 else logp.reshape(1, logp.shape[-1])
-    t = t.reshape(-1)
-    keep = t != ignore_index
-    safe = np.where(keep, t, 0)
-    per_row = -rows[np.arange(len(t)), safe]
-    if smoothing:
-        per_row = (1.0 - smoothing) * per_row - smoothing * rows.mean(axis=-1)
-    if not keep.all():  # ignored rows: loss 0 and no gradient (a -inf there too: not inf * 0)
-        per_row = where(keep, per_row, 0.0)
-    if reduction == "none":
-        return per_row if logp.ndim == 2 else per_row.reshape(())
-    total = per_row.sum()
-    if reduction == "sum":
-        return total
-    count = int(keep.sum())
-    if count:
-        return total * (1.0 / count)
-    return total * 0.0 + np.nan  # every row ignored: 0/0 = NaN, and gradient 0 (as PyTorch)
+class _Loss(Module):
+    """Holds the checked `reduction` (PyTorch's deprecated size_average / reduce decide it
+    when given, with PyTorch's warning)."""
+
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 extra: tuple = ()) -> None:
+        self.reduction = F._reduction(reduction, type(self).__name__, size_average, reduce,
+                                      extra)
+
+    def _buffer(self, name: str, value: Any) -> None:
+        """Keep a weight as a buffer (in state_dict(), as in PyTorch), or None."""
+        if value is not None and not isinstance(value, Tensor):
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"{type(self).__name__}: {name} must hold real numbers, got "
+                                f"dtype {arr.dtype}")
+            value = Tensor(arr, dtype=arr.dtype)
+        self.register_buffer(name, value)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
 
 
-class CrossEntropyLoss(Module):
+class CrossEntropyLoss(_Loss):
     """Cross-entropy of raw logits (N, C) or (C,) against integer targets (N,) or ().
 
+    weight: per-class weights (C,) (a constant), or None.
     ignore_index: target value whose rows are left out (default -100, as in PyTorch).
-    reduction: "mean" (over the rows not ignored), "sum" or "none" (one loss per row).
+    reduction: "mean" (over the rows kept, weighted), "sum" or "none" (one loss per row).
     label_smoothing: e in [0, 1]: the target distribution is (1 - e) one-hot + e uniform.
     """
 
-    def __init__(self, ignore_index: int = -100, reduction: str = "mean",
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+                 reduce: Any = None, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.ignore_index = integer(ignore_index, "CrossEntropyLoss", "ignore_index")
-        self.reduction = _reduction(reduction, "CrossEntropyLoss")
-        try:
-            self.label_smoothing = float(label_smoothing)
-        except (TypeError, ValueError):
-            raise TypeError(f"CrossEntropyLoss: label_smoothing must be a number, got "
-                            f"{label_smoothing!r}") from None
-        if not 0.0 <= self.label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
-                             f"{label_smoothing}")
+        self.label_smoothing = number(label_smoothing, "CrossEntropyLoss", "label_smoothing",
+                                      0.0, 1.0)
+        self._buffer("weight", weight)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
         """The loss of logits `input` at class indices `target`."""
-        logits = input if isinstance(input, Tensor) else Tensor(input)
-        t = F._class_targets(logits, target, self.reduction, "CrossEntropyLoss",
-                              self.ignore_index)
-        if not self.label_smoothing and not np.any(t == self.ignore_index):
-            return F.cross_entropy(logits, t, reduction=self.reduction)  # the fused path
-        logp = F.log_softmax(logits, -1)
-        return _nll(logp, t, self.ignore_index, self.reduction, self.label_smoothing)
+        return F._class_loss(input, target, self.weight, self.ignore_index, self.reduction,
+                             self.label_smoothing, "CrossEntropyLoss", logits=True)
 
     def extra_repr(self) -> str:
         return (f"ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
                 f"label_smoothing={self.label_smoothing}")
 
 
-class NLLLoss(Module):
+class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (N, C) or (C,) (e.g. from LogSoftmax) at
-    integer targets; ignore_index and reduction as in CrossEntropyLoss."""
+    integer targets; weight, ignore_index and reduction as in CrossEntropyLoss."""
 
-    def __init__(self, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+                 reduce: Any = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         self.ignore_index = integer(ignore_index, "NLLLoss", "ignore_index")
-        self.reduction = _reduction(reduction, "NLLLoss")
+        self._buffer("weight", weight)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
-        """-input[target], reduced."""
-        logp = input if isinstance(input, Tensor) else Tensor(input)
-        t = F._class_targets(logp, target, self.reduction, "NLLLoss", self.ignore_index)
-        return _nll(logp, t, self.ignore_index, self.reduction, 0.0)
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        """-input[target], weighted and reduced."""
+        return F._class_loss(input, target, self.weight, self.ignore_index, self.reduction, 0.0,
+                             "NLLLoss", logits=False)
 
     def extra_repr(self) -> str:
         return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
 
 
-class MSELoss(Module):
+class MSELoss(_Loss):
     """Mean squared error (input - target)^2, reduced by "mean", "sum" or "none"."""
 
-    def __init__(self, reduction: str = "mean") -> None:
-        self.reduction = _reduction(reduction, "MSELoss")
-
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
         """The squared error, reduced."""
-        return F.mse_loss(input, target, reduction=self.reduction)
+        return F._mse(input, target, self.reduction, "MSELoss")
+
+
+class L1Loss(_Loss):
+    """Mean absolute error |input - target|, reduced by "mean", "sum" or "none"."""
+
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        """The absolute error, reduced."""
+        return F._l1(input, target, self.reduction, "L1Loss")
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = number(beta, "SmoothL1Loss", "beta", 0.0)
+
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        """The smooth L1 loss, reduced."""
+        scale = 1.0 / self.beta if self.beta else 1.0
+        return F._huber(input, target, self.reduction, self.beta, scale, "SmoothL1Loss")
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class HuberLoss(_Loss):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = number(delta, "HuberLoss", "delta", 0.0, low_open=True)
+
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        """The Huber loss, reduced."""
+        return F._huber(input, target, self.reduction, self.delta, 1.0, "HuberLoss")
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities in [0, 1] (e.g. after Sigmoid), each log clamped
+    at -100 as in PyTorch; weight (a constant) broadcasts to the input's shape."""
+
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self._buffer("weight", weight)
+
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        """-w (y log p + (1 - y) log(1 - p)), reduced."""
+        return F._bce(input, target, self.weight, self.reduction, "BCELoss")
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid and binary cross-entropy in one stable formula, from raw logits of any size;
+    weight broadcasts to the input's shape, pos_weight (per class, along the last dim) weighs
+    the positive term, as in PyTorch."""
+
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self._buffer("weight", weight)
+        self._buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        """The loss of logits `input` at targets in [0, 1], reduced."""
+        return F._bce_logits(input, target, self.weight, self.reduction, self.pos_weight,
+                             "BCEWithLogitsLoss")
+
+
+class KLDivLoss(_Loss):
+    """KL divergence of log-probabilities `input` from `target` (log-probabilities too if
+    log_target); reduction "batchmean" gives the KL divergence per sample."""
+
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction, extra=("batchmean",))
+        self.log_target = flag(log_target, "KLDivLoss", "log_target")
+
+    def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
+        """Pointwise target (log target - input), reduced."""
+        return F._kl_div(input, target, self.reduction, self.log_target, "KLDivLoss")
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"

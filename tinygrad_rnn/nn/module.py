@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any, Iterator
 
 import numpy as np
@@ -42,9 +43,23 @@ def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
     return Cast.apply(x, dtype=dtype)
 
 
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns, as in PyTorch: the module's keys the state lacked and the
+    state's keys the module does not have (both empty unless strict=False)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
 class Module:
     """Base class of layers. Parameters, sub-modules and lists of sub-modules stored as
-    attributes are found automatically, in the order they were assigned."""
+    attributes are found automatically, in the order they were assigned; buffers (tensors
+    that are state but not trained, e.g. running statistics) are declared with
+    `register_buffer`."""
 
     training: bool = True
 
@@ -113,6 +128,63 @@ class Module:
                     seen.add(id(value))
                     yield (f"{name}.{key}" if name else key), value
 
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Keep `tensor` as the attribute `name`: a buffer, which is moved and cast with the
+        module (`.double()`, `.to(dtype)`: floating buffers only) and saved in state_dict()
+        (when persistent), but is not a parameter. Assigning a new Tensor to the attribute later
+        replaces the buffer; None is allowed and leaves it out of buffers() and state_dict()."""
+        fn = f"{type(self).__name__}.register_buffer"
+        if not isinstance(name, str):
+            raise TypeError(f"{fn}: name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{fn}: name must be non-empty and contain no '.', got {name!r}")
+        if tensor is not None and not isinstance(tensor, Tensor) or isinstance(tensor, Parameter):
+            raise TypeError(f"{fn}: {name!r} must be a Tensor (not a Parameter) or None, got "
+                            f"{type(tensor).__name__}")
+        if not isinstance(persistent, (bool, np.bool_)):
+            raise TypeError(f"{fn}: persistent must be True or False, got {persistent!r}")
+        registry = vars(self).get("_buffers", {})
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"{fn}: attribute {name!r} already exists")
+        self._buffers = {**registry, name: bool(persistent)}
+        setattr(self, name, tensor)
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs, module by module as named_parameters(); each tensor
+        once; None buffers are left out."""
+        for name, tensor, _ in self._named_buffers(prefix, recurse):
+            yield name, tensor
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer, once each, in the order of named_buffers()."""
+        for _, tensor in self.named_buffers(recurse=recurse):
+            yield tensor
+
+    def _named_buffers(self, prefix: str = "", recurse: bool = True
+                       ) -> Iterator[tuple[str, Tensor, bool]]:
+        """(dotted name, buffer, persistent) for every buffer that holds a Tensor."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for name, module in modules:
+            for key, persistent in vars(module).get("_buffers", {}).items():
+                value = vars(module).get(key)
+                if isinstance(value, Tensor) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{name}.{key}" if name else key), value, persistent
+
+    def _named_state(self) -> dict[str, Tensor]:
+        """What state_dict() holds, in PyTorch's order: each module's parameters, then its
+        persistent buffers, module by module, depth first."""
+        params: dict[str, list[tuple[str, Tensor]]] = {}
+        for name, p in self.named_parameters():
+            params.setdefault(name.rpartition(".")[0], []).append((name, p))
+        buffers: dict[str, list[tuple[str, Tensor]]] = {}
+        for name, b, persistent in self._named_buffers():
+            if persistent:
+                buffers.setdefault(name.rpartition(".")[0], []).append((name, b))
+        return {key: t for module_name, _ in self.named_modules()
+                for key, t in params.get(module_name, []) + buffers.get(module_name, [])}
+
     def parameters(self) -> Iterator[Parameter]:
         """Every parameter, once each, in the order of named_parameters(). An iterator, as in
         PyTorch (`next(model.parameters())` works); `list(...)` it to index or reuse it."""
@@ -123,6 +195,15 @@ class Module:
         """Set every parameter's .grad to None."""
         for p in self.parameters():
             p.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set requires_grad on every parameter (False freezes the module); returns self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.requires_grad_: requires_grad must be True or "
+                            f"False, got {requires_grad!r}")
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
 
     def train(self, mode: bool = True) -> "Module":
         """Switch this module and its sub-modules to training mode (dropout active)."""
@@ -142,8 +223,9 @@ class Module:
         return self
 
     def to(self, *args: Any, dtype: Any = None, device: Any = None) -> "Module":
-        """Cast every parameter (in place) to a floating dtype, e.g. `to(np.float64)`; a device
-        argument must be the CPU (`"cpu"`, the only device here). Returns self, as in PyTorch."""
+        """Cast every parameter and floating buffer (in place) to a floating dtype, e.g.
+        `to(np.float64)`; a device argument must be the CPU (`"cpu"`, the only device here).
+        Returns self, as in PyTorch."""
         for arg in args:
             if _is_device(arg):
                 device = arg
@@ -156,9 +238,10 @@ class Module:
         if dtype is None:
             return self
         dtype = _float_dtype(dtype, f"{name}.to")
-        for p in self.parameters():
-            p.data = p.data.astype(dtype)
-            p.grad = None if p.grad is None else p.grad.astype(dtype)
+        for p in [*self.parameters(), *self.buffers()]:
+            if p.data.dtype.kind == "f":  # integer buffers (counters) keep their dtype
+                p.data = p.data.astype(dtype)
+                p.grad = None if p.grad is None else p.grad.astype(dtype)
         return self
 
     def cpu(self) -> "Module":
@@ -166,34 +249,39 @@ class Module:
         return self
 
     def double(self) -> "Module":
-        """Cast every parameter to float64 (for gradient checks and golden comparisons)."""
+        """Cast every parameter and floating buffer to float64 (for gradient checks)."""
         return self.to(np.float64)
 
     def float(self) -> "Module":
-        """Cast every parameter to float32 (the default)."""
+        """Cast every parameter and floating buffer to float32 (the default)."""
         return self.to(np.float32)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{parameter name: a copy of its array}."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """{name: a copy of its array} for every parameter and persistent buffer."""
+        return {name: t.data.copy() for name, t in self._named_state().items()}
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy arrays into the parameters of the same names.
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> _IncompatibleKeys:
+        """Copy arrays into the parameters and persistent buffers of the same names; returns
+        `(missing_keys, unexpected_keys)` as PyTorch does (both empty when strict).
 
         Everything is checked before anything is assigned: missing and unexpected keys (when
-        strict), wrong shapes, and values that are not real numbers (strings, complex, objects)
-        are all listed in one error, and then nothing has been changed.
+        strict), wrong shapes (also when not strict), and values that are not real numbers
+        (strings, complex, objects) are all listed in one error, and then nothing has changed.
         """
         self._assign_state_dict(self._checked_state_dict(state, strict))
+        own = self._named_state()
+        return _IncompatibleKeys([k for k in own if k not in state],
+                                 [k for k in state if k not in own])
 
     def _checked_state_dict(self, state: Any, strict: bool = True) -> dict[str, np.ndarray]:
         """{name: new array} for load_state_dict, every value checked and cast to its
-        parameter's dtype; raises (KeyError listing every problem) without changing anything."""
+        parameter's (or buffer's) dtype; raises (KeyError listing every problem) without
+        changing anything."""
         name = type(self).__name__
         if not hasattr(state, "items"):
             raise TypeError(f"load_state_dict for {name}: expected a dict of arrays, got "
                             f"{type(state).__name__}")
-        params = dict(self.named_parameters())
+        params = self._named_state()
         problems = []
         if strict:
             missing = [k for k in params if k not in state]
@@ -224,7 +312,7 @@ class Module:
 
     def _assign_state_dict(self, new: dict[str, np.ndarray]) -> None:
         """Assign what _checked_state_dict returned (cannot fail)."""
-        params = dict(self.named_parameters())
+        params = self._named_state()
         for key, arr in new.items():
             params[key].data = arr
             bump = getattr(params[key], "_bump_version", None)

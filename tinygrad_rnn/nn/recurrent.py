@@ -11,6 +11,11 @@ can re-run it step by step.
 Running one cell over a whole sequence is `unroll(cell, x, state, fused)` (public: hello.py and
 other hand-built models use it too); the `fused` option picks the one-node path or the per-step
 path.
+
+A PackedSequence input (nn.utils.rnn) holds the batch sorted by length, longest first, so at
+step t the active sequences are the first batch_sizes[t]. Each layer then runs the same runner
+over each run of steps with one batch size, on that prefix of rows, carrying the state: one
+fused node per run (at most B of them), nothing computed on padding.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
 from tinygrad_rnn.nn.module import Module, as_input, check_probability, check_size
+from tinygrad_rnn.nn.utils.rnn import PackedSequence, _packed
 from tinygrad_rnn.tensor import Tensor, annotate, cat, no_grad, stack
 
 Steps = Any  # a (T, B, I) Tensor or a list of T tensors of shape (B, I); both index by step
@@ -135,6 +141,90 @@ def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple
     return hs, final
 
 
+def _segments(sizes: np.ndarray) -> list[tuple[int, int, int]]:
+    """The runs of equal batch size of a PackedSequence: (steps, first row of data, batch size)
+    for each, in time order."""
+    runs, row, start = [], 0, 0
+    for t in range(1, len(sizes) + 1):
+        if t == len(sizes) or sizes[t] != sizes[start]:
+            b = int(sizes[start])
+            runs.append((t - start, row, b))
+            row, start = row + (t - start) * b, t
+    return runs
+
+
+def _height(state: Any) -> int:
+    """The number of rows (sequences) of a state or of LSTM's pair."""
+    return (state[0] if isinstance(state, tuple) else state).shape[0]
+
+
+def _rows(state: Any, lo: int, hi: int) -> Any:
+    """Rows lo:hi of a state (h, or LSTM's pair), keeping its step for the next cell call."""
+    if lo == 0 and hi == _height(state):
+        return state
+    if isinstance(state, tuple):
+        return tuple(_rows(s, lo, hi) for s in state)
+    piece = state[lo:hi]
+    piece.tags = {**(piece.tags or {}), "step": _step_of(state)}
+    return piece
+
+
+def _join(states: list[Any]) -> Any:
+    """The rows of every state in the list (states or pairs), in order, keeping the first's
+    step for the next cell call."""
+    if len(states) == 1:
+        return states[0]
+    if isinstance(states[0], tuple):
+        return tuple(_join([s[i] for s in states]) for i in range(len(states[0])))
+    joined = cat(states, axis=0)
+    joined.tags = {**(joined.tags or {}), "step": _step_of(states[0])}
+    return joined
+
+
+def _permute(state: Any, order: np.ndarray | None) -> Any:
+    """state[order] (rows of h, or of both of LSTM's pair), keeping the name; None: as it is."""
+    if order is None:
+        return state
+    if isinstance(state, tuple):
+        return tuple(_permute(s, order) for s in state)
+    moved = state[order]
+    moved.name = state.name
+    return moved
+
+
+def _run_packed(cell: CellBase, data: Tensor, segments: list[tuple[int, int, int]],
+                initial: Any, layer: int, run: Any, reverse: bool) -> tuple[Tensor, Any]:
+    """One direction of one layer over packed rows data (N, I): returns the packed outputs
+    (N, H) and the final state of every sorted sequence (B, H) (LSTM: a pair).
+
+    In a run of n steps of batch size b the active sequences are the first b sorted ones, so
+    `run` (the fused or per-step runner) takes those n steps as one (n, b, I) block from the
+    carried state. Forwards, a sequence that ends before the next run leaves its state there
+    as its final one; backwards (reverse=True: from the last run to the first), a sequence
+    joins, from its initial state, at the run where it ends."""
+    width, pieces, done = data.shape[1], [], []
+    state = None if reverse else initial
+    for n, row, b in (reversed(segments) if reverse else segments):
+        x = (data if n * b == len(data) else data[row:row + n * b]).reshape(n, b, width)
+        if reverse:  # the sequences of this run's length start here (b grows run by run)
+            start = _rows(initial, 0 if state is None else _height(state), b)
+            state = start if state is None else _join([state, start])
+            out, state = run(cell, x[::-1], state, layer)
+        else:
+            if _height(state) > b:  # sequences b.. ended at the previous step: final states
+                done.append(_rows(state, b, _height(state)))
+                state = _rows(state, 0, b)
+            out, state = run(cell, x, state, layer)
+        if isinstance(out, list):  # per step: (b, H) each, already packed rows
+            out = out[::-1] if reverse else out
+        else:
+            out = [(out[::-1] if reverse else out).reshape(n * b, out.shape[-1])]
+        pieces.append(out)
+    rows = [p for seg in (pieces[::-1] if reverse else pieces) for p in seg]
+    output = rows[0] if len(rows) == 1 else cat(rows, axis=0)
+    return output, state if reverse else _join([state] + done[::-1])
+
+
 class RecurrentBase(Module):
     """Shared by RNN, LSTM and GRU: layers of cells, shape checks, the loop over time.
 
@@ -178,11 +268,16 @@ class RecurrentBase(Module):
 
         output is (T, B, H) ((B, T, H) if batch_first), h_n is (L, B, H); the LSTM's state and
         second result are pairs (h, c) of such (L, B, H) tensors. state None means zeros.
+        x may be a PackedSequence (`nn.utils.rnn.pack_padded_sequence`), as in PyTorch: output
+        is then a PackedSequence too, batch_first is ignored, no step is computed on padding,
+        and h_n holds each sequence's state at its own last step, in the original batch order.
         """
+        if isinstance(x, PackedSequence):
+            return self._forward_packed(x, state, fused)
         x = self._input(x)
         if self.batch_first and x.ndim == 3:
             x = x.transpose(0, 1)  # to time-major (T, B, I)
-        states = self._initial_states(state, x)
+        states = self._initial_states(state, x.shape[1:-1])
         fused = self.fused if fused is None else flag(fused, type(self).__name__, "fused")
         run = _unroll_fused if fused else _unroll_steps
         steps: Steps = x
@@ -211,6 +306,45 @@ class RecurrentBase(Module):
         output.name = "output"
         return output, self._stack_finals(finals)
 
+    def _forward_packed(self, packed: PackedSequence, state: Any,
+                        fused: bool | None) -> tuple[PackedSequence, Any]:
+        """forward on a PackedSequence: each layer and direction runs `_run_packed`; the
+        initial states are put in the packed (sorted) order and the final ones back."""
+        name = type(self).__name__
+        packed, sizes = _packed(packed, name)
+        data = as_input(packed.data, self.cells[0].linear.weight.dtype, name)
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise ValueError(f"{name}: a PackedSequence's data must have shape (N, I) with I = "
+                             f"input_size = {self.input_size}, got {data.shape}")
+        fused = self.fused if fused is None else flag(fused, name, "fused")
+        run = _unroll_fused if fused else _unroll_steps
+        sort, unsort = (None if p is None else np.asarray(getattr(p, "data", p))
+                        for p in (packed.sorted_indices, packed.unsorted_indices))
+        B, dtype = int(sizes[0]), self.cells[0].linear.weight.dtype
+        states = []
+        for cell, s in zip(self.cells, self._initial_states(state, (B,))):
+            if s is None:  # zeros, explicit: the reverse direction takes rows of them
+                s = tuple(Tensor(np.zeros((B, cell.state_size(label)), dtype),
+                                 name=f"{label}_0") for label in "hc"[:1 + self.has_cell_state])
+                s = s if self.has_cell_state else s[0]
+            states.append(_permute(s, sort))  # as PyTorch: h_0[:, sorted_indices]
+        segments = _segments(sizes)
+        D, finals = self.num_directions, []
+        for layer in range(self.num_layers):
+            if layer > 0:
+                data = self._between_layers(data, layer)
+            outs = []
+            for k in range(D * layer, D * layer + D):
+                out, final = _run_packed(self.cells[k], data, segments, states[k], layer, run,
+                                         reverse=k % D == 1)
+                outs.append(out)
+                finals.append(_permute(final, unsort))
+            data = outs[0] if D == 1 else cat(outs, axis=-1)
+        data.name = "output"
+        output = PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                                packed.unsorted_indices)
+        return output, self._stack_finals(finals)
+
     def _between_layers(self, steps: Steps, layer: int) -> Steps:
         """Dropout on the outputs of layer-1 before layer reads them (training mode only)."""
         if not (self.training and self.dropout > 0.0):
@@ -237,11 +371,12 @@ class RecurrentBase(Module):
             return join([f[0] for f in finals], "h_n"), join([f[1] for f in finals], "c_n")
         return join(finals, "h_n")
 
-    def _initial_states(self, state: Any, x: Tensor) -> list[Any]:
-        """Per-layer initial states (None means zeros, made by the cell)."""
+    def _initial_states(self, state: Any, batch: tuple) -> list[Any]:
+        """Per-layer initial states for a batch of shape `batch` ((B,), or () unbatched);
+        None means zeros, made by the cell."""
         name = type(self).__name__
         n = self.num_layers * self.num_directions  # one state per layer and direction
-        shape = (n,) + x.shape[1:-1] + (self.cells[0].state_size("h"),)
+        shape = (n,) + batch + (self.cells[0].state_size("h"),)
         if state is None:
             return [None] * n
         if self.has_cell_state:

@@ -20,11 +20,15 @@ PyTorch updates the current value recursively, which differs only if something e
 from __future__ import annotations
 
 import math
-from typing import Any
+import types
+from bisect import bisect_right
+from collections import Counter
+from typing import Any, Callable
 
 from tinygrad_rnn.optim.optimizer import Optimizer, _check
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "LinearLR", "ExponentialLR",
+           "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau"]
 
 
 def _optimizer(optimizer: Any, owner: str) -> Optimizer:
@@ -88,12 +92,64 @@ class LRScheduler(_Schedule):
         """The learning rate at `epoch` for a group whose initial lr is base_lr."""
         raise NotImplementedError
 
+    def lrs_at(self, epoch: int) -> list[float]:
+        """Every group's learning rate at `epoch` (lr_at of each group's initial lr)."""
+        return [self.lr_at(base, epoch) for base in self.base_lrs]
+
     def step(self) -> None:
         """Advance one epoch and set every group's lr."""
+        lrs = self.lrs_at(self.last_epoch + 1)  # may raise: then nothing has changed
         self.last_epoch += 1
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr_at(base, self.last_epoch)
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+
+class LambdaLR(LRScheduler):
+    """lr = initial_lr * lr_lambda(epoch): a factor from your own function, one for all groups
+    or a list with one per group (e.g. a warm-up `lambda e: min(1.0, (e + 1) / 5)`).
+
+    As in PyTorch, state_dict() does not save plain functions and lambdas (their entry in
+    "lr_lambdas" is None: build the scheduler with the same functions, then load); a callable
+    object's attributes (its `__dict__`) are saved and restored.
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list[Any],
+                 last_epoch: int = -1) -> None:
+        n = len(_optimizer(optimizer, "LambdaLR").param_groups)
+        fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+        if len(fns) != n:
+            raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter group), got "
+                             f"{len(fns)}")
+        bad = [f for f in fns if not callable(f)]
+        if bad:
+            raise TypeError(f"LambdaLR: lr_lambda must be a function or a list of functions, "
+                            f"got {bad[0]!r}")
+        self.lr_lambdas = fns
+        super().__init__(optimizer, last_epoch)
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        """initial_lr * lr_lambda(epoch), group by group."""
+        return [base * fn(epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, with "lr_lambdas": None for each function, or a callable
+        object's attributes."""
+        state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(vars(fn))
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore state_dict(); the functions stay those given to the constructor."""
+        saved = state_dict.get("lr_lambdas", [None] * len(self.lr_lambdas))
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(self.lr_lambdas):
+            raise ValueError(f"LambdaLR.load_state_dict: lr_lambdas must be a list of "
+                             f"{len(self.lr_lambdas)} entries, got {saved!r}")
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                vars(fn).update(attrs)
 
 
 class StepLR(LRScheduler):
@@ -108,6 +164,54 @@ class StepLR(LRScheduler):
     def lr_at(self, base_lr: float, epoch: int) -> float:
         """initial_lr * gamma ** (epoch // step_size)."""
         return base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """lr = initial_lr * gamma ** (number of milestones <= epoch): decay by gamma at each
+    milestone epoch (a milestone given twice decays twice, as in PyTorch)."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Any, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        try:
+            items = list(milestones)
+        except TypeError:
+            raise TypeError(f"MultiStepLR: milestones must be a list of epochs, got "
+                            f"{milestones!r}") from None
+        self.milestones = Counter(_count(m, "milestones", "MultiStepLR", 0) for m in items)
+        self.gamma = _check("MultiStepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        """initial_lr * gamma ** (how many milestones are <= epoch)."""
+        passed = sorted(m for m, n in self.milestones.items() for _ in range(n))
+        return base_lr * self.gamma ** bisect_right(passed, epoch)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore state_dict() (milestones come back as a Counter, also from tg.load)."""
+        super().load_state_dict(state_dict)
+        self.milestones = Counter({int(m): int(n) for m, n in dict(self.milestones).items()})
+
+
+class LinearLR(LRScheduler):
+    """lr = initial_lr * factor, the factor going linearly from start_factor (epoch 0) to
+    end_factor (epoch total_iters and after): a warm-up when start_factor < end_factor."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+        start = _check("LinearLR", "start_factor", start_factor, 0.0, 1.0)
+        if start == 0.0:
+            raise ValueError("LinearLR: invalid start_factor 0 (must be in (0, 1])")
+        self.start_factor = start
+        self.end_factor = _check("LinearLR", "end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = _count(total_iters, "total_iters", "LinearLR", 0)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        """initial_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)."""
+        if self.total_iters == 0:  # PyTorch then keeps start_factor for ever
+            return base_lr * self.start_factor
+        done = min(self.total_iters, epoch) / self.total_iters
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * done)
 
 
 class ExponentialLR(LRScheduler):
@@ -136,6 +240,105 @@ class CosineAnnealingLR(LRScheduler):
         """The cosine between initial_lr and eta_min."""
         return self.eta_min + (base_lr - self.eta_min) * (
             1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+
+def _per_group(value: Any, name: str, owner: str, n: int) -> list[float]:
+    """One number for every group, or a list with one per group, each checked."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"{owner}: expected {n} values for {name} (one per parameter group), "
+                         f"got {len(values)}")
+    return [_check(owner, name, v) for v in values]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (PyTorch's): lr rises from max_lr / div_factor to max_lr over the
+    first pct_start of total_steps, then anneals to initial_lr / final_div_factor (three_phase:
+    back to the initial lr first, then down). The momentum (SGD, RMSprop) or beta1 (Adam)
+    moves the opposite way between max_momentum and base_momentum. Call `step()` after every
+    batch; total_steps (or epochs * steps_per_epoch) steps in all, one more is an error.
+    """
+
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.85,
+                 max_momentum: float | list[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
+        name = "OneCycleLR"
+        groups = _optimizer(optimizer, name).param_groups
+        if total_steps is not None:
+            self.total_steps = _count(total_steps, "total_steps", name, 1)
+        elif epochs is not None and steps_per_epoch is not None:
+            self.total_steps = (_count(epochs, "epochs", name, 1)
+                                * _count(steps_per_epoch, "steps_per_epoch", name, 1))
+        else:
+            raise ValueError(f"{name}: give total_steps, or epochs and steps_per_epoch")
+        pct = _check(name, "pct_start", pct_start, 0.0, 1.0)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"{name}: anneal_strategy must be 'cos' or 'linear', got "
+                             f"{anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        max_lrs = _per_group(max_lr, "max_lr", name, len(groups))
+        div = _check(name, "div_factor", div_factor)
+        final_div = _check(name, "final_div_factor", final_div_factor)
+        if div == 0 or final_div == 0:
+            raise ValueError(f"{name}: div_factor and final_div_factor must be > 0")
+        self.cycle_momentum = bool(cycle_momentum)
+        self.use_beta1 = "betas" in optimizer.defaults
+        if self.cycle_momentum:
+            if "momentum" not in optimizer.defaults and not self.use_beta1:
+                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or "
+                                 f"betas, not {type(optimizer).__name__}")
+            highs = _per_group(max_momentum, "max_momentum", name, len(groups))
+            lows = _per_group(base_momentum, "base_momentum", name, len(groups))
+        T = self.total_steps  # phases: (last step, lr from, lr to, momentum from, to)
+        self.phases = [(pct * T - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum")]
+        if three_phase:
+            self.phases += [(2 * pct * T - 2, "max_lr", "initial_lr", "base_momentum",
+                             "max_momentum"),
+                            (T - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self.phases += [(T - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        if last_epoch == -1:
+            for k, group in enumerate(groups):
+                group.update(initial_lr=max_lrs[k] / div, max_lr=max_lrs[k],
+                             min_lr=max_lrs[k] / div / final_div)
+                if self.cycle_momentum:
+                    self._set_momentum(group, highs[k])
+                    group.update(max_momentum=highs[k], base_momentum=lows[k])
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        """Each group's lr at step `epoch` (and, as a side effect as in PyTorch, its momentum)."""
+        if epoch > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {epoch} times; total_steps is "
+                             f"{self.total_steps}")
+        start = 0.0
+        for k, (end, lr_from, lr_to, m_from, m_to) in enumerate(self.phases):
+            if epoch <= end or k == len(self.phases) - 1:
+                pct = (epoch - start) / (end - start)
+                break
+            start = end
+        lrs = []
+        for group in self.optimizer.param_groups:
+            lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+            if self.cycle_momentum:
+                self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+        return lrs
 
 
 class ReduceLROnPlateau(_Schedule):

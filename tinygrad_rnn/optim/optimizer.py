@@ -47,7 +47,8 @@ class Optimizer:
 
     hyperparameter_names: tuple[str, ...] = ()
     required_state: tuple[str, ...] = ()  # what every non-empty per-parameter state holds
-    extra_group_keys = ("initial_lr",)  # set by the learning-rate schedulers
+    extra_group_keys = ("initial_lr", "max_lr", "min_lr", "max_momentum",
+                        "base_momentum")  # set by the learning-rate schedulers
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         name = type(self).__name__

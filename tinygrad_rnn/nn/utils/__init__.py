@@ -1,4 +1,5 @@
-"""Training utilities: gradient clipping and truncated backpropagation through time.
+"""Training utilities: gradient clipping and truncated backpropagation through time; packing
+variable-length batches is `nn.utils.rnn` (PyTorch's `torch.nn.utils.rnn`).
 
 Clipping follows PyTorch (`clip_grad_norm_` treats all gradients as one long vector).
 
@@ -29,7 +30,7 @@ from tinygrad_rnn.checks import number
 from tinygrad_rnn.tensor import Tensor, stack, tensor_list
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "chunks", "unroll",
-           "truncated_bptt", "TBPTTResult"]
+           "truncated_bptt", "TBPTTResult", "rnn"]
 
 
 def _grads(params: Iterable[Tensor] | Tensor, fn: str) -> list[Tensor]:
@@ -228,3 +229,6 @@ def truncated_bptt(model: Callable[[Any, Any], tuple[Any, Any]], inputs: Any, ta
         losses.append(float(loss.item()))
         state = detach_state(new_state)
     return TBPTTResult(losses, state)
+
+
+from tinygrad_rnn.nn.utils import rnn  # noqa: E402  (nn.utils.rnn as an attribute)

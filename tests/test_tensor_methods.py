@@ -1,0 +1,362 @@
+"""The Tensor methods and torch.x functions PyTorch RNN programs use beyond the core ops: abs,
+sign, round, log1p, // and %, 2 ** t, cumsum, sort/argsort, flip, repeat, unbind, index_select,
+var/std, norm, einsum, bitwise and logical ops, eq/ne/..., the in-place forms, detach_,
+type_as, new_tensor.
+
+Values and gradients are compared with PyTorch through the golden table of
+tests/fixtures/make_method_fixtures.py (methods.npz, no PyTorch needed), and live when PyTorch
+is installed; every differentiable case is gradchecked in float64.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor
+
+
+def _load_cases_module():
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "make_method_fixtures.py")
+    spec = importlib.util.spec_from_file_location("make_method_fixtures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cases = _load_cases_module()
+CASE_NAMES = list(cases.CASES)
+GOLDEN = cases.load_fixtures()
+
+
+def test_fixture_covers_every_case_with_its_inputs():
+    assert set(GOLDEN) == set(CASE_NAMES)
+    for name in CASE_NAMES:
+        for k, a in enumerate(cases.case_inputs(name)):
+            np.testing.assert_array_equal(GOLDEN[name][f"x{k}"], a, err_msg=name)
+
+
+def _check_against(name: str, gold: dict) -> None:
+    arrays = [gold[f"x{k}"] for k in range(len(cases.CASES[name][0]))]
+    y, xs = cases.run(tg, name, arrays)
+    assert y.shape == gold["y"].shape, name
+    np.testing.assert_allclose(y.data, gold["y"], rtol=1e-9, atol=1e-9, err_msg=name)
+    assert y.requires_grad == ("w" in gold), name
+    if "w" in gold:
+        (y * gold["w"]).sum().backward()
+        for k, x in enumerate(xs):
+            got = x.grad if x.grad is not None else np.zeros(x.shape)
+            np.testing.assert_allclose(got, gold[f"g{k}"], rtol=1e-9, atol=1e-9,
+                                       err_msg=f"{name}: gradient of input {k}")
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_matches_pytorch(name):
+    _check_against(name, GOLDEN[name])
+
+
+# its divisor is detached (PyTorch has no derivative for it): gradchecked on its own below
+DETACHED_INPUT = {"remainder_tensor"}
+
+
+@pytest.mark.parametrize("name", [n for n in CASE_NAMES
+                                  if "w" in GOLDEN[n] and n not in DETACHED_INPUT])
+def test_gradcheck(name):
+    inputs = [Tensor(a, requires_grad=True) for a in cases.case_inputs(name)]
+    assert tg.gradcheck(lambda *xs: cases.CASES[name][1](tg, *xs), inputs)
+
+
+def test_live_pytorch_comparison():
+    pytest.importorskip("torch")
+    for name in CASE_NAMES:
+        _check_against(name, cases.run_torch(name))
+
+
+# ----- gradients PyTorch does not give, or at special points ----------------------------------
+def test_remainder_gradient_of_the_divisor():
+    # a mod b = a - b floor(a / b); PyTorch has no derivative for b, finite differences do
+    a = Tensor(np.array([2.3, -1.7, 5.1]), requires_grad=True)
+    b = Tensor(np.array([0.7, 0.9, -1.3]), requires_grad=True)
+    assert tg.gradcheck(lambda a, b: a % b, [a, b])
+    assert tg.gradcheck(lambda b: 2.5 % b, [b])
+
+
+def test_gradients_at_zero_are_zero_as_pytorch():
+    x = Tensor(np.zeros(3), requires_grad=True)
+    x.abs().sum().backward()
+    np.testing.assert_array_equal(x.grad, 0)
+    for p in (2, 3, "fro"):
+        x = Tensor(np.zeros((2, 3)), requires_grad=True)
+        x.norm(p, dim=1).sum().backward()
+        np.testing.assert_array_equal(x.grad, 0)
+    x = Tensor(np.array([0.0, 3.0, -4.0]), requires_grad=True)
+    x.norm().backward()
+    np.testing.assert_allclose(x.grad, [0.0, 0.6, -0.8])
+    x = Tensor(np.array([0.0, 2.0]), requires_grad=True)
+    (0 ** x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])  # base 0, x >= 0: 0 (as PyTorch)
+
+
+def test_floor_divide_has_no_derivative_as_pytorch():
+    x = Tensor([1.5, 2.5], requires_grad=True)
+    y = x // 1.0
+    assert y.requires_grad and y.tolist() == [1.0, 2.0]
+    with pytest.raises(RuntimeError, match="floor_divide: the derivative"):
+        y.sum().backward()
+    assert x.grad is None
+
+
+def test_sign_and_round_have_zero_gradient_and_sign_of_nan_is_zero():
+    x = Tensor(np.array([-1.5, 0.0, 2.5, np.nan]), requires_grad=True)
+    (x.sign() + x.round()).sum().backward()
+    np.testing.assert_array_equal(x.grad, 0)
+    assert x.sign().tolist()[:3] == [-1.0, 0.0, 1.0] and x.sign().data[3] == 0
+    assert x.round().tolist()[:3] == [-2.0, 0.0, 2.0]  # halves to even
+
+
+def test_var_without_degrees_of_freedom_warns_and_divides_by_zero():
+    x = Tensor([1.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="var: degrees of freedom is <= 0"):
+        v = x.var()
+    assert np.isnan(v.item())  # 0 / 0, as PyTorch
+    with pytest.warns(UserWarning, match="std: degrees of freedom"):
+        assert tg.std(Tensor([1.0, 2.0]), correction=3).item() == np.inf
+
+
+# ----- results and dtypes --------------------------------------------------------------------
+def _i32(values):
+    return tg.tensor(np.array(values, np.int32))
+
+
+DTYPES = [  # (expression, expected dtype), each checked against PyTorch 2.13 (below)
+    ("tg.tensor([True, False]) & tg.tensor([True, True])", "bool"),
+    ("tg.tensor([True, False]) | True", "bool"),
+    ("~tg.tensor([True, False])", "bool"),
+    ("tg.tensor([True, False]) ^ 1", "int64"),
+    ("_i32([5, 6]) & 3", "int32"),
+    ("3 | _i32([5, 6])", "int32"),
+    ("_i32([5, 6]) ^ tg.tensor([1, 2])", "int64"),
+    ("~_i32([5, 6])", "int32"),
+    ("tg.tensor([-7, 7]) // 2", "int64"),
+    ("tg.tensor([-7, 7]) % 3", "int64"),
+    ("tg.tensor([-7.0, 7.0]) // 2", "float32"),
+    ("tg.tensor([-7, 7]) % 2.5", "float32"),
+    ("2 ** tg.tensor([1, 2])", "int64"),
+    ("2.0 ** tg.tensor([1, 2])", "float32"),
+    ("2 ** tg.tensor([True, False])", "int64"),
+    ("2 ** tg.tensor([1.0, 2.0], dtype=tg.float64)", "float64"),
+    ("_i32([-1, 2]).abs()", "int32"),
+    ("tg.tensor([-3, 0, 2]).sign()", "int64"),
+    ("tg.tensor([True, False]).sign()", "bool"),
+    ("tg.tensor([3, 1]).log1p()", "float32"),
+    ("_i32([1, 2]).cumsum(0)", "int64"),
+    ("tg.tensor([True, True]).cumsum(0)", "int64"),
+    ("tg.tensor([1.0]).cumsum(0, dtype=tg.float64)", "float64"),
+    ("tg.tensor([3, 1, 2]).sort().values", "int64"),
+    ("tg.tensor([3.0, 1.0]).sort().indices", "int64"),
+    ("tg.tensor([3.0, 1.0]).argsort()", "int64"),
+    ("tg.tensor([3.0, 1.0]).eq(1.0)", "bool"),
+    ("tg.tensor([3.0, 1.0]).ge(tg.tensor([3.0, 2.0]))", "bool"),
+    ("tg.logical_and(tg.tensor([1.0, 0.0]), tg.tensor([2, 2]))", "bool"),
+    ("tg.tensor([0, 3]).logical_not()", "bool"),
+    ("tg.tensor([1, 2]).type_as(tg.tensor([1.0], dtype=tg.float64))", "float64"),
+    ("tg.ones(2).new_tensor([1, 2])", "float32"),
+    ("tg.ones(2, dtype=tg.long).new_tensor([1.5])", "int64"),
+    ("tg.ones(2, dtype=tg.float64).norm()", "float64"),
+    ("tg.tensor([[1, 2]]).repeat(2, 2)", "int64"),
+    ("tg.tensor([1, 2]).flip(0)", "int64"),
+    ("tg.einsum('i,i->i', tg.tensor([1, 2]), tg.tensor([1.0, 2.0]))", "float32"),
+]
+
+
+@pytest.mark.parametrize("expr,dtype", DTYPES)
+def test_result_dtypes(expr, dtype):
+    y = eval(expr, {"tg": tg, "_i32": _i32})
+    assert str(y.dtype) == dtype and not y.requires_grad
+
+
+def test_result_dtypes_and_values_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for expr, _ in DTYPES:
+        ours = eval(expr, {"tg": tg, "_i32": _i32})
+        theirs = eval(expr.replace("tg.", "torch."), {
+            "torch": torch, "_i32": lambda v: torch.tensor(v, dtype=torch.int32)})
+        assert str(theirs.dtype) == f"torch.{ours.dtype}", expr
+        np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=expr)
+
+
+def test_values_of_integer_ops_as_pytorch():
+    assert (tg.tensor([-7, 7]) // 2).tolist() == [-4, 3]  # floor, as Python
+    assert (tg.tensor([-7, 7]) % 3).tolist() == [2, 1]  # sign of the divisor
+    assert (tg.tensor([-7.5, 7.0]) % -2).tolist() == [-1.5, -1.0]
+    e = tg.tensor([-2, -1, 0, 3])
+    assert (2 ** e).tolist() == [0, 0, 1, 8]  # negative powers of ints: 0, except for +-1
+    assert ((-1) ** e).tolist() == [1, -1, 1, -1] and (1 ** e).tolist() == [1, 1, 1, 1]
+    assert abs(tg.tensor([-2, 3])).tolist() == [2, 3]
+    assert (~tg.tensor([5])).tolist() == [-6]
+    assert tg.logical_or(tg.tensor([0, 0]), tg.tensor([0, 1])).tolist() == [False, True]
+    assert tg.tensor([1, 0]).logical_xor(tg.tensor([1, 1])).tolist() == [False, True]
+    for name, expect in [("eq", [False, True, False]), ("ne", [True, False, True]),
+                         ("lt", [True, False, False]), ("le", [True, True, False]),
+                         ("gt", [False, False, True]), ("ge", [False, True, True])]:
+        assert getattr(tg.tensor([1, 2, 3]), name)(2).tolist() == expect, name
+
+
+def test_sort_orders_nan_last_ties_stably_and_returns_a_named_pair():
+    x = tg.tensor([3.0, np.nan, 1.0, 3.0, 2.0])
+    s = x.sort()
+    assert isinstance(s, tg.ValuesIndices) and s.indices.tolist() == [2, 4, 0, 3, 1]
+    assert s.values.tolist()[:4] == [1.0, 2.0, 3.0, 3.0] and np.isnan(s.values.data[4])
+    assert tg.sort(x, descending=True).indices.tolist() == [1, 0, 3, 4, 2]
+    assert x.argsort(stable=True).tolist() == [2, 4, 0, 3, 1]
+    v, i = tg.tensor(3.0).sort()
+    assert v.shape == () and i.item() == 0
+    grad_of = Tensor(np.array([[2.0, 1.0, 3.0]]), requires_grad=True)
+    (grad_of.sort(1).values * Tensor(np.array([10.0, 20.0, 30.0]))).sum().backward()
+    np.testing.assert_array_equal(grad_of.grad, [[20.0, 10.0, 30.0]])  # back to each origin
+
+
+def test_shapes_of_flip_repeat_unbind_index_select():
+    x = tg.arange(6).reshape(2, 3)
+    assert x.flip(0, 1).tolist() == [[5, 4, 3], [2, 1, 0]]
+    assert tg.flip(x, [1]).tolist() == [[2, 1, 0], [5, 4, 3]]
+    assert tg.tensor(3.0).flip(0).item() == 3.0
+    assert x.repeat(1, 2).tolist() == [[0, 1, 2, 0, 1, 2], [3, 4, 5, 3, 4, 5]]
+    assert x.repeat(2, 0, 1).shape == (2, 0, 3) and x.repeat((2, 1, 1)).shape == (2, 2, 3)
+    assert [t.tolist() for t in x.unbind(1)] == [[0, 3], [1, 4], [2, 5]]
+    assert x.index_select(1, tg.tensor([2, 0])).tolist() == [[2, 0], [5, 3]]
+    assert x.index_select(0, tg.tensor(1)).shape == (1, 3)  # a 0-d index keeps the dim
+    assert tg.index_select(x, 1, [1]).tolist() == [[1], [4]]
+
+
+def test_where_method_and_masked_fill_in_place():
+    x = tg.tensor([1.0, -2.0, 3.0])
+    assert x.where(x > 0, 0.0).tolist() == [1.0, 0.0, 3.0]
+    assert x.masked_fill_(x < 0, 5.0) is x and x.tolist() == [1.0, 5.0, 3.0]
+    m = tg.zeros(2, 3)
+    m.masked_fill_(tg.tensor([True, False, True]), tg.tensor(7.0))  # the mask broadcasts
+    assert m.tolist() == [[7.0, 0.0, 7.0], [7.0, 0.0, 7.0]]
+
+
+def test_in_place_forms_follow_the_in_place_rules():
+    t = tg.tensor([[1.0, -2.0], [3.0, -4.0]])
+    before = t._version
+    assert t.abs_() is t and t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    np.testing.assert_allclose(tg.tensor([-1.0, 0.5]).tanh_().data, np.tanh([-1.0, 0.5]))
+    np.testing.assert_allclose(tg.tensor([0.0, 2.0]).sigmoid_().data,
+                               1 / (1 + np.exp([0.0, -2.0])), rtol=1e-6)
+    assert tg.tensor([-1.0, 2.0]).relu_().tolist() == [0.0, 2.0]
+    assert t._version == before + 1
+    w = Tensor([1.0, -1.0], requires_grad=True)
+    for method in ("abs_", "tanh_", "sigmoid_", "relu_"):
+        with pytest.raises(RuntimeError, match=f"{method}: a leaf tensor that requires grad"):
+            getattr(w, method)()
+    with pytest.raises(RuntimeError, match="masked_fill_: a leaf tensor"):
+        w.masked_fill_(w > 0, 0.0)
+    assert w.tolist() == [1.0, -1.0]
+    with tg.no_grad():
+        w.abs_()
+    assert w.tolist() == [1.0, 1.0]
+
+
+def test_detach_in_place_type_as_new_tensor():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    h = (w * 2.0).tanh()
+    assert h.detach_() is h and h.is_leaf and not h.requires_grad
+    assert h.op is None
+    src = np.array([1.0, 2.0])
+    n = w.new_tensor(src, requires_grad=True)
+    assert n.dtype == np.float32 and n.requires_grad and n.is_leaf
+    src[0] = 9.0
+    assert n.tolist() == [1.0, 2.0]  # a copy
+    y = w.type_as(tg.tensor([1.0], dtype=tg.float64))
+    y.sum().backward()
+    assert y.dtype == np.float64 and w.grad.dtype == np.float32  # a float cast stays in the graph
+
+
+BAD = [  # (call, exception type, regex of the message)
+    (lambda: tg.ones(2) & 1, TypeError, r"bitwise_and: only bool and integer tensors.*float32"),
+    (lambda: 1.5 | tg.tensor([1]), TypeError, r"bitwise_or: only bool and integer.*float64"),
+    (lambda: ~tg.ones(2), TypeError, r"bitwise_not: only bool and integer tensors"),
+    (lambda: tg.tensor([1, 2]) & tg.tensor([1, 2, 3]), ValueError,
+     r"bitwise_and: shapes \(2,\) and \(3,\) do not broadcast"),
+    (lambda: tg.logical_and(tg.ones(2), "x"), TypeError, r"logical_and: other must be"),
+    (lambda: tg.tensor([1]) // 0, ZeroDivisionError, r"floor_divide: integer division by zero"),
+    (lambda: tg.tensor([1]) % tg.tensor([0]), ZeroDivisionError, r"remainder: integer division"),
+    (lambda: "2" ** tg.ones(2), TypeError, r"pow: the base must be a Python scalar"),
+    (lambda: [2, 3] ** tg.ones(2), TypeError, r"pow: the base must be a Python scalar"),
+    (lambda: tg.ones(2).round(1.5), TypeError, r"round: decimals must be an integer"),
+    (lambda: tg.ones(2).cumsum(1), IndexError, r"cumsum: dim 1 is out of range"),
+    (lambda: tg.ones(2).cumsum("0"), TypeError, r"cumsum: dim must be an int"),
+    (lambda: tg.ones(3).sort(1), IndexError, r"sort: dim 1 is out of range"),
+    (lambda: tg.ones(3).sort(descending="yes"), TypeError, r"sort: descending must be True"),
+    (lambda: tg.argsort(tg.ones(3), stable=1), TypeError, r"argsort: stable must be True"),
+    (lambda: tg.ones(2, 2).flip(0, -2), ValueError, r"flip: dim 0 appears twice"),
+    (lambda: tg.ones(2).flip(1), IndexError, r"flip: dim 1 is out of range"),
+    (lambda: tg.ones(2).flip(0.5), TypeError, r"flip: sizes must be ints"),
+    (lambda: tg.ones(2, 2).repeat(2), ValueError, r"repeat: 1 repeats for a tensor of 2 dims"),
+    (lambda: tg.ones(2).repeat(-1), ValueError, r"repeat: repeats must be >= 0"),
+    (lambda: tg.ones(2).repeat(2.0), TypeError, r"repeat: sizes must be ints"),
+    (lambda: tg.tensor(1.0).unbind(), IndexError, r"unbind: a 0-d tensor"),
+    (lambda: tg.ones(2).unbind(1), IndexError, r"unbind: dim 1 is out of range"),
+    (lambda: tg.ones(2).index_select(0, tg.tensor([2])), IndexError,
+     r"index_select: an index is outside 0..1"),
+    (lambda: tg.ones(2).index_select(0, tg.tensor([-1])), IndexError, r"index_select: an index"),
+    (lambda: tg.ones(2).index_select(0, tg.tensor([0.0])), TypeError,
+     r"index_select: index must hold integers"),
+    (lambda: tg.ones(2).index_select(0, tg.tensor([[0]])), ValueError,
+     r"index_select: index must be 1-d or 0-d"),
+    (lambda: tg.tensor([1, 2]).var(), TypeError, r"var: only floating-point tensors"),
+    (lambda: tg.tensor([1, 2]).std(), TypeError, r"std: only floating-point tensors"),
+    (lambda: tg.ones(2).var(unbiased=True, correction=1), TypeError,
+     r"var: give unbiased or correction, not both"),
+    (lambda: tg.ones(2).std(unbiased="no"), TypeError, r"std: unbiased must be True or False"),
+    (lambda: tg.ones(2).var(correction="1"), TypeError, r"var: correction must be a number"),
+    (lambda: tg.ones(2).var(2), ValueError, r"var: axis 2 is out of bounds"),
+    (lambda: tg.tensor([1, 2]).norm(), TypeError, r"norm: only floating-point tensors"),
+    (lambda: tg.ones(2).norm("nuc"), ValueError, r"norm: p='nuc' is not supported"),
+    (lambda: tg.ones(2).norm(float("nan")), ValueError, r"norm: p must be in"),
+    (lambda: tg.ones(2).norm(True), TypeError, r"norm: p must be a number"),
+    (lambda: tg.ones(2).masked_fill_(tg.tensor([1, 0]), 0.0), TypeError,
+     r"masked_fill_: mask must be boolean"),
+    (lambda: tg.ones(2).masked_fill_(tg.ones(3, 2) > 0, 0.0), ValueError,
+     r"masked_fill_: mask of shape \(3, 2\) does not broadcast to the tensor's shape \(2,\)"),
+    (lambda: tg.ones(2).masked_fill_(tg.ones(2) > 0, tg.ones(2)), ValueError,
+     r"masked_fill_: value must be a number or a 0-d tensor"),
+    (lambda: tg.ones(2).masked_fill_(tg.ones(2) > 0, Tensor(1.0, requires_grad=True)),
+     RuntimeError, r"masked_fill_: the value written in requires grad"),
+    (lambda: tg.ones(2).type_as(np.ones(2)), TypeError, r"type_as: other must be a Tensor"),
+    (lambda: tg.einsum("...ij->ij", tg.ones(2, 2)), ValueError, r"einsum: '...' is not supported"),
+    (lambda: tg.einsum("ij,jk", tg.ones(2, 2)), ValueError,
+     r"einsum: the equation 'ij,jk' has 2 operands, 1 were given"),
+    (lambda: tg.einsum("ij,jk->ik", tg.ones(2, 2), tg.ones(3, 2)), ValueError,
+     r"einsum: .*input shapes \(2, 2\), \(3, 2\)"),
+    (lambda: tg.einsum("ijk", tg.ones(2)), ValueError, r"einsum: .*too many subscripts"),
+    (lambda: tg.einsum(3, tg.ones(2)), TypeError, r"einsum: equation must be a str"),
+    (lambda: tg.einsum("i"), ValueError, r"einsum: no operands given"),
+    (lambda: tg.einsum("i", "x"), TypeError, r"einsum: expects a Tensor"),
+    (lambda: tg.ones(2).new_tensor([1.0], requires_grad="yes"), TypeError,
+     r"requires_grad must be True or False"),
+]
+
+
+@pytest.mark.parametrize("call,exc,pattern", BAD, ids=[p for _, _, p in BAD])
+def test_bad_arguments_raise_clear_errors(call, exc, pattern):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy warning on the way to the error
+        with pytest.raises(exc) as info:
+            call()
+    assert re.search(pattern, str(info.value)), str(info.value)
+
+
+def test_a_failed_in_place_call_changes_nothing():
+    x = tg.tensor([1, 2])
+    with pytest.raises(TypeError, match="masked_fill_"):
+        x.masked_fill_(x > 1, 0.5)  # a float into an int tensor: refused, not truncated
+    assert x.tolist() == [1, 2] and x._version == 0
