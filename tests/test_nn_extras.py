@@ -593,3 +593,34 @@ def test_trunc_normal_bounds_and_moments() -> None:
         nn.init.trunc_normal_(w, mean=0.0, std=1.0, a=10.0, b=11.0)
     with pytest.raises(ValueError, match="trunc_normal_"):
         nn.init.trunc_normal_(w, a=1.0, b=0.0)
+
+
+# ----- the default dtype ---------------------------------------------------------------------
+def test_modules_take_the_default_dtype_as_pytorch_does() -> None:
+    # PyTorch: dtype=None means torch.get_default_dtype(); a float64 default made float32
+    # modules here, so a float64 gradient check silently ran in float32
+    made = [lambda d: nn.Linear(3, 2, dtype=d), lambda d: nn.LSTM(3, 2, dtype=d),
+            lambda d: nn.GRUCell(3, 2, dtype=d), lambda d: nn.Embedding(4, 3, dtype=d),
+            lambda d: nn.LayerNorm(3, dtype=d), lambda d: nn.RNN(3, 2, dtype=d)]
+    try:
+        for make in made:
+            assert {p.dtype for p in make(None).parameters()} == {np.dtype(np.float32)}
+        tg.set_default_dtype(tg.float64)
+        for make in made:
+            assert {p.dtype for p in make(None).parameters()} == {np.dtype(np.float64)}
+            assert {p.dtype for p in make(np.float32).parameters()} == {np.dtype(np.float32)}
+        assert nn.LSTM(3, 2)(np.ones((2, 1, 3)))[0].dtype == np.float64
+    finally:
+        tg.set_default_dtype(tg.float32)
+
+
+def test_layernorm_without_parameters_keeps_a_float64_input_float64() -> None:
+    x = np.array([[1.0, 2.0, 4.0, 8.0], [0.5, 0.25, 0.0, -1.0]])
+    for ln in (nn.LayerNorm(4, elementwise_affine=False),
+               nn.LayerNorm(4, elementwise_affine=False).double()):
+        y = ln(Tensor(x))
+        assert y.dtype == np.float64  # it ran in float32 before: 2e-7 off in a float64 model
+        mu, var = x.mean(1, keepdims=True), x.var(1, keepdims=True)
+        np.testing.assert_allclose(y.data, (x - mu) / np.sqrt(var + 1e-5), rtol=1e-12)
+    assert nn.LayerNorm(4, elementwise_affine=False)(np.arange(4)).dtype == np.float32
+

@@ -360,3 +360,31 @@ def test_a_failed_in_place_call_changes_nothing():
     with pytest.raises(TypeError, match="masked_fill_"):
         x.masked_fill_(x > 1, 0.5)  # a float into an int tensor: refused, not truncated
     assert x.tolist() == [1, 2] and x._version == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"dim": 1}, {"dim": 1, "unbiased": False},
+                                    {"dim": 1, "keepdim": True}, {}])
+def test_std_of_a_constant_row_has_gradient_zero_as_pytorch(kwargs) -> None:
+    # PyTorch masks the gradient where std == 0; sqrt(var) gave 0 * inf = NaN there, and a
+    # per-sequence z-score of a constant (e.g. zero-padded) sequence put NaN into every weight
+    data = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])
+    x = Tensor(data, requires_grad=True)
+    with np.errstate(all="raise"):
+        x.std(**kwargs).sum().backward()
+    if kwargs.get("dim") is None:
+        assert np.isfinite(x.grad).all()
+        return
+    np.testing.assert_array_equal(x.grad[0], 0.0)
+    c = 0 if kwargs.get("unbiased") is False else 1  # d std / dx = (x - mean) / (std (N - c))
+    row = data[1]
+    std = np.sqrt(((row - row.mean()) ** 2).sum() / (3 - c))
+    np.testing.assert_allclose(x.grad[1], (row - row.mean()) / (std * (3 - c)), rtol=1e-12)
+
+
+def test_integer_powers_keep_pytorchs_dtypes() -> None:
+    t = tg.tensor([1, 2, 3])
+    assert (t ** 2).dtype == np.int64 and (t ** 2).tolist() == [1, 4, 9]
+    assert (t ** 0.5).dtype == np.float32 and (t.pow(2.0)).dtype == np.float32
+    assert (tg.tensor([1, 2], dtype=tg.int32) ** 2).dtype == np.int32
+    with pytest.raises(ValueError, match="negative integer power"):
+        t ** -1

@@ -61,12 +61,25 @@ def float_dtype(dtype: Any, fn: str) -> np.dtype:
     return dt
 
 
+def not_an_array(data: Any, fn: str, error: Exception) -> Exception:
+    """The error to raise when NumPy could not read `data` as an array for `fn`: NumPy's own
+    message, said to come from fn; a PackedSequence (a tuple NumPy chokes on) is named."""
+    if isinstance(data, tuple) and hasattr(data, "batch_sizes"):
+        return TypeError(f"{fn}: got a PackedSequence, which only nn.RNN / nn.LSTM / nn.GRU "
+                         "take; use its .data (the packed rows) or pad_packed_sequence(...) "
+                         "(a padded tensor and the lengths)")
+    return type(error)(f"{fn}: cannot make an array of the {type(data).__name__} given: {error}")
+
+
 def indices(values: Any, fn: str, name: str) -> np.ndarray:
     """`values` (an ndarray, list or int) as an array of integer indices: an integer dtype as it
     is; floats as int64 when every one is a whole number small enough to be exact in its dtype
     (`Tensor(targets)` makes float32, which holds every integer below 2**24). A fraction, NaN,
     an infinity, a bool or a string is a TypeError naming the first such value."""
-    arr = np.asarray(values)
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as e:
+        raise not_an_array(values, f"{fn}: {name}", e) from None
     if arr.dtype.kind in "iu":
         return arr
     if arr.dtype.kind != "f":

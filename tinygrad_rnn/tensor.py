@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from tinygrad_rnn.checks import flag, integer, number
+from tinygrad_rnn.checks import flag, integer, not_an_array, number
 from tinygrad_rnn.kernels.activations import sigmoid as _sigmoid
 from tinygrad_rnn.kernels.core import once_loaded
 from tinygrad_rnn.kernels.fingerprint import word_sums
@@ -90,8 +90,7 @@ class Tensor:
         except (TypeError, ValueError) as e:  # NumPy's own message, said to come from here
             if str(e).startswith("Tensor:"):
                 raise
-            raise type(e)(f"Tensor: cannot make an array of the {type(data).__name__} given "
-                          f"(dtype={dtype!r}): {e}") from None
+            raise not_an_array(data, "Tensor", e) from None
         if requires_grad:
             if arr.dtype.kind != "f":
                 raise TypeError(f"Tensor: only floating-point tensors can require grad, "
@@ -320,6 +319,14 @@ class Tensor:
                 or np.asarray(exponent).dtype.kind not in "biuf"):
             raise TypeError("pow: the exponent must be a Python scalar, not "
                             f"{type(exponent).__name__}")
+        if self.data.dtype.kind in "biu":  # as PyTorch: int ** int stays int, int ** float is
+            if np.asarray(exponent).dtype.kind == "f":  # the default float dtype
+                return self._cast(_default_dtype[0]) ** exponent
+            if exponent < 0:
+                raise ValueError(f"pow: an integer tensor to a negative integer power "
+                                 f"({exponent}) is not allowed (as in PyTorch)")
+            base = self.data.astype(np.int64) if self.data.dtype == np.bool_ else self.data
+            return Tensor(np.power(base, int(exponent)), dtype=base.dtype)
         return F.Pow.apply(self, exponent=float(exponent))
 
     def __rpow__(self, base: float) -> "Tensor":
@@ -602,8 +609,9 @@ class Tensor:
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None) -> "Tensor":
-        """Standard deviation: the square root of `var` with the same arguments."""
-        return self._var("std", dim, unbiased, keepdim, correction) ** 0.5
+        """Standard deviation: the square root of `var` with the same arguments; where the
+        spread is 0 its gradient is 0, as PyTorch's (not 0 * inf)."""
+        return self._var("std", dim, unbiased, keepdim, correction)
 
     def _var(self, fn: str, dim: Any, unbiased: Any, keepdim: Any, correction: Any) -> "Tensor":
         if isinstance(dim, (bool, np.bool_)) and unbiased is None:  # the var(unbiased) overload
@@ -615,10 +623,12 @@ class Tensor:
         c = (1.0 if correction is None and unbiased is None else
              float(flag(unbiased, fn, "unbiased")) if unbiased is not None
              else number(correction, fn, "correction"))
-        dim = _norm_dims(dim)
+        dim, keepdim = _norm_dims(dim), bool(keepdim)
         try:
             d = self - self.mean(dim, keepdim=True)
-            ss = (d * d).sum(dim, bool(keepdim))
+            # std: the 2-norm of d, whose gradient is 0 where d is all 0
+            ss = (d * d).sum(dim, keepdim) if fn == "var" else F.Norm.apply(
+                d, p=2, axis=dim, keepdims=keepdim)
         except (TypeError, ValueError, IndexError) as e:  # a bad dim: say var/std
             raise type(e)(str(e).replace("mean:", f"{fn}:", 1)) from None
         n = self.data.size / ss.data.size if ss.data.size else 0.0
@@ -626,7 +636,8 @@ class Tensor:
             warnings.warn(f"{fn}: degrees of freedom is <= 0 (N = {n:g}, correction = {c:g})",
                           stacklevel=3)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return ss * (1.0 / (n - c) if n - c > 0 else np.inf)
+            scale = 1.0 / (n - c) if n - c > 0 else np.inf
+            return ss * (scale if fn == "var" else scale ** 0.5)
 
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False,
              dtype: Any = None) -> "Tensor":

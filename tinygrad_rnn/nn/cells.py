@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn import functional as F
-from tinygrad_rnn.checks import flag, float_dtype, number
+from tinygrad_rnn.checks import flag, number
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
-from tinygrad_rnn.nn.module import Module, as_input, check_size
+from tinygrad_rnn.nn.module import Module, as_input, check_size, param_dtype
 from tinygrad_rnn.tensor import Tensor, annotate, cat
 
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
@@ -84,11 +84,11 @@ class CellBase(Module):
     gate_blocks = 1  # how many blocks of hidden_size rows `.linear` has
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 dtype: Any = np.float32) -> None:
+                 dtype: Any = None) -> None:
         name = type(self).__name__
         self.input_size = check_size(input_size, "input_size", name)
         self.hidden_size = check_size(hidden_size, "hidden_size", name)
-        self.bias, dtype = flag(bias, name, "bias"), float_dtype(dtype, name)
+        self.bias, dtype = flag(bias, name, "bias"), param_dtype(dtype, name)
         self.linear = Linear(self.input_size + self.state_size("h"),
                              self.gate_blocks * self.hidden_size, bias=bias, dtype=dtype,
                              init_bound=1.0 / np.sqrt(self.hidden_size))
@@ -135,7 +135,7 @@ class RNNCell(CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", dtype: Any = np.float32) -> None:
+                 nonlinearity: str = "tanh", dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
                              f"{nonlinearity!r}")
@@ -169,7 +169,7 @@ class LSTMCell(CellBase):
     gate_blocks = 4
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 forget_bias: float | None = None, dtype: Any = np.float32,
+                 forget_bias: float | None = None, dtype: Any = None,
                  proj_size: int = 0) -> None:
         if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or \
                 not 0 <= proj_size < int(hidden_size):
@@ -236,13 +236,13 @@ class GRUCell(CellBase):
     gate_blocks = 3
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 reset_after: bool = True, dtype: Any = np.float32) -> None:
+                 reset_after: bool = True, dtype: Any = None) -> None:
         self.reset_after = flag(reset_after, "GRUCell", "reset_after")
         super().__init__(input_size, hidden_size, bias, dtype)
         self.b_hn = None
         if self.reset_after and self.bias:  # drawn after .linear: its values keep their seed
             self.b_hn = uniform_parameter((self.hidden_size,), 1.0 / np.sqrt(self.hidden_size),
-                                          dtype)
+                                          self.linear.weight.dtype)
             self.name_parameters()
 
     def forward(self, x: Any, h: Any = None) -> Tensor:

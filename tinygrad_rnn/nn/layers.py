@@ -11,8 +11,8 @@ import numpy as np
 
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.checks import flag, indices, integer, number
-from tinygrad_rnn.nn.module import (Module, Parameter, _float_dtype, as_input, check_probability,
-                                    check_size)
+from tinygrad_rnn.nn.module import (Module, Parameter, as_input, check_probability,
+                                    check_size, param_dtype)
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
 
@@ -42,7 +42,7 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 dtype: Any = np.float32) -> None:
+                 dtype: Any = None) -> None:
         self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
@@ -52,7 +52,7 @@ class Embedding(Module):
                                  f"[-{num_embeddings}, {num_embeddings})")
             padding_idx = int(padding_idx) % self.num_embeddings
         self.padding_idx = padding_idx
-        dtype = _float_dtype(dtype, "Embedding")
+        dtype = param_dtype(dtype, "Embedding")
         self.weight = Parameter(get_rng().standard_normal(
             (self.num_embeddings, self.embedding_dim)).astype(dtype))
         if padding_idx is not None:
@@ -498,7 +498,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype: Any = np.float32) -> None:
+                 bias: bool = True, dtype: Any = None) -> None:
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
             else normalized_shape
         if not isinstance(shape, (list, tuple)):
@@ -509,7 +509,7 @@ class LayerNorm(Module):
         self.eps = number(eps, "LayerNorm", "eps", 0.0, high=math.inf, high_open=True)
         self.elementwise_affine = flag(elementwise_affine, "LayerNorm", "elementwise_affine")
         use_bias = flag(bias, "LayerNorm", "bias")
-        self.dtype = _float_dtype(dtype, "LayerNorm")
+        self.dtype = param_dtype(dtype, "LayerNorm")
         self.weight = Parameter(np.ones(self.normalized_shape, self.dtype)) \
             if self.elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, self.dtype)) \
@@ -518,8 +518,11 @@ class LayerNorm(Module):
 
     def forward(self, x: Any) -> Tensor:
         """x (..., *normalized_shape) -> the same shape, normalised over the last dims."""
-        dtype = self.weight.dtype if self.weight is not None else self.dtype
-        x = as_input(x, dtype, "LayerNorm")
+        if self.weight is not None:
+            x = as_input(x, self.weight.dtype, "LayerNorm")
+        else:  # no parameters to follow: a float input keeps its dtype (as PyTorch, and .double())
+            x = _tensor(x)
+            x = x if x.dtype.kind == "f" else as_input(x, self.dtype, "LayerNorm")
         n = len(self.normalized_shape)
         if x.shape[x.ndim - n:] != self.normalized_shape or x.ndim < n:
             raise ValueError(f"LayerNorm: input of shape {x.shape} does not end with "

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.fused import LinearLayer
-from tinygrad_rnn.checks import flag, float_dtype
-from tinygrad_rnn.nn.module import Module, Parameter, as_input, check_size
+from tinygrad_rnn.checks import flag
+from tinygrad_rnn.nn.module import Module, Parameter, as_input, check_size, param_dtype
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor
 
@@ -30,10 +30,10 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: Any = np.float32, init_bound: float | None = None) -> None:
+                 dtype: Any = None, init_bound: float | None = None) -> None:
         self.in_features = check_size(in_features, "in_features", "Linear")
         self.out_features = check_size(out_features, "out_features", "Linear")
-        bias, dtype = flag(bias, "Linear", "bias"), float_dtype(dtype, "Linear")
+        bias, dtype = flag(bias, "Linear", "bias"), param_dtype(dtype, "Linear")
         bound = 1.0 / np.sqrt(in_features) if init_bound is None else float(init_bound)
         self.weight = uniform_parameter((out_features, in_features), bound, dtype)
         self.bias = uniform_parameter((out_features,), bound, dtype) if bias else None

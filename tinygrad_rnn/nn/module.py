@@ -8,7 +8,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from tinygrad_rnn.function import Cast
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.checks import float_dtype, not_an_array
+from tinygrad_rnn.tensor import Tensor, get_default_dtype
 
 
 class Parameter(Tensor):
@@ -30,7 +31,10 @@ def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
     """
     dtype = np.dtype(dtype)
     if not isinstance(x, Tensor):
-        arr = np.asarray(x)
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as e:
+            raise not_an_array(x, fn, e) from None
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{fn}: input must hold real numbers, got dtype {arr.dtype}")
         return Tensor(arr.astype(dtype, copy=False))
@@ -355,6 +359,13 @@ def _is_device(arg: Any) -> bool:
     if isinstance(arg, str):
         return arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
     return type(arg).__name__ == "device"
+
+
+def param_dtype(dtype: Any, fn: str) -> np.dtype:
+    """The dtype of a new module's parameters, float32 or float64: `dtype`, or when None (every
+    module's default) the default dtype (`tg.set_default_dtype`, float32 unless changed), as in
+    PyTorch."""
+    return float_dtype(get_default_dtype() if dtype is None else dtype, fn)
 
 
 def _float_dtype(dtype: Any, fn: str) -> np.dtype:

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.checks import flag, float_dtype
+from tinygrad_rnn.checks import flag
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
-from tinygrad_rnn.nn.module import Module, as_input, check_probability, check_size
+from tinygrad_rnn.nn.module import (Module, as_input, check_probability, check_size,
+                                    param_dtype)
 from tinygrad_rnn.nn.utils.rnn import PackedSequence, _packed
 from tinygrad_rnn.tensor import Tensor, annotate, cat, no_grad, stack
 
@@ -238,7 +239,7 @@ class RecurrentBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
-                 dtype: Any = np.float32, bidirectional: bool = False,
+                 dtype: Any = None, bidirectional: bool = False,
                  **cell_options: Any) -> None:
         name = type(self).__name__
         self.input_size = check_size(input_size, "input_size", name)
@@ -251,7 +252,7 @@ class RecurrentBase(Module):
                           UserWarning, stacklevel=3)
         self.bias, self.batch_first = flag(bias, name, "bias"), flag(batch_first, name,
                                                                       "batch_first")
-        self.fused, dtype = flag(fused, name, "fused"), float_dtype(dtype, name)
+        self.fused, dtype = flag(fused, name, "fused"), param_dtype(dtype, name)
         self.bidirectional = flag(bidirectional, name, "bidirectional")
         self.num_directions = 2 if self.bidirectional else 1
         out = cell_options.get("proj_size") or self.hidden_size  # the width of each h
@@ -452,7 +453,7 @@ class RNN(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, fused: bool = True, dtype: Any = np.float32,
+                 dropout: float = 0.0, fused: bool = True, dtype: Any = None,
                  bidirectional: bool = False) -> None:
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
@@ -479,7 +480,7 @@ class LSTM(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
-                 dtype: Any = np.float32, forget_bias: float | None = None,
+                 dtype: Any = None, forget_bias: float | None = None,
                  bidirectional: bool = False, proj_size: int = 0) -> None:
         self.proj_size = proj_size
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
@@ -502,7 +503,7 @@ class GRU(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, fused: bool = True,
-                 dtype: Any = np.float32, reset_after: bool = True,
+                 dtype: Any = None, reset_after: bool = True,
                  bidirectional: bool = False) -> None:
         self.reset_after = flag(reset_after, "GRU", "reset_after")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
