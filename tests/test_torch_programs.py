@@ -36,6 +36,7 @@ CASES = [  # (program, arguments, marks for the run here)
     ("seq2seq.py", [], []),
     ("sine_gru.py", [], []),
     ("pos_tagger.py", [], []),
+    ("packed_sentiment.py", [], []),
     ("lstm_classifier.py", [], [SLOW]),
 ]
 
@@ -49,6 +50,8 @@ def rewrite_imports(source: str) -> str:
             line = table[line]
         elif line.startswith("from torch.utils.data import "):
             line = "from tinygrad_rnn.utils.data import " + line.split(" import ", 1)[1]
+        elif line.startswith("from torch.nn.utils.rnn import "):
+            line = "from tinygrad_rnn.nn.utils.rnn import " + line.split(" import ", 1)[1]
         lines.append(line)
     return "\n".join(lines) + "\n"
 
