@@ -134,3 +134,12 @@ def test_live_pytorch(norm_type: float) -> None:
     np.testing.assert_allclose(total, t_total.item(), rtol=1e-12)
     for p, tp in zip(ours, theirs):
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12)
+
+
+def test_clip_grad_norm_returns_a_float_that_answers_item() -> None:
+    p = nn.Parameter(np.array([3.0, 4.0]))
+    p.grad = np.array([3.0, 4.0])
+    total = nn.utils.clip_grad_norm_([p], max_norm=1.0)
+    assert isinstance(total, float) and total == 5.0
+    assert total.item() == 5.0 and type(total.item()) is float  # PyTorch code: `.item()`
+    assert nn.utils.clip_grad_norm_([], 1.0).item() == 0.0

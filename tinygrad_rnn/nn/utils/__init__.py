@@ -38,6 +38,15 @@ def _grads(params: Iterable[Tensor] | Tensor, fn: str) -> list[Tensor]:
     return [p for p in tensor_list(params, fn, "params") if p.grad is not None]
 
 
+class TotalNorm(float):
+    """What `clip_grad_norm_` returns: a float that also answers `.item()`, as the one-element
+    tensor PyTorch returns does (`clip_grad_norm_(...).item()` is a common line)."""
+
+    def item(self) -> float:
+        """The norm as a plain float."""
+        return float(self)
+
+
 def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> float:
     """Scale all gradients together so that their joint norm is at most `max_norm`.
@@ -47,9 +56,9 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
     Each gradient is multiplied by `min(1, max_norm / (total + 1e-6))`, in place.
     Parameters whose grad is None are skipped.
 
-    Returns the total norm before clipping, as a float. With `error_if_nonfinite=True` a
-    NaN or infinite total raises RuntimeError (and nothing is changed); otherwise the
-    gradients become NaN, as in PyTorch.
+    Returns the total norm before clipping, as a float (a `TotalNorm`: it has `.item()`).
+    With `error_if_nonfinite=True` a NaN or infinite total raises RuntimeError (and nothing is
+    changed); otherwise the gradients become NaN, as in PyTorch.
     """
     have = _grads(params, "clip_grad_norm_")
     if isinstance(norm_type, str) and norm_type.lower() == "inf":
@@ -62,7 +71,7 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
         raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
     max_norm = number(max_norm, "clip_grad_norm_", "max_norm", 0.0)
     if not have:
-        return 0.0
+        return TotalNorm(0.0)
     if q == math.inf:
         # np.max, not Python's max: max(4.0, nan) is 4.0, so a NaN in a later grad was lost
         total = float(np.max([np.max(np.abs(p.grad), initial=0.0) for p in have]))
@@ -84,7 +93,7 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
     if coef < 1.0 or not math.isfinite(total):
         for p in have:
             p.grad = p.grad * np.asarray(coef, dtype=p.grad.dtype)
-    return total
+    return TotalNorm(total)
 
 
 def clip_grad_value_(params: Iterable[Tensor] | Tensor, clip_value: float) -> None:
