@@ -13,7 +13,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.tensor import topological_order
-from tinygrad_rnn import Tensor, cat, nn
+from tinygrad_rnn import Tensor, cat, nn, optim
 
 CELL_KINDS = [("rnn_tanh", lambda n_in, H, **kw: nn.RNNCell(n_in, H, **kw)),
               ("rnn_relu", lambda n_in, H, **kw: nn.RNNCell(n_in, H, nonlinearity="relu",
@@ -560,3 +560,21 @@ def test_integer_input_takes_the_model_dtype_and_stays_on_the_fused_path():
     assert output.dtype == np.float64 and output.op == "gru_layer"
     np.testing.assert_allclose(output.data, m(x.astype(np.float64), fused=False)[0].data,
                                atol=1e-12)
+
+
+def test_assigning_a_tensor_to_a_parameters_data_stores_its_array_as_pytorch() -> None:
+    # the GloVe idiom `emb.weight.data = torch.from_numpy(vectors)`: the Tensor was stored as
+    # .data itself, and the model failed later with unrelated messages
+    vectors = np.arange(12, dtype=np.float32).reshape(4, 3)
+    emb = nn.Embedding(4, 3)
+    emb.weight.data = Tensor(vectors.copy())  # (shared memory, as torch.from_numpy's)
+    assert isinstance(emb.weight.data, np.ndarray)
+    np.testing.assert_array_equal(emb(np.array([2, 0])).data, vectors[[2, 0]])
+    opt = optim.SGD(emb.parameters(), lr=1.0)
+    emb(np.array([1])).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(emb.weight.data[1], vectors[1] - 1.0)
+    for bad in ([1.0, 2.0], np.arange(3), "x"):
+        with pytest.raises(TypeError, match="Parameter.data: must be a floating-point"):
+            emb.weight.data = bad
+    np.testing.assert_array_equal(emb.weight.data[0], vectors[0])  # unchanged by the refusals

@@ -12,6 +12,9 @@ from tinygrad_rnn.checks import float_dtype, not_an_array
 from tinygrad_rnn.tensor import Tensor, get_default_dtype
 
 
+_DATA = Tensor.data  # the `data` slot of every Tensor, read and written by Parameter.data
+
+
 class Parameter(Tensor):
     """A trainable tensor: always a floating-point leaf with requires_grad=True."""
 
@@ -20,6 +23,20 @@ class Parameter(Tensor):
     def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
         super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=True,
                          dtype=dtype, name=name)
+
+    def _set_data(self, value: Any) -> None:
+        # `p.data = x` as in PyTorch (`emb.weight.data = torch.from_numpy(glove)`): a Tensor
+        # gives its array; anything but a floating ndarray would only fail later, far from here
+        if isinstance(value, Tensor):
+            value = _DATA.__get__(value)
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            what = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise TypeError(f"Parameter.data: must be a floating-point ndarray or Tensor, got "
+                            f"{what}")
+        _DATA.__set__(self, value)
+
+    data = property(_DATA.__get__, _set_data, doc="The parameter's values (an ndarray); "
+                    "assigning a Tensor stores its array, as in PyTorch.")
 
 
 def as_input(x: Any, dtype: Any, fn: str) -> Tensor:
