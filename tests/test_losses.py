@@ -20,7 +20,7 @@ from tinygrad_rnn import Tensor, nn
 HERE = Path(__file__).parent / "fixtures"
 FIX = np.load(HERE / "losses.npz", allow_pickle=False)
 CASES = json.loads(str(FIX["cases"]))
-ARRAY_KWARGS = ("weight", "pos_weight")
+ARRAY_KWARGS = ("weight", "pos_weight", "bias")
 
 
 def _maker():
@@ -135,6 +135,10 @@ GRADCHECKS = {
     "cross_entropy": lambda x: F.cross_entropy(x, [0, 3, 1], weight=np.array([1.0, 2, 0.5, 3]),
                                                label_smoothing=0.2, ignore_index=1),
     "nll_loss": lambda x: F.nll_loss(x, [2, 3, 1], weight=np.array([1.0, 2, 0.5, 3])),
+    "normalize": lambda x: F.normalize(x),
+    "normalize_p3_dim0": lambda x: F.normalize(x, p=3.0, dim=0),
+    "layer_norm": lambda x: F.layer_norm(x, (4,), eps=1e-3),
+    "layer_norm_all_dims": lambda x: F.layer_norm(x, [3, 4]),
 }
 
 
@@ -337,6 +341,43 @@ def test_activation_module_reprs() -> None:
     assert repr(nn.Softplus()) == "Softplus(beta=1.0, threshold=20.0)"
 
 
+# ----- normalize and layer_norm ------------------------------------------------------------
+def test_layer_norm_gradients_of_weight_and_bias() -> None:
+    w = Tensor(np.array([0.5, -1.0, 2.0, 1.5]), requires_grad=True)
+    b = Tensor(np.array([0.1, 0.2, -0.3, 0.0]), requires_grad=True)
+    assert tg.gradcheck(lambda x, w, b: F.layer_norm(x, [4], w, b), [_x(), w, b])
+
+
+def test_layer_norm_weight_and_bias_gradients_match_pytorch_live() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x, w, b, up = (rng.standard_normal(s) for s in ((2, 3, 4), (3, 4), (3, 4), (2, 3, 4)))
+    ours = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = F.layer_norm(ours[0], (3, 4), ours[1], ours[2], eps=1e-4)
+    ref = torch.nn.functional.layer_norm(theirs[0], (3, 4), theirs[1], theirs[2], eps=1e-4)
+    np.testing.assert_allclose(y.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (y * Tensor(up)).sum().backward()
+    (ref * torch.tensor(up)).sum().backward()
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.grad, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_layer_norm_module_and_function_agree() -> None:
+    m = nn.LayerNorm([3, 4], dtype=np.float64)
+    m.weight.data[:] = np.arange(12.0).reshape(3, 4)
+    x = np.random.default_rng(2).standard_normal((2, 3, 4))
+    np.testing.assert_array_equal(m(x).data, F.layer_norm(Tensor(x), (3, 4), m.weight, m.bias,
+                                                          m.eps).data)
+
+
+def test_normalize_keeps_a_zero_vector_zero_and_float32() -> None:
+    x = Tensor(np.array([[3.0, 4.0], [0.0, 0.0]], np.float32))
+    y = F.normalize(x, dim=1)
+    assert y.dtype == np.float32 and y.tolist() == [[0.6000000238418579, 0.800000011920929],
+                                                   [0.0, 0.0]]
+
+
 # ----- bad arguments -----------------------------------------------------------------------
 @pytest.mark.parametrize("call, error, message", [
     (lambda: F.binary_cross_entropy_with_logits(Tensor(np.zeros(2)), np.zeros(1)), ValueError,
@@ -381,6 +422,21 @@ def test_activation_module_reprs() -> None:
     (lambda: nn.Softplus(beta=0), ValueError, "Softplus: beta must be nonzero"),
     (lambda: nn.GELU("fast"), ValueError, "GELU: approximate must be"),
     (lambda: nn.BCELoss(weight=["a"]), TypeError, "BCELoss: weight must hold real numbers"),
+    (lambda: F.normalize(Tensor([1, 2]).long(), dim=0), TypeError,
+     "normalize: input must be floating point, got dtype int64"),
+    (lambda: F.normalize(Tensor([1.0, 2.0])), IndexError, "normalize: dim 1 is out of range"),
+    (lambda: F.normalize(Tensor([1.0]), dim=0, eps=-1.0), ValueError,
+     r"normalize: eps must be in \[0, inf\)"),
+    (lambda: F.normalize(Tensor([1.0]), p="2", dim=0), TypeError, "normalize: p must be a number"),
+    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), (2,)), ValueError,
+     r"layer_norm: input of shape \(2, 3\) does not end with normalized_shape \(2,\)"),
+    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), "3"), TypeError,
+     "layer_norm: normalized_shape must be an int or a list/tuple of ints"),
+    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), (3,), weight=np.ones(2)), ValueError,
+     r"layer_norm: weight of shape \(2,\) does not match normalized_shape \(3,\)"),
+    (lambda: F.layer_norm(Tensor([[1, 2]]).long(), (2,)), TypeError,
+     "layer_norm: input must be floating point"),
+    (lambda: F.layer_norm(Tensor(np.ones(3)), 3, eps=-1), ValueError, "layer_norm: eps must be"),
 ])
 def test_bad_arguments_are_clear(call, error, message) -> None:
     with pytest.raises(error, match=message):

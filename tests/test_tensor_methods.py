@@ -1,5 +1,6 @@
 """The Tensor methods and torch.x functions PyTorch RNN programs use beyond the core ops: abs,
-sign, round, log1p, // and %, 2 ** t, cumsum, sort/argsort, flip, repeat, unbind, index_select,
+sign, round, log1p, // and %, 2 ** t, t ** t, cumsum, cumprod, logsumexp, maximum/minimum,
+masked_select, nonzero, sort/argsort, flip, repeat, repeat_interleave, unbind, index_select,
 var/std, norm, einsum, bitwise and logical ops, eq/ne/..., the in-place forms, detach_,
 type_as, new_tensor.
 
@@ -63,10 +64,13 @@ def test_matches_pytorch(name):
 
 # its divisor is detached (PyTorch has no derivative for it): gradchecked on its own below
 DETACHED_INPUT = {"remainder_tensor"}
+# max(x, x) ties at every element: not differentiable there (PyTorch's convention, half to
+# each side, is compared with PyTorch above; finite differences see both sides move together)
+TIES = {"maximum_ties", "minimum_ties"}
 
 
 @pytest.mark.parametrize("name", [n for n in CASE_NAMES
-                                  if "w" in GOLDEN[n] and n not in DETACHED_INPUT])
+                                  if "w" in GOLDEN[n] and n not in DETACHED_INPUT | TIES])
 def test_gradcheck(name):
     inputs = [Tensor(a, requires_grad=True) for a in cases.case_inputs(name)]
     assert tg.gradcheck(lambda *xs: cases.CASES[name][1](tg, *xs), inputs)
@@ -172,6 +176,28 @@ DTYPES = [  # (expression, expected dtype), each checked against PyTorch 2.13 (b
     ("tg.tensor([[1, 2]]).repeat(2, 2)", "int64"),
     ("tg.tensor([1, 2]).flip(0)", "int64"),
     ("tg.einsum('i,i->i', tg.tensor([1, 2]), tg.tensor([1.0, 2.0]))", "float32"),
+    ("tg.logsumexp(tg.tensor([1, 2]), 0)", "float32"),
+    ("tg.tensor([1.0], dtype=tg.float64).logsumexp(0)", "float64"),
+    ("tg.maximum(tg.tensor([1, 2]), tg.tensor([1.5]))", "float32"),
+    ("tg.maximum(_i32([1, 2]), tg.tensor([3, 0]))", "int64"),
+    ("_i32([1, 2]).minimum(_i32([3, 0]))", "int32"),
+    ("tg.minimum(tg.tensor([True, False]), tg.tensor([False, False]))", "bool"),
+    ("tg.max(tg.tensor([1, 5]), tg.tensor([3, 2]))", "int64"),
+    ("tg.tensor([2, 3]) ** tg.tensor([2, 1])", "int64"),
+    ("_i32([2, 3]) ** _i32([2, 1])", "int32"),
+    ("tg.tensor([2, 3]) ** tg.tensor([True, False])", "int64"),
+    ("tg.tensor([2, 3]) ** tg.tensor([1.0, 2.0])", "float32"),
+    ("tg.tensor([2.0, 3.0]) ** tg.tensor([1, 2])", "float32"),
+    ("tg.tensor([0, 1, -1, 2, -2, -1]) ** tg.tensor([-1, -3, -3, -2, -1, -2])", "int64"),
+    ("tg.pow(2, tg.tensor([1, 2]))", "int64"),
+    ("tg.pow(tg.tensor([1.0, 2.0], dtype=tg.float64), tg.tensor([2.0]))", "float64"),
+    ("tg.nonzero(tg.tensor([[0, 1], [2, 0]]))", "int64"),
+    ("tg.count_nonzero(tg.tensor([[0, 1], [2, 0]]), 0)", "int64"),
+    ("tg.tensor([1, 2]).cumprod(0)", "int64"),
+    ("_i32([1, 2]).cumprod(0)", "int64"),
+    ("tg.tensor([[1, 2], [3, 4]]).trace()", "int64"),
+    ("tg.tensor([[1, 2], [3, 4]]).repeat_interleave(2)", "int64"),
+    ("tg.masked_select(_i32([1, 2]), tg.tensor([True, False]))", "int32"),
 ]
 
 
@@ -280,6 +306,115 @@ def test_detach_in_place_type_as_new_tensor():
     assert y.dtype == np.float64 and w.grad.dtype == np.float32  # a float cast stays in the graph
 
 
+# ----- logsumexp, maximum/minimum, tensor ** tensor, nonzero: edge values -------------------
+def test_logsumexp_is_stable_and_handles_infinite_rows_as_pytorch():
+    inf, nan = np.inf, np.nan
+    x = Tensor(np.array([[-inf, -inf], [inf, 1.0], [1.0, 2.0], [nan, 1.0]]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # quiet: no NumPy warning on the way
+        y = x.logsumexp(1)
+        y.backward(np.ones(4))
+    np.testing.assert_array_equal(y.data[:2], [-inf, inf])
+    assert np.isnan(y.data[3]) and abs(y.data[2] - np.log(np.e + np.e ** 2)) < 1e-12
+    # PyTorch: d/dx = exp(x - y): NaN in the -inf row and at the +inf, 0 beside it
+    np.testing.assert_array_equal(x.grad[:2], [[nan, nan], [nan, 0.0]])
+    big = tg.tensor([1e4, 1e4, -1e4])  # float32: exp(1e4) overflows without the shift
+    assert abs(big.logsumexp(0).item() - (1e4 + np.log(2))) < 1e-2
+    assert tg.logsumexp(tg.ones(0, 3), 0).tolist() == [-inf, -inf, -inf]  # as PyTorch
+    assert tg.ones(2, 3).logsumexp((0, 1), keepdim=True).shape == (1, 1)
+
+
+def test_maximum_and_minimum_propagate_nan_and_split_ties_as_pytorch():
+    nan = np.nan
+    a = Tensor(np.array([1.0, 2.0, nan, 3.0]), requires_grad=True)
+    b = Tensor(np.array([1.0, 1.0, 1.0, nan]), requires_grad=True)
+    y = tg.maximum(a, b)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.data, [1.0, 2.0, nan, nan])
+    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 1.0, 1.0])  # PyTorch 2.13's values
+    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 1.0, 1.0])
+    a.grad = b.grad = None
+    tg.minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 1.0, 1.0, 1.0])
+    assert tg.maximum(tg.ones(2, 1), tg.zeros(3)).shape == (2, 3)
+    assert tg.max(tg.tensor([1.0, 5.0]), tg.tensor([3.0, 2.0])).tolist() == [3.0, 5.0]
+    assert tg.min(tg.tensor([1.0, 5.0]), tg.tensor([3.0, 2.0])).tolist() == [1.0, 2.0]
+
+
+def test_tensor_exponent_at_a_zero_base_as_pytorch():
+    a = Tensor(np.array([0.0, 0.0, 0.0, 2.0, -2.0]), requires_grad=True)
+    b = Tensor(np.array([0.0, 2.0, -1.0, 0.5, 2.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = a ** b
+        y.sum().backward()
+    inf, nan = np.inf, np.nan
+    np.testing.assert_allclose(y.data, [1.0, 0.0, inf, 2 ** 0.5, 4.0])
+    # PyTorch 2.13: d/da = 0 where b = 0; d/db = 0 where a = 0 and b >= 0
+    np.testing.assert_allclose(a.grad, [0.0, 0.0, -inf, 0.5 * 2 ** -0.5, -4.0])
+    np.testing.assert_allclose(b.grad, [0.0, 0.0, -inf, 2 ** 0.5 * np.log(2), nan])
+    assert y.op == "pow" and (a ** 2).op == "pow"
+    e = Tensor(2.0, requires_grad=True)  # a 0-d tensor exponent gets its gradient too
+    (Tensor([3.0]) ** e).sum().backward()
+    np.testing.assert_allclose(e.grad, 9.0 * np.log(3.0), rtol=1e-6)
+
+
+def test_tensor_exponent_matches_pytorch_live():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    a, b = rng.uniform(-2, 2, (3, 4)), rng.integers(-2, 3, (4,)).astype(float)
+    a[0, :2] = 0.0
+    ours = [Tensor(v, requires_grad=True) for v in (a, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+    y, ref = ours[0] ** ours[1], theirs[0] ** theirs[1]
+    np.testing.assert_allclose(y.data, ref.detach().numpy(), rtol=1e-12, equal_nan=True)
+    y.sum().backward()
+    ref.sum().backward()
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.grad, t.grad.numpy(), rtol=1e-12, equal_nan=True)
+
+
+def test_nonzero_and_count_nonzero_shapes_as_pytorch():
+    x = tg.tensor([[0, 1], [2, 0]])
+    assert x.nonzero().tolist() == [[0, 1], [1, 0]]
+    rows, cols = tg.nonzero(x, as_tuple=True)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [1, 0]
+    assert tg.tensor(3.0).nonzero().shape == (1, 0) and tg.tensor(0.0).nonzero().shape == (0, 0)
+    assert [t.tolist() for t in tg.tensor(3.0).nonzero(as_tuple=True)] == [[0]]
+    assert tg.zeros(2, 3).nonzero().shape == (0, 2)
+    assert x.count_nonzero().item() == 2 and x.count_nonzero(-1).tolist() == [1, 1]
+    assert tg.count_nonzero(tg.ones(2, 3, 2), dim=(0, 2)).tolist() == [4, 4, 4]
+    assert tg.count_nonzero(tg.tensor(5.0), 0).item() == 1
+    w = Tensor([1.0, 0.0], requires_grad=True)
+    assert not w.nonzero().requires_grad and not w.count_nonzero().requires_grad
+
+
+def test_masked_select_cumprod_repeat_interleave_trace_values():
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.masked_select(tg.tensor([True, False])).tolist() == [1.0, 3.0]
+    assert tg.masked_select(tg.tensor(2.0), tg.tensor(True)).tolist() == [2.0]
+    assert x.masked_select(x > 9).shape == (0,)
+    assert tg.tensor([2, 0, 3]).cumprod(0).tolist() == [2, 0, 0]
+    assert tg.tensor(3.0).cumprod(0).shape == ()
+    assert x.repeat_interleave(2).tolist() == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]
+    assert tg.repeat_interleave(x, tg.tensor([0, 2]), dim=0).tolist() == [[3.0, 4.0]] * 2
+    assert x.trace().item() == 5.0 and tg.ones(2, 3).trace().item() == 2.0
+
+
+def test_pytorch_rnn_idioms_run():
+    # masked mean over padded steps, attention scores, a clipped ratio: what the ports hit
+    h = Tensor(np.random.default_rng(0).standard_normal((4, 2, 3)), requires_grad=True)
+    lengths = tg.tensor([4, 2])
+    mask = tg.arange(4).unsqueeze(1) < lengths
+    picked = h.masked_select(mask.unsqueeze(-1))
+    assert picked.shape == (18,)
+    score = (h * h).sum(-1)
+    (score - score.logsumexp(0)).exp().sum().backward()
+    ratio = tg.minimum(h.exp(), h.new_tensor(1.2)).maximum(h.new_tensor(0.8))
+    assert ratio.max().item() <= 1.2 and ratio.min().item() >= 0.8
+
+
 BAD = [  # (call, exception type, regex of the message)
     (lambda: tg.ones(2) & 1, TypeError, r"bitwise_and: only bool and integer tensors.*float32"),
     (lambda: 1.5 | tg.tensor([1]), TypeError, r"bitwise_or: only bool and integer.*float64"),
@@ -343,6 +478,36 @@ BAD = [  # (call, exception type, regex of the message)
     (lambda: tg.einsum("i", "x"), TypeError, r"einsum: expects a Tensor"),
     (lambda: tg.ones(2).new_tensor([1.0], requires_grad="yes"), TypeError,
      r"requires_grad must be True or False"),
+    (lambda: tg.ones(2).logsumexp(1), IndexError, r"logsumexp: dim 1 is out of range"),
+    (lambda: tg.ones(2).logsumexp("0"), TypeError, r"logsumexp: dim must be an int"),
+    (lambda: tg.ones(2).logsumexp(0, keepdim="no"), TypeError,
+     r"logsumexp: keepdim must be True or False"),
+    (lambda: tg.ones(2).masked_select(tg.tensor([1, 0])), TypeError,
+     r"masked_select: mask must be boolean, got dtype int64"),
+    (lambda: tg.ones(2).masked_select(tg.ones(3) > 0), ValueError,
+     r"masked_select: mask of shape \(3,\) does not broadcast with the tensor's shape \(2,\)"),
+    (lambda: tg.maximum(tg.ones(2), tg.ones(3)), ValueError,
+     r"maximum: .*input shapes \(2,\), \(3,\)"),
+    (lambda: tg.minimum(tg.ones(2), "a"), TypeError, r"minimum: other must be a Tensor"),
+    (lambda: tg.tensor([True]) ** tg.tensor([True]), TypeError,
+     r"pow: not implemented for two bool tensors"),
+    (lambda: tg.ones(2) ** tg.ones(3), ValueError, r"pow: .*input shapes \(2,\), \(3,\)"),
+    (lambda: tg.tensor([2, 3]) ** tg.tensor([1, 2, 3]), ValueError,
+     r"pow: shapes \(2,\) and \(3,\) do not broadcast"),
+    (lambda: tg.ones(2) ** [1, 2], TypeError, r"pow: the exponent must be a Python scalar or"),
+    (lambda: tg.ones(2).nonzero(as_tuple=1), TypeError, r"nonzero: as_tuple must be True or"),
+    (lambda: tg.ones(2).count_nonzero(1), IndexError, r"count_nonzero: dim 1 is out of range"),
+    (lambda: tg.ones(2, 2).count_nonzero((0, -2)), ValueError, r"count_nonzero: dim .* repeats"),
+    (lambda: tg.ones(2).cumprod(1), IndexError, r"cumprod: dim 1 is out of range"),
+    (lambda: tg.ones(2).trace(), ValueError, r"trace: expected a 2-d tensor, got shape \(2,\)"),
+    (lambda: tg.ones(2).repeat_interleave(1.5), TypeError,
+     r"repeat_interleave: repeats must be an int"),
+    (lambda: tg.ones(2).repeat_interleave(-1), ValueError,
+     r"repeat_interleave: repeats must be >= 0"),
+    (lambda: tg.ones(2, 3).repeat_interleave(tg.tensor([1, 2]), dim=1), ValueError,
+     r"repeat_interleave: 2 repeats for dim 1 of length 3"),
+    (lambda: tg.ones(2).repeat_interleave(2, dim=1), IndexError,
+     r"repeat_interleave: dim 1 is out of range"),
 ]
 
 

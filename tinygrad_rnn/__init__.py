@@ -27,6 +27,8 @@ from tinygrad_rnn.ops import (abs, absolute, argsort, cumsum, einsum,  # noqa: A
                               flip, floor_divide, index_select, log1p, logical_and, logical_not,
                               logical_or, logical_xor, norm, remainder, round, sign, sort, std,
                               unbind, var)
+from tinygrad_rnn.ops import (count_nonzero, cumprod, logsumexp, masked_select, maximum,
+                              minimum, nonzero, pow, repeat_interleave, trace)  # noqa: A004
 from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
                                 is_grad_enabled, no_grad, set_grad_enabled)
@@ -52,5 +54,7 @@ __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad
            "chunk", "narrow", "matmul", "mm", "bmm", "multinomial", "isclose", "allclose", "equal",
            "abs", "absolute", "sign", "round", "log1p", "remainder", "floor_divide", "cumsum",
            "sort", "argsort", "flip", "index_select", "unbind", "var", "std", "norm",
-           "logical_and", "logical_or", "logical_xor", "logical_not", "einsum"]
+           "logical_and", "logical_or", "logical_xor", "logical_not", "einsum", "logsumexp",
+           "masked_select", "maximum", "minimum", "nonzero", "count_nonzero", "pow", "cumprod",
+           "repeat_interleave", "trace"]
 __version__ = "0.1.0"

@@ -794,6 +794,106 @@ class Einsum(Function):
         return tuple(grads)
 
 
+class LogSumExp(Function):
+    """log(sum(exp(a))) over an axis (or axes), shifted by the maximum so that it never
+    overflows; a row of -inf gives -inf and a +inf gives +inf (as PyTorch)."""
+
+    __slots__ = ("axis", "keepdims")
+
+    def forward(ctx, a, axis, keepdims=False):
+        ctx.axis, ctx.keepdims = _norm_axis(axis), keepdims
+        m = np.max(a, axis=ctx.axis, keepdims=True, initial=-np.inf)  # -inf for an empty row
+        m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)  # no inf - inf
+        with np.errstate(divide="ignore"):
+            y = np.log(np.sum(np.exp(a - m), axis=ctx.axis, keepdims=True)) + m
+        ctx.save_for_backward(a, y)
+        return y if keepdims else np.squeeze(y, axis=ctx.axis)
+
+    def backward(ctx, g):
+        a, y = ctx.saved
+        g = _expand_back(g, a.shape, ctx.axis, ctx.keepdims)
+        with np.errstate(invalid="ignore"):
+            return (g * np.exp(a - y),)  # d logsumexp / dx = softmax(x) (NaN for inf rows)
+
+
+class Maximum(Function):
+    """The elementwise larger of a and b, broadcasting; NaN wins. At ties each gets half the
+    gradient (as PyTorch)."""
+
+    __slots__ = ()
+    broadcasts = True
+    pick = staticmethod(np.maximum)
+
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.pick(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved
+        g = np.where(a == b, g / 2, g).astype(g.dtype, copy=False)  # a tie: half each
+        zero = g.dtype.type(0)
+        a_lost = a < b if ctx.pick is np.maximum else a > b
+        b_lost = a > b if ctx.pick is np.maximum else a < b
+        return np.where(a_lost, zero, g), np.where(b_lost, zero, g)  # NaN: both get g
+
+
+class Minimum(Maximum):
+    """The elementwise smaller of a and b, broadcasting; NaN wins; ties share the gradient."""
+
+    __slots__ = ()
+    pick = staticmethod(np.minimum)
+
+
+class TensorPow(Function):
+    """a ** b for a tensor exponent b, broadcasting; differentiable in both."""
+
+    __slots__ = ()
+    op = "pow"
+    broadcasts = True
+
+    def forward(ctx, a, b):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y = np.power(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    def backward(ctx, g):
+        a, b, y = ctx.saved
+        zero = g.dtype.type(0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = g * (b * a ** (b - 1))  # d(a^b)/da = b a^(b-1) ...
+            gb = g * (y * np.log(a))  # d(a^b)/db = a^b log a ...
+        # ... 0 where b = 0, and 0 at a = 0 for b >= 0 (as PyTorch: not 0 * inf = NaN)
+        return np.where(b == 0, zero, ga), np.where((a == 0) & (b >= 0), zero, gb)
+
+
+class CumProd(Function):
+    """Running product along an axis; its gradient is exact where inputs are 0 (no division
+    by the input)."""
+
+    __slots__ = ("axis",)
+
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        y = np.cumprod(a, axis=axis, dtype=np.int64 if a.dtype.kind in "biu" else None)
+        ctx.save_for_backward(a, y)
+        return y
+
+    def backward(ctx, g):
+        a, y = ctx.saved
+        a, y, g = (np.moveaxis(v, ctx.axis, -1) for v in (a, y, g))
+        # dL/dx_i = P_i S_i with P_i = prod_{k<i} x_k and S_i = sum_{j>=i} g_j prod_{i<k<=j} x_k,
+        # so S_i = g_i + x_{i+1} S_{i+1}, run from the end
+        s = np.empty_like(g)
+        n = g.shape[-1]
+        if n:
+            s[..., n - 1] = g[..., n - 1]
+        for i in range(n - 2, -1, -1):
+            s[..., i] = g[..., i] + a[..., i + 1] * s[..., i + 1]
+        p = np.concatenate([np.ones_like(y[..., :1]), y[..., :-1]], axis=-1)
+        return (np.moveaxis(p * s, -1, ctx.axis),)
+
+
 class SetItem(Function):
     """A copy of `a` with `a[index] = value`: the gradient of the overwritten part goes to
     value, the rest to a."""

@@ -103,6 +103,53 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return fused.LinearLayer.apply(*(_tensor(a) for a in args))
 
 
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
+              out: Any = None) -> Tensor:
+    """input / max(||input||_p, eps) along `dim`, as torch.nn.functional.normalize (a zero
+    vector stays zero)."""
+    if out is not None:
+        raise TypeError("normalize: out= is not supported")
+    x = _floating(input, "normalize")
+    eps = number(eps, "normalize", "eps", 0.0)
+    return x / x.norm(number(p, "normalize", "p"), _dim(dim, x.ndim, "normalize"),
+                      keepdim=True).clamp(min=eps)
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last dims (those of
+    normalized_shape), with the biased variance, as torch.nn.functional.layer_norm."""
+    return _layer_norm(input, normalized_shape, weight, bias, eps, "layer_norm")
+
+
+def _layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: float, fn: str) -> Tensor:
+    """layer_norm, its errors naming `fn` (nn.LayerNorm calls it too)."""
+    x = _floating(x, fn)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if not isinstance(shape, (list, tuple)) or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"{fn}: normalized_shape must be an int or a list/tuple of ints, got "
+                        f"{shape!r}")
+    shape, n = tuple(int(s) for s in shape), len(shape)
+    if x.ndim < n or x.shape[x.ndim - n:] != shape:
+        raise ValueError(f"{fn}: input of shape {x.shape} does not end with normalized_shape "
+                         f"{shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(np.shape(t.data if isinstance(t, Tensor) else t)) != shape:
+            raise ValueError(f"{fn}: {name} of shape {np.shape(_tensor(t).data)} does not "
+                             f"match normalized_shape {shape}")
+    eps = number(eps, fn, "eps", 0.0)
+    dims = tuple(range(x.ndim - n, x.ndim))
+    centred = x - x.mean(dims, keepdim=True)
+    var = (centred * centred).mean(dims, keepdim=True)  # biased, as PyTorch
+    y = centred / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
 # ----- losses ----------------------------------------------------------------------------------
 def _reduction(reduction: Any, fn: str, size_average: Any = None, reduce: Any = None,
                extra: tuple = ()) -> str:

@@ -361,3 +361,56 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     dtype = np.result_type(*(floats or [x.data.dtype for x in tensors]))
     tensors = [x._cast(dtype) for x in tensors]
     return F.Einsum.apply(*tensors, equation=equation)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over `dim`, stable; the gradient is softmax(x)."""
+    return _t(input, "logsumexp").logsumexp(dim, keepdim)
+
+
+def masked_select(input: Tensor, mask: Any) -> Tensor:
+    """The elements where the boolean `mask` (broadcast) is True, as a 1-d tensor."""
+    return _t(input, "masked_select").masked_select(mask)
+
+
+def maximum(input: Tensor, other: Any) -> Tensor:
+    """The elementwise larger of input and other; ties share the gradient."""
+    return _t(input, "maximum").maximum(other)
+
+
+def minimum(input: Tensor, other: Any) -> Tensor:
+    """The elementwise smaller of input and other; ties share the gradient."""
+    return _t(input, "minimum").minimum(other)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    """The int64 indices of the non-zero elements: (n, ndim), or a tuple of 1-d tensors."""
+    return _t(input, "nonzero").nonzero(as_tuple=as_tuple)
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    """The number of non-zero elements over `dim` (all when None), int64."""
+    return _t(input, "count_nonzero").count_nonzero(dim)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001  (torch.pow)
+    """input ** exponent: a tensor to a scalar or tensor power, or a scalar to a tensor
+    power."""
+    if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
+        return exponent.__rpow__(input)
+    return _t(input, "pow") ** exponent
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running product along `dim`."""
+    return _t(input, "cumprod").cumprod(dim, dtype=dtype)
+
+
+def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
+    """Each element repeated `repeats` times along `dim` (flattened when None)."""
+    return _t(input, "repeat_interleave").repeat_interleave(repeats, dim)
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a 2-d tensor."""
+    return _t(input, "trace").trace()

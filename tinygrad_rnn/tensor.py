@@ -314,10 +314,13 @@ class Tensor:
     def __mod__(self, other): return F.Remainder.apply(*self._pair(other))
     def __rmod__(self, other): return F.Remainder.apply(*self._pair(other)[::-1])
 
-    def __pow__(self, exponent: float) -> "Tensor":
-        if (isinstance(exponent, (Tensor, str, bytes)) or np.ndim(exponent) != 0
+    def __pow__(self, exponent: Any) -> "Tensor":
+        if isinstance(exponent, Tensor) or (isinstance(exponent, np.ndarray)
+                                            and exponent.ndim):
+            return self._tensor_pow(exponent)
+        if (isinstance(exponent, (str, bytes)) or np.ndim(exponent) != 0
                 or np.asarray(exponent).dtype.kind not in "biuf"):
-            raise TypeError("pow: the exponent must be a Python scalar, not "
+            raise TypeError("pow: the exponent must be a Python scalar or a Tensor, not "
                             f"{type(exponent).__name__}")
         if self.data.dtype.kind in "biu":  # as PyTorch: int ** int stays int, int ** float is
             if np.asarray(exponent).dtype.kind == "f":  # the default float dtype
@@ -328,6 +331,25 @@ class Tensor:
             base = self.data.astype(np.int64) if self.data.dtype == np.bool_ else self.data
             return Tensor(np.power(base, int(exponent)), dtype=base.dtype)
         return F.Pow.apply(self, exponent=float(exponent))
+
+    def _tensor_pow(self, exponent: Any) -> "Tensor":
+        """self ** exponent for a tensor (or array) exponent, broadcasting, with the dtypes of
+        the other binary ops; integer ** integer stays integer (a negative power gives 0 unless
+        the base is 1 or -1, as PyTorch)."""
+        a, b = self._pair(exponent)
+        if a.data.dtype.kind in "biu" and b.data.dtype.kind in "biu":
+            if a.data.dtype == np.bool_ and b.data.dtype == np.bool_:
+                raise TypeError("pow: not implemented for two bool tensors (as in PyTorch)")
+            try:
+                np.broadcast_shapes(a.shape, b.shape)
+            except ValueError:
+                raise ValueError(f"pow: shapes {a.shape} and {b.shape} do not broadcast") from None
+            dt = np.result_type(a.data, b.data)
+            base, e = a.data.astype(dt), b.data.astype(dt)
+            small = np.where(base == 1, 1, np.where(base == -1, np.where(e % 2 == 0, 1, -1), 0))
+            out = np.where(e >= 0, np.power(base, np.maximum(e, 0)), small).astype(dt)
+            return Tensor(out, dtype=dt)
+        return F.TensorPow.apply(a, b)
 
     def __rpow__(self, base: float) -> "Tensor":
         """base ** self for a Python-scalar base (`2 ** t`); integer ** integer stays integer
@@ -536,8 +558,8 @@ class Tensor:
         """self // other, rounded down (Python's and PyTorch's rule); not differentiable."""
         return self // other
 
-    def pow(self, exponent: float) -> "Tensor":
-        """self ** exponent (a Python scalar)."""
+    def pow(self, exponent: Any) -> "Tensor":
+        """self ** exponent (a Python scalar, or a tensor broadcasting with self)."""
         return self ** exponent
 
     def neg(self) -> "Tensor":
@@ -564,9 +586,33 @@ class Tensor:
 
     clip = clamp
 
+    def maximum(self, other: Any) -> "Tensor":
+        """The elementwise larger of self and other (broadcasting; NaN propagates); at ties
+        each gets half the gradient, as PyTorch."""
+        return F.Maximum.apply(*self._pair(_numbers_or_tensor(other, "maximum")))
+
+    def minimum(self, other: Any) -> "Tensor":
+        """The elementwise smaller of self and other (broadcasting; NaN propagates; ties share
+        the gradient)."""
+        return F.Minimum.apply(*self._pair(_numbers_or_tensor(other, "minimum")))
+
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
         """A copy with `value` wherever the boolean `mask` is True (no gradient there)."""
         return where(mask, self._lift(np.full((), value, self.data.dtype)), self)
+
+    def masked_select(self, mask: Any) -> "Tensor":
+        """The elements where the boolean `mask` (broadcast with self) is True, as a 1-d
+        tensor in row-major order; the gradient goes back to where each came from."""
+        m = np.asarray(_data(mask))
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_select: mask must be boolean, got dtype {m.dtype}")
+        try:
+            shape = np.broadcast_shapes(self.shape, m.shape)
+        except ValueError:
+            raise ValueError(f"masked_select: mask of shape {m.shape} does not broadcast with "
+                             f"the tensor's shape {self.shape}") from None
+        x = self if self.shape == shape else self.expand(*shape)
+        return x[np.broadcast_to(m, shape)]
 
     def where(self, condition: Any, other: Any) -> "Tensor":
         """self where `condition` is True, else other (as `tg.where(condition, self, other)`)."""
@@ -579,6 +625,16 @@ class Tensor:
     def log_softmax(self, dim: int = -1) -> "Tensor":
         """x - logsumexp(x) along `dim`."""
         return F.LogSoftmax.apply(self, axis=dim)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
+        """log(sum(exp(x))) over `dim` (an int or a tuple), shifted by the maximum so it never
+        overflows (-inf rows give -inf); the gradient is softmax(x) along `dim`. An integer
+        tensor gives the default float dtype."""
+        x = self if self.data.dtype.kind == "f" else self._cast(_default_dtype[0])
+        dims = _norm_dims(dim)
+        for d in dims if isinstance(dims, tuple) else (dims,):
+            _dim(d, self.ndim, "logsumexp")
+        return F.LogSumExp.apply(x, axis=dims, keepdims=flag(keepdim, "logsumexp", "keepdim"))
 
     # ----- reductions ------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -672,6 +728,22 @@ class Tensor:
             return F.CumSum.apply(x.reshape(1), axis=0).reshape(())
         return F.CumSum.apply(x, axis=d)
 
+    def cumprod(self, dim: int, *, dtype: Any = None) -> "Tensor":
+        """Running product along `dim` (integers and bools give int64, as PyTorch); the
+        gradient is exact where inputs are 0."""
+        x = self if dtype is None else self._cast(C.as_dtype(dtype, "cumprod"))
+        d = _dim(dim, x.ndim, "cumprod")
+        if x.ndim == 0:
+            return F.CumProd.apply(x.reshape(1), axis=0).reshape(())
+        return F.CumProd.apply(x, axis=d)
+
+    def trace(self) -> "Tensor":
+        """The sum of the main diagonal of a 2-d tensor (integers give int64)."""
+        if self.ndim != 2:
+            raise ValueError(f"trace: expected a 2-d tensor, got shape {self.shape}")
+        k = np.arange(min(self.shape))
+        return self[k, k].sum()
+
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
         """Sorted along `dim` as `(values, indices)` (NaN counts as the largest, as PyTorch;
         ties keep their order); the gradient goes back to where each value came from."""
@@ -711,19 +783,19 @@ class Tensor:
             keepdims: bool | None = None) -> Any:
         """PyTorch's max: with no dim, the largest element as a 0-d tensor (ties share the
         gradient); with `dim`, a pair `(values, indices)` along it (the gradient goes to the
-        element at `indices`)."""
+        element at `indices`); with a tensor instead of a dim, the elementwise `maximum`."""
         return self._extreme(dim, keepdim, axis, keepdims, "max")
 
     def min(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
             keepdims: bool | None = None) -> Any:
-        """PyTorch's min: the smallest element (no dim), or `(values, indices)` along `dim`."""
+        """PyTorch's min: the smallest element (no dim), `(values, indices)` along `dim`, or
+        with a tensor, the elementwise `minimum`."""
         return self._extreme(dim, keepdim, axis, keepdims, "min")
 
     def _extreme(self, dim: Any, keepdim: bool, axis: Any, keepdims: Any, fn: str) -> Any:
         dim, keepdim = _reduce_args(dim, keepdim, axis, keepdims, fn)
-        if isinstance(dim, Tensor):
-            raise TypeError(f"{fn}: the elementwise {fn} of two tensors is not supported; "
-                            f"use where(a > b, a, b)")
+        if isinstance(dim, Tensor):  # max(a, b): the elementwise one, as PyTorch
+            return self.maximum(dim) if fn == "max" else self.minimum(dim)
         if dim is None:
             return self.amax() if fn == "max" else self.amin()
         if not isinstance(dim, (int, np.integer)):
@@ -773,6 +845,27 @@ class Tensor:
         """out[i][j] = self[index[i][j]][j] for dim 0 (and so on), as torch.gather; repeated
         indices accumulate their gradients."""
         return F.Gather.apply(self, dim=_dim(dim, self.ndim, "gather"), index=_data(index))
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The int64 indices of the non-zero elements, one row per element (n, ndim), or with
+        as_tuple=True one 1-d tensor per dim (a 0-d tensor counts as 1-d). No gradient."""
+        if flag(as_tuple, "nonzero", "as_tuple"):
+            return tuple(Tensor(i, dtype=np.int64) for i in np.nonzero(np.atleast_1d(self.data)))
+        return Tensor(np.argwhere(self.data).astype(np.int64), dtype=np.int64)
+
+    def count_nonzero(self, dim: Any = None) -> "Tensor":
+        """The number of non-zero elements over `dim` (an int or a tuple; all when None), as
+        int64. No gradient."""
+        dims = _norm_dims(dim)
+        if dims is not None:
+            dims = tuple(_dim(d, self.ndim, "count_nonzero")
+                         for d in (dims if isinstance(dims, tuple) else (dims,)))
+            if len(set(dims)) != len(dims):
+                raise ValueError(f"count_nonzero: dim {dim} repeats a dim")
+            if not self.ndim:
+                dims = None
+        return Tensor(np.asarray(np.count_nonzero(self.data, axis=dims), np.int64),
+                      dtype=np.int64)
 
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape: int) -> "Tensor":
@@ -892,6 +985,23 @@ class Tensor:
         pairs = self.reshape(sum(((1, n) for n in shape), ()))  # a length-1 dim before each
         pairs = pairs.expand(sum(((r, n) for r, n in zip(reps, shape)), ()))
         return pairs.reshape(tuple(r * n for r, n in zip(reps, shape)))
+
+    def repeat_interleave(self, repeats: Any, dim: int | None = None) -> "Tensor":
+        """Each element repeated `repeats` times along `dim` (the flattened tensor when None):
+        repeats an int, or one count per entry along dim (a 1-d integer tensor or list)."""
+        x = self.reshape(-1) if dim is None else self if self.ndim else self.reshape(1)
+        d = 0 if dim is None else _dim(dim, x.ndim, "repeat_interleave")
+        r = np.asarray(_data(repeats))
+        if isinstance(repeats, bool) or r.dtype.kind not in "iu" or r.ndim > 1:
+            raise TypeError(f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
+                            f"got {repeats!r:.60}")
+        if r.ndim and len(r) not in (1, x.shape[d]):
+            raise ValueError(f"repeat_interleave: {len(r)} repeats for dim {d} of length "
+                             f"{x.shape[d]} (give one, or one per entry)")
+        if r.size and r.min() < 0:
+            raise ValueError(f"repeat_interleave: repeats must be >= 0, got {repeats!r:.60}")
+        return x.index_select(d, np.repeat(np.arange(x.shape[d]), r.reshape(-1)
+                                           if r.ndim and len(r) == x.shape[d] else int(r.flat[0])))
 
     def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
         """The slices along `dim`, that dim removed, as a tuple."""
@@ -1254,6 +1364,11 @@ def _numbers(other: Any, fn: str) -> np.ndarray:
         raise TypeError(f"{fn}: other must be a Tensor, an array or numbers, got "
                         f"{type(other).__name__}")
     return arr
+
+
+def _numbers_or_tensor(other: Any, fn: str) -> Any:
+    """other unchanged if it is a Tensor, else as a numeric array, or a TypeError naming fn."""
+    return other if isinstance(other, Tensor) else _numbers(other, fn)
 
 
 def _mask(arr: Any) -> "Tensor":

@@ -491,7 +491,7 @@ class LayerNorm(Module):
 
     with the mean and the biased variance (divided by n) over those dims. `.weight` (ones)
     and `.bias` (zeros) have shape normalized_shape; elementwise_affine=False has neither,
-    bias=False no bias. A composition of Tensor ops, so every gradient follows from theirs.
+    bias=False no bias. The formula is F.layer_norm's (a composition of Tensor ops).
 
     >>> LayerNorm(3)(np.array([[1.0, 2.0, 3.0]])).shape
     (1, 3)
@@ -523,19 +523,8 @@ class LayerNorm(Module):
         else:  # no parameters to follow: a float input keeps its dtype (as PyTorch, and .double())
             x = _tensor(x)
             x = x if x.dtype.kind == "f" else as_input(x, self.dtype, "LayerNorm")
-        n = len(self.normalized_shape)
-        if x.shape[x.ndim - n:] != self.normalized_shape or x.ndim < n:
-            raise ValueError(f"LayerNorm: input of shape {x.shape} does not end with "
-                             f"normalized_shape {self.normalized_shape}")
-        dims = tuple(range(x.ndim - n, x.ndim))
-        centred = x - x.mean(dims, keepdim=True)
-        var = (centred * centred).mean(dims, keepdim=True)   # biased, as PyTorch
-        y = centred / (var + self.eps).sqrt()
-        if self.weight is not None:
-            y = y * self.weight
-        if self.bias is not None:
-            y = y + self.bias
-        return y
+        return F._layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps,
+                             "LayerNorm")
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
