@@ -271,3 +271,122 @@ def test_topk_ranks_nan_above_everything():
     np.testing.assert_array_equal(values.data, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(indices.data, [0, 4, 2])
     assert np.isnan(x.topk(5, largest=False).values.data[3:]).all()  # NaN last
+
+
+# ----- found by a hostile-input hunt against PyTorch 2.13 (each was a silent wrong answer) -----
+def _changed_after_forward(make_loss, index, new_value):
+    """The gradient of a loss whose index/mask/target tensor is written in place between the
+    forward pass and backward (PyTorch refuses; here the forward's copy is used)."""
+    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    loss = make_loss(x, index)
+    index.fill_(new_value)
+    loss.backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("name, make_loss, index, new_value, expected", [
+    ("cross_entropy targets", lambda x, t: F.cross_entropy(x, t, reduction="sum"),
+     [0, 2], 1, None),
+    ("getitem index", lambda x, i: x[i].sum(), [1, 1], 0, [[0, 0, 0], [2, 2, 2]]),
+    ("index_select", lambda x, i: x.index_select(1, i).sum(), [2], 0, [[0, 0, 1], [0, 0, 1]]),
+    ("gather", lambda x, i: x.gather(1, i).sum(), [[0], [2]], 1, [[1, 0, 0], [0, 0, 1]]),
+    ("masked_fill mask", lambda x, m: x.masked_fill(m, 0.0).sum(),
+     [[True, False, False], [False, False, False]], False, [[0, 1, 1], [1, 1, 1]]),
+    ("where condition", lambda x, m: tg.where(m, x, 0.0).sum(),
+     [[True, False, False], [False, False, True]], True, [[1, 0, 0], [0, 0, 1]]),
+    ("masked_select mask", lambda x, m: x.masked_select(m).sum(),
+     [[False, True, False], [False, False, False]], True, [[0, 1, 0], [0, 0, 0]]),
+])
+def test_an_index_or_mask_written_after_the_forward_does_not_change_backward(
+        name, make_loss, index, new_value, expected):
+    grad = _changed_after_forward(make_loss, tg.tensor(index), new_value)
+    if expected is None:  # softmax(x) - one_hot(target), with the forward's targets [0, 2]
+        x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        p = np.exp(x - x.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        expected = p - np.eye(3)[[0, 2]]
+        np.testing.assert_allclose(grad, expected, rtol=1e-6)
+    else:
+        np.testing.assert_array_equal(grad, expected)
+
+
+def test_embedding_indices_written_after_the_forward_do_not_change_backward():
+    emb = nn.Embedding(3, 2)
+    idx = tg.tensor([0, 0])
+    out = emb(idx).sum()
+    idx.fill_(2)
+    out.backward()
+    np.testing.assert_array_equal(emb.weight.grad[:, 0], [2, 0, 0])
+
+
+def test_norm_gradient_is_zero_at_zero_elements_for_p_below_2():
+    for p, expected in ((1.5, [0.0, -0.706384, 0.8651402]), (0.5, None)):
+        x = tg.tensor([0.0, -2.0, 3.0], requires_grad=True)
+        with np.errstate(all="raise"):
+            x.norm(p).backward()
+        assert x.grad[0] == 0.0 and np.isfinite(x.grad).all()
+        if expected is not None:  # PyTorch 2.13's values
+            np.testing.assert_allclose(x.grad, expected, rtol=1e-6)
+
+
+def test_masked_fill_with_a_tensor_value_passes_its_gradient():
+    v = tg.tensor(5.0, requires_grad=True)
+    y = tg.tensor([1.0, 2.0, 3.0]).masked_fill(tg.tensor([True, False, True]), v)
+    assert y.requires_grad and y.tolist() == [5.0, 2.0, 5.0]
+    y.sum().backward()
+    assert v.grad == 2.0  # it filled two places
+
+
+@pytest.mark.parametrize("reduce, whole", [
+    (lambda x: x.sum(dim=[]), lambda x: x.sum()), (lambda x: x.mean(dim=()), lambda x: x.mean()),
+    (lambda x: x.amax(dim=[]), lambda x: x.amax()), (lambda x: x.var(dim=()), lambda x: x.var()),
+    (lambda x: x.norm(dim=()), lambda x: x.norm()),
+    (lambda x: tg.count_nonzero(x, dim=()), lambda x: tg.count_nonzero(x))])
+def test_no_dims_means_every_dim_as_pytorch(reduce, whole):
+    x = tg.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    got, want = reduce(x), whole(x)
+    assert got.shape == () == want.shape  # it returned x itself (or NaN for var) before
+    np.testing.assert_allclose(got.data, want.data)
+
+
+@pytest.mark.parametrize("make, dtype", [  # dtypes PyTorch 2.13 gives for the same lines
+    (lambda: tg.tensor([1, 2]) + tg.tensor(1.5, dtype=tg.float64), "float64"),
+    (lambda: tg.tensor([1.0]) * tg.tensor(2.0, dtype=tg.float64), "float32"),
+    (lambda: tg.tensor([1, 2], dtype=tg.int32) * tg.tensor(2), "int32"),
+    (lambda: tg.tensor(2) * tg.tensor([1, 2], dtype=tg.int32), "int32"),
+    (lambda: tg.tensor([True]) + tg.tensor(2), "int64"),
+    (lambda: tg.tensor(1.0) + tg.tensor(2.0, dtype=tg.float64), "float64"),
+    (lambda: tg.tensor([1, 2], dtype=tg.int32) * 2, "int32"),
+    (lambda: tg.tensor([1, 2], dtype=tg.int32) // 2, "int32"),
+    (lambda: tg.where(tg.tensor([True, False]), 1, 0), "int64"),
+    (lambda: tg.where(tg.tensor([True, False]), 1.0, 0), "float32"),
+    (lambda: tg.where(tg.tensor([True, False]), tg.tensor([1, 2]), tg.tensor([1.0, 2.0])),
+     "float32"),
+    (lambda: tg.where(tg.tensor([True, False]), tg.tensor([1, 2]), 2.5), "float32"),
+    (lambda: tg.maximum(tg.tensor([1.0]), tg.tensor(2.0, dtype=tg.float64)), "float32"),
+])
+def test_result_dtypes_follow_pytorch(make, dtype):
+    assert make().dtype == np.dtype(dtype)
+
+
+def test_small_unsigned_ints_wrap_as_in_pytorch():
+    assert (tg.tensor([1, 2], dtype=tg.uint8) - 3).tolist() == [254, 255]
+    assert (tg.tensor([3], dtype=tg.uint8) + 300).tolist() == [47]
+
+
+def test_clamp_takes_tensor_bounds_with_pytorchs_gradients():
+    x = tg.tensor([0.0, 1.0, 2.0, 3.0], requires_grad=True)
+    lo = tg.tensor([0.5, 0.5, 2.5, 2.5], requires_grad=True)
+    hi = tg.tensor(2.8, requires_grad=True)
+    y = x.clamp(min=lo, max=hi)
+    (y * tg.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    # PyTorch 2.13: x's gradient inside the bounds, each bound's where it was used
+    assert y.tolist() == pytest.approx([0.5, 1.0, 2.5, 2.8])
+    assert x.grad.tolist() == [0, 2, 0, 0] and lo.grad.tolist() == [1, 0, 3, 0]
+    assert hi.grad == 4.0
+    assert tg.clamp(tg.tensor([1.0, 5.0]), min=tg.tensor(2.0)).tolist() == [2.0, 5.0]
+
+
+def test_topk_of_a_0d_tensor_is_the_element_itself():
+    values, indices = tg.tensor(5.0).topk(1)
+    assert values.shape == () == indices.shape and values.item() == 5.0 and indices.item() == 0

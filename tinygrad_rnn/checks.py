@@ -77,7 +77,7 @@ def indices(values: Any, fn: str, name: str) -> np.ndarray:
     (`Tensor(targets)` makes float32, which holds every integer below 2**24). A fraction, NaN,
     an infinity, a bool or a string is a TypeError naming the first such value."""
     try:
-        arr = np.asarray(values)
+        arr = np.array(values)  # a copy: targets changed in place after the forward change nothing
     except (TypeError, ValueError) as e:
         raise not_an_array(values, f"{fn}: {name}", e) from None
     if arr.dtype.kind in "iu":

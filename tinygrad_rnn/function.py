@@ -312,7 +312,9 @@ def _expand_back(g: np.ndarray, shape: tuple, axis: Any, keepdims: bool) -> np.n
 
 
 def _norm_axis(axis: Any) -> Any:
-    return tuple(axis) if isinstance(axis, list) else axis
+    """A list of dims as a tuple; no dims at all ([] or ()) as None: every dim, as PyTorch."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return None if isinstance(axis, tuple) and not axis else axis
 
 
 class Sum(Function):
@@ -388,13 +390,14 @@ class Transpose(Function):
 
 
 def _plain_index(index: Any) -> Any:
-    """Replace Tensors and lists inside an index by ndarrays."""
+    """Replace Tensors and lists inside an index by ndarrays of their own (copies: an index
+    tensor or array changed in place after the forward must not change the backward)."""
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
+        return index.data.copy()
+    if isinstance(index, (list, np.ndarray)):
+        return np.array(index)
     return index
 
 
@@ -583,7 +586,7 @@ class Gather(Function):
     __slots__ = ("where", "in_shape")
 
     def forward(ctx, a, dim, index):
-        index = np.asarray(index)
+        index = np.array(index)  # a copy: see _plain_index
         if index.dtype.kind not in "iu":
             raise TypeError(f"gather: index must hold integers, got dtype {index.dtype}")
         if index.ndim != a.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, a.shape))
@@ -688,7 +691,8 @@ class Norm(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             # d||x||_p/dx = x |x|^(p-2) / ||x||^(p-1)
             d = a / y if p == 2 else a * np.abs(a) ** (p - 2) / y ** (p - 1)
-        return (g * np.where(y == 0, 0, d).astype(a.dtype, copy=False),)
+        # 0 where the norm is 0, and (p < 2: 0 * inf) where the element is 0, as PyTorch
+        return (g * np.where((y == 0) | (a == 0), 0, d).astype(a.dtype, copy=False),)
 
 
 def _no_integer_zero(b: np.ndarray, op: str) -> None:

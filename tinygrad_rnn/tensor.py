@@ -28,6 +28,7 @@ from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad,  # noqa: 
 
 
 _default_dtype = [np.dtype(np.float32)]  # a list so the setter needs no `global`
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's categories: bool < int < float
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -281,6 +282,8 @@ class Tensor:
             arr = arr.astype(self.data.dtype)  # a float64 graph stays float64
         elif arr.dtype.kind == "f" and not isinstance(other, np.ndarray):
             arr = arr.astype(_default_dtype[0])  # int tensor * 0.5: float32, as in PyTorch
+        elif self.data.dtype.kind in "iu" and type(other) in (int, bool):
+            arr = arr.astype(self.data.dtype)  # int32 * 2 stays int32; uint8 - 3 wraps (PyTorch)
         return Tensor(arr, dtype=arr.dtype)
 
     def _pair(self, other: Any, divide: bool = False) -> tuple["Tensor", "Tensor"]:
@@ -288,6 +291,14 @@ class Tensor:
         differ: an integer operand meeting a float one takes its dtype (NumPy: int64 * float32
         is float64), and integers divided become the default float dtype."""
         o = self._lift(other)
+        if (self.data.ndim == 0) != (o.data.ndim == 0) and self.data.dtype != o.data.dtype:
+            # a 0-d tensor of the other's kind (bool, integer, float) takes its dtype, as in
+            # PyTorch: float32 values * tensor(2.0, float64) stay float32
+            kinds = [_KIND_RANK[t.data.dtype.kind] for t in (self, o)]
+            if kinds[0] == kinds[1]:
+                if self.data.ndim == 0:
+                    return self._cast(o.data.dtype)._pair(o, divide)
+                o = o._cast(self.data.dtype)
         a_int, o_int = self.data.dtype.kind in "biu", o.data.dtype.kind in "biu"
         if a_int and o_int:
             return (self._cast(_default_dtype[0]), o._cast(_default_dtype[0])) if divide else \
@@ -579,6 +590,15 @@ class Tensor:
         min <= x <= max, as in PyTorch."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):  # bounds per element, as PyTorch:
+            out = self  # the gradient goes to x inside the bounds, to a bound where it is used
+            if min is not None:
+                lo = self._lift(min)
+                out = where((out < lo).data, lo, out)
+            if max is not None:
+                hi = self._lift(max)
+                out = where((out > hi).data, hi, out)
+            return out
         if self.data.dtype.kind in "biu" and any(isinstance(b, (float, np.floating))
                                                  for b in (min, max)):
             return self._cast(_default_dtype[0]).clamp(min, max)  # int by 0.5: float, as PyTorch
@@ -596,8 +616,14 @@ class Tensor:
         the gradient)."""
         return F.Minimum.apply(*self._pair(_numbers_or_tensor(other, "minimum")))
 
-    def masked_fill(self, mask: Any, value: float) -> "Tensor":
-        """A copy with `value` wherever the boolean `mask` is True (no gradient there)."""
+    def masked_fill(self, mask: Any, value: Any) -> "Tensor":
+        """A copy with `value` (a number, or a 0-d tensor, which gets the gradient of the places
+        it fills) wherever the boolean `mask` is True."""
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                                 f"shape {value.shape}")
+            return where(mask, value._cast(self.data.dtype), self)
         return where(mask, self._lift(np.full((), value, self.data.dtype)), self)
 
     def masked_select(self, mask: Any) -> "Tensor":
@@ -839,6 +865,8 @@ class Tensor:
         indices = Tensor(np.take(order, np.arange(int(k)), axis=d).reshape(
             order.shape[:d] + (int(k),) + order.shape[d + 1:]) if self.ndim else
             order[:int(k)].reshape(()) if k else order[:0], dtype=np.int64)
+        if self.ndim == 0:  # the one element itself (gather needs a dim)
+            return ValuesIndices(self.clone() if k else self.reshape(1)[:0], indices)
         return ValuesIndices(self.gather(d, indices), indices)
 
     def gather(self, dim: int, index: Any) -> "Tensor":
@@ -1171,9 +1199,10 @@ class Tensor:
             if self._ctx is None:
                 raise RuntimeError(f"{fn}: a leaf tensor that requires grad cannot be changed "
                                    "in place outside `with no_grad():` (as in PyTorch)")
-            raise RuntimeError(f"{fn}: this tensor was made by '{self.op}' and backward needs "
-                               "it; an in-place change would corrupt its gradient. Write "
-                               "`x = x + y` instead of `x.add_(y)`")
+            raise RuntimeError(f"{fn}: this tensor was made by '{self.op}', inside the recorded "
+                               "graph, and an in-place change is not recorded (its gradient "
+                               f"would be wrong); use the out-of-place form, `t = t.{fn[:-1]}(...)`"
+                               f" instead of `t.{fn}(...)`")
         if not self.data.flags.writeable:
             raise RuntimeError(f"{fn}: the tensor's data is read-only (an expand() result, or "
                                "an array NumPy marked read-only); clone() it first")
@@ -1397,7 +1426,9 @@ def _alias(value: Any, default: Any, alias: Any, name: str, alias_name: str, fn:
 
 
 def _norm_dims(dim: Any) -> Any:
-    return tuple(dim) if isinstance(dim, list) else dim
+    """A list of dims as a tuple; no dims at all ([] or ()) as None: every dim, as PyTorch."""
+    dim = tuple(dim) if isinstance(dim, list) else dim
+    return None if isinstance(dim, tuple) and not dim else dim
 
 
 def _reduce_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any, fn: str) -> tuple:
@@ -1421,15 +1452,18 @@ def _shape_args(shape: tuple, fn: str = "size") -> tuple:
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """x where `condition` is True, else y (broadcasting); the gradient of each goes where it
     was picked."""
-    cond = np.asarray(_data(condition))
+    cond = np.array(_data(condition))  # a copy: a mask changed in place later changes nothing
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
-    tx = x if isinstance(x, Tensor) else None
-    ty = y if isinstance(y, Tensor) else None
-    ref = tx if tx is not None else ty
-    if ref is None:
-        ref = Tensor(np.result_type(np.asarray(x), np.asarray(y)).type(0))
-    return F.Where.apply(ref._lift(x), ref._lift(y), condition=cond)
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):  # numbers: PyTorch's dtypes
+        arr = np.asarray(x)  # (where(c, 1, 0) is int64, where(c, 1., 0) the default float)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"where: x must hold real numbers, got {type(x).__name__}")
+        if arr.dtype.kind == "f" and not isinstance(x, np.ndarray):
+            arr = arr.astype(_default_dtype[0])
+        x = Tensor(arr, dtype=arr.dtype)
+    a, b = x._pair(y) if isinstance(x, Tensor) else y._pair(x)[::-1]
+    return F.Where.apply(a, b, condition=cond)
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
