@@ -211,6 +211,35 @@ def test_nan_propagates_as_in_pytorch() -> None:
         F.binary_cross_entropy(Tensor([np.nan]), [1.0])  # PyTorch raises too
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elu_is_expm1_exact_for_tiny_inputs_and_its_gradient_is_pytorchs(dtype) -> None:
+    x = np.array([-1e-30, -1e-12, -1e-6, -1e-3, -0.5, -1.0, -1.5, -30.0, -np.inf], dtype)
+    t = Tensor(x, requires_grad=True)
+    out = F.elu(t, alpha=1.5)
+    out.sum().backward()
+    want = 1.5 * np.expm1(x.astype(np.float64))  # PyTorch's elu uses expm1
+    np.testing.assert_allclose(out.data, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+    np.testing.assert_allclose(t.grad, 1.5 * np.exp(x.astype(np.float64)),
+                               rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert out.dtype == dtype
+    # PyTorch: gradient alpha at 0 (the exp branch), 1 at NaN (the identity branch)
+    t = Tensor(np.array([0.0, np.nan, 2.0], dtype), requires_grad=True)
+    F.elu(t, alpha=1.5).sum().backward()
+    np.testing.assert_array_equal(t.grad, [1.5, 1.0, 1.0])
+
+
+def test_elu_matches_pytorch_live() -> None:
+    torch = pytest.importorskip("torch")
+    x = np.array([-1e-30, -1e-7, -1e-4, -0.3, -1.0, -4.0, 0.0, 1e-8, 3.0, np.nan, -np.inf])
+    for dtype in (np.float32, np.float64):
+        t, tt = Tensor(x.astype(dtype), requires_grad=True), torch.tensor(
+            x.astype(dtype), requires_grad=True)
+        out, tout = F.elu(t, 0.7), torch.nn.functional.elu(tt, 0.7)
+        out.sum().backward(), tout.sum().backward()
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=2e-7, atol=0)
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=2e-7, atol=0)
+
+
 def test_binary_cross_entropy_clamps_the_log_at_minus_100() -> None:
     p = Tensor(np.array([0.0, 1.0, 0.0, 1.0]), requires_grad=True)
     loss = F.binary_cross_entropy(p, [1.0, 0.0, 0.0, 1.0], reduction="none")
@@ -226,6 +255,9 @@ def test_empty_inputs_give_pytorch_reductions() -> None:
         assert np.isnan(fn(empty, np.zeros(0)).item())
         assert fn(empty, np.zeros(0), reduction="sum").item() == 0
         assert fn(empty, np.zeros(0), reduction="none").shape == (0,)
+    for shape in ((0,), (0, 3)):  # PyTorch: 0 / 0 = nan, not ZeroDivisionError
+        assert np.isnan(F.kl_div(Tensor(np.zeros(shape)), np.zeros(shape),
+                                 reduction="batchmean").item())
 
 
 # ----- cross_entropy / nll_loss options: one implementation with the modules -----------------
@@ -437,6 +469,18 @@ def test_normalize_keeps_a_zero_vector_zero_and_float32() -> None:
     (lambda: F.layer_norm(Tensor([[1, 2]]).long(), (2,)), TypeError,
      "layer_norm: input must be floating point"),
     (lambda: F.layer_norm(Tensor(np.ones(3)), 3, eps=-1), ValueError, "layer_norm: eps must be"),
+    (lambda: F.layer_norm(Tensor(np.ones(3)), []), ValueError,
+     r"layer_norm: normalized_shape must hold at least one size, got \(\)"),
+    (lambda: F.binary_cross_entropy_with_logits(Tensor([0.5]), tg.tensor([1])), TypeError,
+     "binary_cross_entropy_with_logits: target must be floating point, got dtype int64"),
+    (lambda: F.binary_cross_entropy(Tensor([0.5]), tg.tensor([True])), TypeError,
+     "binary_cross_entropy: target must be floating point, got dtype bool"),
+    (lambda: F.kl_div(Tensor([0.5]), Tensor([1]).long(), reduction="sum"), TypeError,
+     "kl_div: target must be floating point, got dtype int64"),
+    (lambda: nn.BCEWithLogitsLoss()(Tensor([0.5]), Tensor([1]).long()), TypeError,
+     "BCEWithLogitsLoss: target must be floating point"),
+    (lambda: nn.KLDivLoss(reduction="sum")(Tensor([0.5]), Tensor([1]).int()), TypeError,
+     "KLDivLoss: target must be floating point, got dtype int32"),
 ])
 def test_bad_arguments_are_clear(call, error, message) -> None:
     with pytest.raises(error, match=message):

@@ -6,6 +6,7 @@ installed."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -203,6 +204,43 @@ def test_schedule_bad_arguments(make, error, match) -> None:
     with pytest.raises(error, match=match):
         make(opt)
     assert [g["lr"] for g in opt.param_groups] == [1.0, 0.4]
+
+
+def test_linear_lr_start_factor_has_one_message() -> None:
+    for bad in (0, 2, -1, float("nan")):
+        with pytest.raises(ValueError, match=r"^LinearLR: invalid start_factor \S+ \(must be in "
+                                             r"\(0, 1\]\)$"):
+            lr_scheduler.LinearLR(two_groups(), start_factor=bad)
+
+
+@pytest.mark.parametrize("make, bad, error, match", [
+    (lambda o: lr_scheduler.MultiStepLR(o, milestones=[2, 4]),
+     {"last_epoch": "x", "milestones": 3}, TypeError, "milestones must be a Counter"),
+    (lambda o: lr_scheduler.MultiStepLR(o, milestones=[2, 4]),
+     {"milestones": {1: 1}, "last_epoch": "x"}, TypeError, "last_epoch must be a whole number"),
+    (lambda o: lr_scheduler.StepLR(o, step_size=2), {"gamma": 0.2, "last_epoch": 1.5},
+     TypeError, "last_epoch must be a whole number"),
+    (lambda o: lr_scheduler.StepLR(o, step_size=2), {"last_epoch": 3, "base_lrs": [1.0]},
+     ValueError, "base_lrs must have 2 entries"),
+    (lambda o: lr_scheduler.LinearLR(o), {"start_factor": "x"}, TypeError, "start_factor"),
+    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=4), {"T_max": None}, TypeError, "T_max"),
+    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=10),
+     {"last_epoch": 2, "phases": [(1.0, "a", "b", "c", "d")]}, ValueError, "phases"),
+    (lambda o: lr_scheduler.LambdaLR(o, [LAMBDAS["exp09"], Warmup(4)]),
+     {"last_epoch": 3, "lr_lambdas": [None, 5]}, ValueError, "lr_lambdas"),
+    (lambda o: lr_scheduler.ReduceLROnPlateau(o), {"num_bad_epochs": 3, "mode": 1}, TypeError,
+     "mode must be a string"),
+    (lambda o: lr_scheduler.ExponentialLR(o, gamma=0.5), [("last_epoch", 3)], TypeError,
+     "expected a dict"),
+])
+def test_schedule_load_state_dict_checks_everything_before_changing_anything(
+        make, bad, error, match) -> None:
+    sched = make(two_groups())
+    sched.step(1.0) if isinstance(sched, lr_scheduler.ReduceLROnPlateau) else sched.step()
+    before = copy.deepcopy(sched.state_dict())
+    with pytest.raises(error, match=match):
+        sched.load_state_dict(bad)
+    assert sched.state_dict() == before
 
 
 def test_lambda_load_state_dict_checks_lambdas() -> None:
@@ -496,6 +534,8 @@ def test_layer_norm_float32_and_live_pytorch() -> None:
 @pytest.mark.parametrize("make, error, match", [
     (lambda: nn.LayerNorm("4"), TypeError, "normalized_shape"),
     (lambda: nn.LayerNorm([4, 0]), ValueError, "normalized_shape"),
+    (lambda: nn.LayerNorm([]), ValueError, "LayerNorm: normalized_shape must hold at least one"),
+    (lambda: nn.LayerNorm(()), ValueError, "LayerNorm: normalized_shape must hold at least one"),
     (lambda: nn.LayerNorm(4, eps=-1.0), ValueError, "eps"),
     (lambda: nn.LayerNorm(4, eps="small"), TypeError, "eps"),
     (lambda: nn.LayerNorm(4, bias="yes"), TypeError, "bias"),

@@ -83,6 +83,28 @@ def test_round_trips() -> None:
         assert got.tolist() == lengths
 
 
+def test_rewrap_without_unsorted_indices_keeps_the_order_like_pytorch() -> None:
+    # PyTorch's PackedSequence.__new__ fills unsorted_indices = invert_permutation(sorted_...)
+    rng = np.random.default_rng(3)
+    seqs = [rng.normal(size=(n, 2)) for n in (2, 4, 1)]
+    p = pack_sequence([Tensor(s) for s in seqs], enforce_sorted=False)
+    q = PackedSequence(p.data * 2.0, p.batch_sizes, p.sorted_indices)
+    assert q.unsorted_indices.tolist() == [1, 0, 2] and isinstance(q, PackedSequence)
+    assert PackedSequence(p.data, p.batch_sizes).unsorted_indices is None
+    for b, s in zip(unpack_sequence(q), seqs):
+        np.testing.assert_array_equal(b.data, 2.0 * s)
+    gru = nn.GRU(2, 3).double()
+    h_wrapped = gru(PackedSequence(p.data, p.batch_sizes, p.sorted_indices))[1]
+    np.testing.assert_array_equal(h_wrapped.data, gru(p)[1].data)
+    assert p._replace(data=p.data).unsorted_indices is p.unsorted_indices
+    torch = pytest.importorskip("torch")
+    tu = torch.nn.utils.rnn
+    tp = tu.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    tq = tu.PackedSequence(tp.data * 2.0, tp.batch_sizes, tp.sorted_indices)
+    np.testing.assert_array_equal(pad_packed_sequence(q)[0].data,
+                                  tu.pad_packed_sequence(tq)[0].numpy())
+
+
 def test_module_attribute_and_import_path_and_old_utils_names() -> None:
     import tinygrad_rnn.nn.utils.rnn as rnn_utils
     from tinygrad_rnn.nn.utils import clip_grad_norm_, truncated_bptt  # noqa: F401
@@ -133,6 +155,7 @@ BAD = [
     (lambda x: pad_packed_sequence(PackedSequence(x[0], tg.tensor([1, 3]))), ValueError,
      "non-increasing"),
     (lambda x: pad_sequence([]), ValueError, "empty list"),
+    (lambda x: pack_sequence([]), ValueError, "pack_sequence: received an empty list"),
     (lambda x: pad_sequence([x[0], x[0, :, :2]]), ValueError, "sequences[1] has shape (4, 2)"),
     (lambda x: pad_sequence([x[0]], padding_side="up"), ValueError, "left or right"),
     (lambda x: unpad_sequence(x, [6, 1, 1, 1]), ValueError, "one length in 0..5"),

@@ -402,6 +402,29 @@ def test_masked_select_cumprod_repeat_interleave_trace_values():
     assert x.trace().item() == 5.0 and tg.ones(2, 3).trace().item() == 2.0
 
 
+def test_top_level_bitwise_functions_and_f_relu_in_place_as_pytorch():
+    a, b = tg.tensor([3, 5, -6]), tg.tensor([1, 4, 2])
+    # PyTorch: bitwise_and [1, 4, 2], or [3, 5, -6], xor [2, 1, -8], not [-4, -6, 5]
+    assert tg.bitwise_and(a, b).tolist() == [1, 4, 2]
+    assert tg.bitwise_or(a, b).tolist() == [3, 5, -6]
+    assert tg.bitwise_xor(a, b).tolist() == [2, 1, -8] and tg.bitwise_xor(a, 1).tolist() == [
+        2, 4, -5]
+    assert tg.bitwise_not(a).tolist() == [-4, -6, 5] and tg.bitwise_not(a).dtype == np.int64
+    assert tg.bitwise_not(tg.tensor([True, False])).tolist() == [False, True]
+    assert tg.bitwise_and(tg.tensor([True, True]), tg.tensor([True, False])).dtype == np.bool_
+    with pytest.raises(TypeError, match="bitwise_and: only bool and integer tensors"):
+        tg.bitwise_and(tg.ones(2), 1)
+    x = tg.tensor([-1.0, 0.5, 2.0])
+    assert tg.nn.functional.relu_(x) is x and x.tolist() == [0.0, 0.5, 2.0]
+    with pytest.raises(TypeError, match="relu_: input must be a Tensor, got list"):
+        tg.nn.functional.relu_([1.0])
+    torch = pytest.importorskip("torch")
+    ta, tb = torch.tensor([3, 5, -6]), torch.tensor([1, 4, 2])
+    for name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+        assert getattr(tg, name)(a, b).tolist() == getattr(torch, name)(ta, tb).tolist(), name
+    assert tg.bitwise_not(a).tolist() == torch.bitwise_not(ta).tolist()
+
+
 def test_pytorch_rnn_idioms_run():
     # masked mean over padded steps, attention scores, a clipped ratio: what the ports hit
     h = Tensor(np.random.default_rng(0).standard_normal((4, 2, 3)), requires_grad=True)

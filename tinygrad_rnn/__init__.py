@@ -27,8 +27,9 @@ from tinygrad_rnn.ops import (abs, absolute, argsort, cumsum, einsum,  # noqa: A
                               flip, floor_divide, index_select, log1p, logical_and, logical_not,
                               logical_or, logical_xor, norm, remainder, round, sign, sort, std,
                               unbind, var)
-from tinygrad_rnn.ops import (count_nonzero, cumprod, logsumexp, masked_select, maximum,
-                              minimum, nonzero, pow, repeat_interleave, trace)  # noqa: A004
+from tinygrad_rnn.ops import (bitwise_and, bitwise_not, bitwise_or, bitwise_xor, count_nonzero,
+                              cumprod, logsumexp, masked_select, maximum, minimum, nonzero, pow,
+                              repeat_interleave, trace)  # noqa: A004
 from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
                                 is_grad_enabled, no_grad, set_grad_enabled)
@@ -56,5 +57,6 @@ __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad
            "sort", "argsort", "flip", "index_select", "unbind", "var", "std", "norm",
            "logical_and", "logical_or", "logical_xor", "logical_not", "einsum", "logsumexp",
            "masked_select", "maximum", "minimum", "nonzero", "count_nonzero", "pow", "cumprod",
-           "repeat_interleave", "trace"]
+           "repeat_interleave", "trace", "bitwise_and", "bitwise_or", "bitwise_xor",
+           "bitwise_not"]
 __version__ = "0.1.0"

@@ -50,6 +50,13 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return _tensor(input).relu()
 
 
+def relu_(input: Tensor) -> Tensor:  # noqa: A002
+    """max(x, 0) written into the tensor itself, which is returned (as `input.relu_()`)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"relu_: input must be a Tensor, got {type(input).__name__}")
+    return input.relu_()
+
+
 def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)): finite for any finite x."""
     return ops.LogSigmoid.apply(_floating(input, "logsigmoid"))
@@ -75,11 +82,16 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
-    """x where x > 0, else alpha * (exp(x) - 1) (`inplace=True` computes out of place)."""
+    """x where x > 0, else alpha * expm1(x), exact for tiny x (`inplace=True` computes out of
+    place)."""
     alpha = number(alpha, "elu", "alpha")
     flag(inplace, "elu", "inplace")
     x = _floating(input, "elu")
-    return where(x.data > 0, x, alpha * (x.clamp(max=0.0).exp() - 1))  # (exp of x <= 0 only)
+    neg = x.data <= 0  # NaN takes the x branch: gradient 1, as PyTorch
+    near = neg & (x.data > -1)  # expm1 there as 2 tanh(x/2) / (1 - tanh(x/2)): exact for tiny x
+    t = (where(near, x, 0.0) * 0.5).tanh()
+    expm1 = where(near, 2 * t / (1 - t), where(neg, x, 0.0).exp() - 1)  # (exp of x <= 0 only)
+    return where(neg, alpha * expm1, x)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
@@ -131,6 +143,8 @@ def _layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: float, fn: str)
         raise TypeError(f"{fn}: normalized_shape must be an int or a list/tuple of ints, got "
                         f"{shape!r}")
     shape, n = tuple(int(s) for s in shape), len(shape)
+    if n == 0:
+        raise ValueError(f"{fn}: normalized_shape must hold at least one size, got {shape!r}")
     if x.ndim < n or x.shape[x.ndim - n:] != shape:
         raise ValueError(f"{fn}: input of shape {x.shape} does not end with normalized_shape "
                          f"{shape}")
@@ -308,6 +322,15 @@ def _pair(input: Any, target: Any, fn: str, floating: bool = False) -> tuple[Ten
     return a, b
 
 
+def _float_target(target: Any, fn: str) -> Any:
+    """target, refused when it is a Tensor of integers or bools (PyTorch's BCE and KL losses
+    refuse them; an ndarray or list target takes the input's dtype)."""
+    if isinstance(target, Tensor) and target.dtype.kind != "f":
+        raise TypeError(f"{fn}: target must be floating point, got dtype {target.dtype} (use "
+                        "target.float())")
+    return target
+
+
 def _broadcastable(value: Any, x: Tensor, fn: str, name: str) -> Tensor:
     """`value` (weight, pos_weight) as a Tensor that broadcasts to x's shape."""
     if isinstance(value, Tensor) and not value.requires_grad:
@@ -385,7 +408,7 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean",  # noqa: A00
 
 
 def _bce(input: Any, target: Any, weight: Any, reduction: str, fn: str) -> Tensor:
-    p, y = _pair(input, target, fn, floating=True)
+    p, y = _pair(input, _float_target(target, fn), fn, floating=True)
     for name, arr in (("input", p.data), ("target", y.data)):
         if not np.all((arr >= 0) & (arr <= 1)):
             raise ValueError(f"{fn}: all elements of {name} should be between 0 and 1")
@@ -407,7 +430,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa
 
 def _bce_logits(input: Any, target: Any, weight: Any, reduction: str, pos_weight: Any,
                 fn: str) -> Tensor:
-    x, y = _pair(input, target, fn, floating=True)
+    x, y = _pair(input, _float_target(target, fn), fn, floating=True)
     pw = x._lift(np.ones((), x.dtype)) if pos_weight is None else _broadcastable(
         pos_weight, x, fn, "pos_weight")  # PyTorch's: the positive term weighs 1 + (pw - 1) y
     loss = ops.BCEWithLogits.apply(x, y, pw)
@@ -430,13 +453,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any,  # noqa: A002
 
 
 def _kl_div(input: Any, target: Any, reduction: str, log_target: bool, fn: str) -> Tensor:
-    x, t = _pair(input, target, fn, floating=True)
+    x, t = _pair(input, _float_target(target, fn), fn, floating=True)
     if log_target:
         loss = t.exp() * (t - x)
     else:  # t log t with 0 log 0 = 0 (PyTorch's xlogy)
         loss = t * (where(t.data == 0, 1.0, t).log() - x)
-    if reduction == "batchmean":
-        return loss.sum() * (1.0 / (x.shape[0] if x.ndim else 1))
+    if reduction == "batchmean":  # an empty batch: 0 / 0 = NaN, as PyTorch
+        return loss.sum() * (1.0 / x.shape[0] if x.ndim and x.shape[0] else
+                             np.nan if x.ndim else 1.0)
     if reduction == "mean":
         warnings.warn(f"{fn}: reduction: 'mean' divides the total loss by both the batch size "
                       "and the support size.'batchmean' divides only by the batch size, and "
@@ -457,13 +481,15 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
 
 
 def one_hot(indices: Any, num_classes: int, dtype: Any = np.float32) -> Tensor:
-    """Float tensor of shape indices.shape + (num_classes,) with a 1 at each index."""
+    """Tensor of shape indices.shape + (num_classes,) with a 1 at each index: float32 (PyTorch:
+    int64), or `dtype`."""
     num_classes = integer(num_classes, "one_hot", "num_classes", minimum=1)
     idx = checks.indices(indices.data if isinstance(indices, Tensor) else indices, "one_hot",
                          "indices")
     if np.any((idx < 0) | (idx >= num_classes)):
         raise IndexError(f"one_hot: an index is outside [0, {num_classes})")
-    return Tensor(np.eye(num_classes, dtype=dtype)[idx])
+    out = np.eye(num_classes, dtype=dtype)[idx]
+    return Tensor(out, dtype=out.dtype)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

@@ -347,6 +347,26 @@ def logical_not(input: Tensor) -> Tensor:
     return _t(input, "logical_not").logical_not()
 
 
+def bitwise_and(input: Tensor, other: Any) -> Tensor:
+    """Elementwise & of bool or integer tensors (a number for `other` too)."""
+    return _t(input, "bitwise_and").bitwise_and(other)
+
+
+def bitwise_or(input: Tensor, other: Any) -> Tensor:
+    """Elementwise | of bool or integer tensors (a number for `other` too)."""
+    return _t(input, "bitwise_or").bitwise_or(other)
+
+
+def bitwise_xor(input: Tensor, other: Any) -> Tensor:
+    """Elementwise ^ of bool or integer tensors (a number for `other` too)."""
+    return _t(input, "bitwise_xor").bitwise_xor(other)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """~x: logical not of a bool tensor, bitwise not of an integer one."""
+    return _t(input, "bitwise_not").bitwise_not()
+
+
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Sum of products over the letters of `equation` ("bij,bjk->bik"), as torch.einsum; the
     operands as arguments or one list. No '...' (name every dim)."""

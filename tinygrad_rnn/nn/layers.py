@@ -506,6 +506,9 @@ class LayerNorm(Module):
                             f"ints, got {normalized_shape!r}")
         self.normalized_shape = tuple(check_size(n, "normalized_shape", "LayerNorm")
                                       for n in shape)
+        if not self.normalized_shape:
+            raise ValueError("LayerNorm: normalized_shape must hold at least one size, got "
+                             f"{normalized_shape!r}")
         self.eps = number(eps, "LayerNorm", "eps", 0.0, high=math.inf, high_open=True)
         self.elementwise_affine = flag(elementwise_affine, "LayerNorm", "elementwise_affine")
         use_bias = flag(bias, "LayerNorm", "bias")

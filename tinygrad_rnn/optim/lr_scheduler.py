@@ -20,6 +20,7 @@ PyTorch updates the current value recursively, which differs only if something e
 from __future__ import annotations
 
 import math
+import numbers
 import types
 from bisect import bisect_right
 from collections import Counter
@@ -62,11 +63,41 @@ class _Schedule:
         return {k: v for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what `state_dict()` returned (unknown keys are an error; nothing changes)."""
-        unknown = sorted(set(state_dict) - set(vars(self)) - {"optimizer"})
+        """Restore what `state_dict()` returned. Everything is checked first (unknown keys, and
+        each value must be of the kind of the one it replaces: a whole number for a count, a
+        list of as many entries, ...); a bad state_dict raises and changes nothing."""
+        fn = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{fn}: expected a dict, got {type(state_dict).__name__}")
+        unknown = sorted(set(state_dict) - set(vars(self)) - {"optimizer"}, key=str)
         if unknown:
-            raise KeyError(f"{type(self).__name__}.load_state_dict: unknown keys {unknown}")
-        vars(self).update({k: v for k, v in state_dict.items() if k != "optimizer"})
+            raise KeyError(f"{fn}: unknown keys {unknown}")
+        new = {k: _like(v, vars(self)[k], k, fn) for k, v in state_dict.items()
+               if k != "optimizer"}
+        vars(self).update(new)
+
+
+def _like(new: Any, old: Any, key: str, fn: str) -> Any:
+    """`new`, checked to be of the kind of `old` (the value it replaces) and converted to it."""
+    if isinstance(old, (bool, str)):
+        ok = isinstance(new, type(old))
+    elif isinstance(old, (int, float)):
+        ok = isinstance(new, numbers.Real) and not isinstance(new, bool) and (
+            isinstance(old, float) or float(new).is_integer())
+        new = type(old)(new) if ok else new
+    elif isinstance(old, (list, tuple)):
+        ok = isinstance(new, (list, tuple))
+        if ok and len(new) != len(old):
+            raise ValueError(f"{fn}: {key} must have {len(old)} entries, got {new!r}")
+        new = type(old)(_like(n, o, key, fn) for n, o in zip(new, old)) if ok else new
+    else:
+        ok = not isinstance(old, dict) or isinstance(new, dict)
+    if not ok:
+        kind = next(k for t, k in ((bool, "a bool"), (str, "a string"), (int, "a whole number"),
+                                   (float, "a number"), (list, "a list"), (tuple, "a list"),
+                                   (object, "a dict")) if isinstance(old, t))
+        raise TypeError(f"{fn}: {key} must be {kind} (as {old!r}), got {new!r}")
+    return new
 
 
 class LRScheduler(_Schedule):
@@ -143,9 +174,10 @@ class LambdaLR(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore state_dict(); the functions stay those given to the constructor."""
         saved = state_dict.get("lr_lambdas", [None] * len(self.lr_lambdas))
-        if not isinstance(saved, (list, tuple)) or len(saved) != len(self.lr_lambdas):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(self.lr_lambdas) or any(
+                a is not None and not isinstance(a, dict) for a in saved):
             raise ValueError(f"LambdaLR.load_state_dict: lr_lambdas must be a list of "
-                             f"{len(self.lr_lambdas)} entries, got {saved!r}")
+                             f"{len(self.lr_lambdas)} entries (None or a dict), got {saved!r}")
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
         for fn, attrs in zip(self.lr_lambdas, saved):
             if attrs is not None:
@@ -188,8 +220,15 @@ class MultiStepLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore state_dict() (milestones come back as a Counter, also from tg.load)."""
-        super().load_state_dict(state_dict)
-        self.milestones = Counter({int(m): int(n) for m, n in dict(self.milestones).items()})
+        if not isinstance(state_dict, dict):  # (the base class says so)
+            return super().load_state_dict(state_dict)
+        ms = state_dict.get("milestones", self.milestones)
+        try:
+            ms = Counter({int(m): int(n) for m, n in dict(ms).items()})
+        except (TypeError, ValueError):
+            raise TypeError(f"MultiStepLR.load_state_dict: milestones must be a Counter of "
+                            f"epochs, got {ms!r}") from None
+        super().load_state_dict({**state_dict, "milestones": ms})
 
 
 class LinearLR(LRScheduler):
@@ -198,9 +237,13 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
-        start = _check("LinearLR", "start_factor", start_factor, 0.0, 1.0)
+        try:
+            start = _check("LinearLR", "start_factor", start_factor, 0.0, 1.0)
+        except ValueError:
+            start = 0.0
         if start == 0.0:
-            raise ValueError("LinearLR: invalid start_factor 0 (must be in (0, 1])")
+            raise ValueError(f"LinearLR: invalid start_factor {start_factor!r} (must be in "
+                             "(0, 1])")
         self.start_factor = start
         self.end_factor = _check("LinearLR", "end_factor", end_factor, 0.0, 1.0)
         self.total_iters = _count(total_iters, "total_iters", "LinearLR", 0)

@@ -17,7 +17,8 @@ from `data` back to the padded input.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
+from typing import Any
 
 import numpy as np
 
@@ -28,17 +29,30 @@ __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed
            "pack_sequence", "unpack_sequence", "unpad_sequence", "invert_permutation"]
 
 
-class PackedSequence(NamedTuple):
+_PackedSequence = namedtuple("_PackedSequence", ["data", "batch_sizes", "sorted_indices",
+                                                 "unsorted_indices"], defaults=(None, None))
+
+
+class PackedSequence(_PackedSequence):
     """A batch of sequences of different lengths, with no padding (see the module docstring).
 
     data (N, *): the steps, time-major over the sorted sequences; batch_sizes (int64, one per
     time step); sorted_indices / unsorted_indices (int64 permutations of the batch, or None when
-    the batch was given already sorted)."""
+    the batch was given already sorted). As in PyTorch, an unsorted_indices left out is
+    invert_permutation(sorted_indices), so `PackedSequence(f(p.data), p.batch_sizes,
+    p.sorted_indices)` keeps the original batch order."""
 
+    __slots__ = ()
     data: Tensor
     batch_sizes: Tensor
-    sorted_indices: Tensor | None = None
-    unsorted_indices: Tensor | None = None
+    sorted_indices: Tensor | None
+    unsorted_indices: Tensor | None
+
+    def __new__(cls, data: Tensor, batch_sizes: Tensor, sorted_indices: Tensor | None = None,
+                unsorted_indices: Tensor | None = None) -> "PackedSequence":
+        if unsorted_indices is None:
+            unsorted_indices = invert_permutation(sorted_indices)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     is_cuda = property(lambda self: False, doc="Always False (CPU only).")
 
@@ -232,6 +246,8 @@ def pack_sequence(sequences: Any, enforce_sorted: bool = True) -> PackedSequence
     With enforce_sorted=True the L_i must be non-increasing."""
     fn = "pack_sequence"
     seqs = tensor_list(sequences, fn, "sequences", one=False)
+    if not seqs:
+        raise ValueError(f"{fn}: received an empty list of sequences")
     enforce_sorted = flag(enforce_sorted, fn, "enforce_sorted")
     padded = pad_sequence(seqs)
     return _pack(padded, np.array([len(s) for s in seqs]), False, enforce_sorted, fn)
