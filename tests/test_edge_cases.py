@@ -390,3 +390,22 @@ def test_clamp_takes_tensor_bounds_with_pytorchs_gradients():
 def test_topk_of_a_0d_tensor_is_the_element_itself():
     values, indices = tg.tensor(5.0).topk(1)
     assert values.shape == () == indices.shape and values.item() == 5.0 and indices.item() == 0
+
+
+def test_one_element_tensors_are_accepted_where_a_number_is_as_in_pytorch():
+    from tinygrad_rnn.nn.utils.rnn import pack_sequence, pad_packed_sequence
+
+    assert F.leaky_relu(tg.tensor([-1.0, 1.0]), tg.tensor(0.5)).tolist() == [-0.5, 1.0]
+    p = nn.Parameter(np.array([3.0, 4.0]))
+    p.grad = np.array([3.0, 4.0])
+    assert nn.utils.clip_grad_norm_([p], max_norm=tg.tensor(1.0)) == 5.0
+    assert np.allclose(p.grad, [0.6, 0.8], atol=1e-6)
+    padded, _ = pad_packed_sequence(pack_sequence([tg.ones(2, 1)]), total_length=tg.tensor(4))
+    assert padded.shape == (4, 1, 1)
+    with pytest.raises(TypeError, match="must be an integer"):
+        pad_packed_sequence(pack_sequence([tg.ones(2, 1)]), total_length=tg.tensor(4.5))
+
+
+def test_comparing_a_tensor_with_none_is_a_plain_bool_as_in_pytorch():
+    t = tg.tensor([1.0, 2.0])
+    assert (t == None) is False and (t != None) is True  # noqa: E711 (the idiom under test)

@@ -14,9 +14,19 @@ def _got(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
+def _one_element(value: Any) -> Any:
+    """The value of a 0-d tensor or array (PyTorch takes `total_length=torch.tensor(4)`,
+    `max_norm=torch.tensor(1.0)`); anything else as it is."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item") and not isinstance(
+            value, (np.generic, str, bytes)):
+        return value.item()
+    return value
+
+
 def integer(value: Any, fn: str, name: str, minimum: int | None = None) -> int:
-    """`value` as an int: a Python or NumPy integer (not a bool, float or string), at least
-    `minimum` if given."""
+    """`value` as an int: a Python or NumPy integer, or a 0-d tensor of one (not a bool, float
+    or string), at least `minimum` if given."""
+    value = _one_element(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{fn}: {name} must be an integer, got {_got(value)}")
     if minimum is not None and value < minimum:
@@ -26,8 +36,10 @@ def integer(value: Any, fn: str, name: str, minimum: int | None = None) -> int:
 
 def number(value: Any, fn: str, name: str, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = False) -> float:
-    """`value` as a float: a real Python or NumPy number (not a bool or string), not NaN, in
-    the interval [low, high] (an end left open with low_open / high_open; None: unbounded)."""
+    """`value` as a float: a real Python or NumPy number, or a 0-d tensor of one (not a bool
+    or string), not NaN, in the interval [low, high] (an end left open with low_open /
+    high_open; None: unbounded)."""
+    value = _one_element(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
                                                                      np.floating)):
         raise TypeError(f"{fn}: {name} must be a number, got {_got(value)}")

@@ -382,8 +382,11 @@ class Tensor:
     def __le__(self, other): return _mask(self.data <= _data(other))
     def __gt__(self, other): return _mask(self.data > _data(other))
     def __ge__(self, other): return _mask(self.data >= _data(other))
-    def __eq__(self, other): return _mask(self.data == _data(other))  # type: ignore[override]
-    def __ne__(self, other): return _mask(self.data != _data(other))  # type: ignore[override]
+    def __eq__(self, other):  # type: ignore[override]
+        return False if other is None else _mask(self.data == _data(other))  # `t == None`: False
+
+    def __ne__(self, other):  # type: ignore[override]
+        return True if other is None else _mask(self.data != _data(other))
 
     def eq(self, other: Any) -> "Tensor":
         """self == other elementwise, as a bool tensor."""
