@@ -53,6 +53,14 @@ def number(value: Any, fn: str, name: str, low: float | None = None, high: float
     return v
 
 
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to exactly `target` (NumPy's rules)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def flag(value: Any, fn: str, name: str) -> bool:
     """`value` as a bool: True or False (a NumPy bool too), never a string such as "no"."""
     if not isinstance(value, (bool, np.bool_)):

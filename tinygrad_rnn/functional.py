@@ -336,11 +336,7 @@ def _broadcastable(value: Any, x: Tensor, fn: str, name: str) -> Tensor:
     if isinstance(value, Tensor) and not value.requires_grad:
         value = value.data  # a constant: in x's dtype (a float64 weight keeps a float32 loss)
     v = x._lift(value)
-    try:
-        fits = np.broadcast_shapes(v.shape, x.shape) == x.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not checks.broadcasts_to(v.shape, x.shape):
         raise ValueError(f"{fn}: {name} of shape {v.shape} does not broadcast to input of shape "
                          f"{x.shape}")
     return v

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from tinygrad_rnn.checks import flag, integer, not_an_array, number
+from tinygrad_rnn.checks import broadcasts_to, flag, integer, not_an_array, number
 from tinygrad_rnn.kernels.activations import sigmoid as _sigmoid
 from tinygrad_rnn.kernels.core import once_loaded
 from tinygrad_rnn.kernels.fingerprint import word_sums
@@ -1263,11 +1263,7 @@ class Tensor:
         if np.ndim(_data(value)) != 0:
             raise ValueError(f"masked_fill_: value must be a number or a 0-d tensor, got shape "
                              f"{np.shape(_data(value))}")
-        try:
-            fits = np.broadcast_shapes(m.shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not broadcasts_to(m.shape, self.shape):
             raise ValueError(f"masked_fill_: mask of shape {m.shape} does not broadcast to the "
                              f"tensor's shape {self.shape}")
         return self._write("masked_fill_", lambda a: np.copyto(a, _data(value), where=m,
