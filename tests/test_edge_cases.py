@@ -409,3 +409,12 @@ def test_one_element_tensors_are_accepted_where_a_number_is_as_in_pytorch():
 def test_comparing_a_tensor_with_none_is_a_plain_bool_as_in_pytorch():
     t = tg.tensor([1.0, 2.0])
     assert (t == None) is False and (t != None) is True  # noqa: E711 (the idiom under test)
+
+
+def test_where_with_the_condition_alone_gives_the_indices_as_pytorch():
+    rows, cols = tg.where(tg.tensor([[True, False], [False, True]]))
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1] and rows.dtype == np.int64
+    (idx,) = tg.where(tg.tensor([0.0, 2.0, 3.0]) > 1)
+    assert idx.tolist() == [1, 2]
+    with pytest.raises(TypeError, match="where: give both x and y"):
+        tg.where(tg.tensor([True]), 1.0)

@@ -1448,9 +1448,18 @@ def _shape_args(shape: tuple, fn: str = "size") -> tuple:
     return tuple(int(n) for n in shape)
 
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
+_ABSENT = object()  # `where(condition)` was called with one argument
+
+
+def where(condition: Any, x: Any = _ABSENT, y: Any = _ABSENT) -> Any:
     """x where `condition` is True, else y (broadcasting); the gradient of each goes where it
-    was picked."""
+    was picked. With the condition alone: `condition.nonzero(as_tuple=True)`, as PyTorch."""
+    if x is _ABSENT and y is _ABSENT:
+        cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition),
+                                                                      dtype=np.bool_)
+        return cond.nonzero(as_tuple=True)
+    if x is _ABSENT or y is _ABSENT:
+        raise TypeError("where: give both x and y, or the condition alone")
     cond = np.array(_data(condition))  # a copy: a mask changed in place later changes nothing
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
