@@ -418,3 +418,10 @@ def test_where_with_the_condition_alone_gives_the_indices_as_pytorch():
     assert idx.tolist() == [1, 2]
     with pytest.raises(TypeError, match="where: give both x and y"):
         tg.where(tg.tensor([True]), 1.0)
+
+
+def test_comparison_errors_name_the_comparison():
+    with pytest.raises(ValueError, match="^eq: operands could not be broadcast"):
+        tg.tensor([1, 2]).eq(tg.tensor([1, 2, 3]))
+    with pytest.raises(TypeError, match="^lt: "):
+        tg.tensor([1.0]) < "x"

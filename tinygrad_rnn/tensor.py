@@ -8,6 +8,7 @@ and adds what comes back into the parents' gradients.
 
 from __future__ import annotations
 
+import operator
 import sys
 import threading
 import warnings
@@ -378,15 +379,21 @@ class Tensor:
         return F.RPow.apply(self, base=base)
 
     # comparisons give boolean tensors, as in PyTorch; they are not differentiable
-    def __lt__(self, other): return _mask(self.data < _data(other))
-    def __le__(self, other): return _mask(self.data <= _data(other))
-    def __gt__(self, other): return _mask(self.data > _data(other))
-    def __ge__(self, other): return _mask(self.data >= _data(other))
+    def _compare(self, other: Any, ufunc: Any, fn: str) -> "Tensor":
+        try:
+            return _mask(ufunc(self.data, _data(other)))
+        except (TypeError, ValueError) as e:  # a string, or shapes that do not broadcast
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{fn}: {e}") from None
+
+    def __lt__(self, other): return self._compare(other, operator.lt, "lt")
+    def __le__(self, other): return self._compare(other, operator.le, "le")
+    def __gt__(self, other): return self._compare(other, operator.gt, "gt")
+    def __ge__(self, other): return self._compare(other, operator.ge, "ge")
     def __eq__(self, other):  # type: ignore[override]
-        return False if other is None else _mask(self.data == _data(other))  # `t == None`: False
+        return False if other is None else self._compare(other, operator.eq, "eq")  # `t == None`
 
     def __ne__(self, other):  # type: ignore[override]
-        return True if other is None else _mask(self.data != _data(other))
+        return True if other is None else self._compare(other, operator.ne, "ne")
 
     def eq(self, other: Any) -> "Tensor":
         """self == other elementwise, as a bool tensor."""
