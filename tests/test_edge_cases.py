@@ -425,3 +425,39 @@ def test_comparison_errors_name_the_comparison():
         tg.tensor([1, 2]).eq(tg.tensor([1, 2, 3]))
     with pytest.raises(TypeError, match="^lt: "):
         tg.tensor([1.0]) < "x"
+
+
+def test_repr_shows_small_tensors_in_full_as_pytorch():
+    text = repr(tg.zeros(4, 11, dtype=tg.long))  # a padded batch: PyTorch prints every value
+    assert "..." not in text and text.count("0") >= 44
+    assert "..." in repr(tg.zeros(1001))  # PyTorch's threshold: 1000 values
+
+
+def test_inference_mode_is_no_grad_and_rnns_answer_flatten_parameters():
+    x = tg.tensor([1.0], requires_grad=True)
+    with tg.inference_mode():
+        assert not (x * 2).requires_grad
+    with tg.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @tg.inference_mode()
+    def f():
+        return (x * 2).requires_grad
+
+    assert f() is False and tg.is_grad_enabled()
+    gru = nn.GRU(2, 3)
+    assert gru.flatten_parameters() is None  # PyTorch RNN code calls it in forward
+
+
+def test_loading_a_pytorch_file_says_what_it_is(tmp_path):
+    import zipfile
+
+    path = tmp_path / "model.pt"  # the layout of torch.save's zip (no torch needed to make it)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("model/data.pkl", b"\x80\x02}q\x00.")
+        z.writestr("model/version", b"3\n")
+    from tinygrad_rnn.checkpoint import CheckpointError
+
+    with pytest.raises(CheckpointError, match="written by PyTorch's torch.save.*"
+                                                 "nn.load_torch_weights"):
+        tg.load(str(path))

@@ -31,12 +31,12 @@ from tinygrad_rnn.ops import (bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
                               cumprod, logsumexp, masked_select, maximum, minimum, nonzero, pow,
                               repeat_interleave, trace)  # noqa: A004
 from tinygrad_rnn.random import Generator, get_rng, manual_seed
-from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, is_anomaly_enabled,
-                                is_grad_enabled, no_grad, set_grad_enabled)
+from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, inference_mode,
+                                is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
 from tinygrad_rnn.tensor import (Tensor, ValuesIndices, cat, get_default_dtype, grad,
                                  set_default_dtype, stack, unbroadcast, where)
 
-__all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "enable_grad",
+__all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "inference_mode", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
            "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "Generator",
            "utils", "functional",

@@ -279,6 +279,10 @@ def _tree(arrays: dict[str, np.ndarray], path: str, fn: str = "load") -> Any:
         return _decode(node, arrays, f"{fn}: {path!r}")
     if fmt == _OLD_FORMAT:
         return _old_tree(arrays, path, fn)
+    if any(key.endswith("data.pkl") for key in arrays):  # PyTorch's zip of pickles
+        raise CheckpointError(f"{fn}: {path!r} was written by PyTorch's torch.save, which "
+                              "tinygrad_rnn does not read (it would unpickle code); load it "
+                              "with PyTorch and pass its state dict to nn.load_torch_weights")
     raise CheckpointError(f"{fn}: {path!r} is an .npz file but not a tinygrad_rnn checkpoint "
                           f"(no __format__ {FORMAT!r})")
 

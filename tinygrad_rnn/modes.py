@@ -46,6 +46,16 @@ def no_grad(func: Callable | None = None) -> Any:
     return _switched(grad_enabled=False) if func is None else _switched(grad_enabled=False)(func)
 
 
+def inference_mode(mode: Any = True) -> Any:
+    """PyTorch's `inference_mode`: here `no_grad` (`with inference_mode():`, `@inference_mode`,
+    `@inference_mode()`); `inference_mode(False)` changes nothing."""
+    if callable(mode):  # used bare as a decorator
+        return no_grad(mode)
+    if not isinstance(mode, bool):
+        raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+    return _switched(grad_enabled=False) if mode else _switched()
+
+
 def enable_grad(func: Callable | None = None) -> Any:
     """Context (or decorator) that turns recording back on inside a `no_grad()` block."""
     return _switched(grad_enabled=True) if func is None else _switched(grad_enabled=True)(func)

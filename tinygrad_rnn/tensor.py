@@ -153,7 +153,8 @@ class Tensor:
         if self.op:
             parts.append(f"op={self.op}")
         parts.append(f"requires_grad={self.requires_grad}")
-        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
+        body = np.array2string(self.data, precision=4, threshold=1000, separator=", ",
+                               prefix="Tensor(")  # as PyTorch: up to 1000 values in full
         return f"Tensor({body}, {', '.join(parts)})"
 
     def __len__(self) -> int:
@@ -228,10 +229,10 @@ class Tensor:
         return self.data.item()
 
     def __format__(self, spec: str) -> str:
-        """f"{loss:.4f}" formats a one-element tensor's value, as PyTorch does; with no spec,
-        str(tensor)."""
+        """f"{loss:.4f}" formats a one-element tensor's value, as PyTorch does; so does
+        f"{loss}" for a 0-d tensor (PyTorch prints its value); else str(tensor)."""
         if not spec:
-            return str(self)
+            return format(self.data.item()) if self.ndim == 0 else str(self)
         if self.data.size != 1:
             raise TypeError(f"format: a format spec ({spec!r}) needs a one-element tensor, got "
                             f"shape {self.shape}")

@@ -346,6 +346,10 @@ class RecurrentBase(Module):
                                 packed.unsorted_indices)
         return output, self._stack_finals(finals)
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch's call to lay cuDNN's weights out in one block (RNN code calls
+        it in forward); the weights here are already one array per cell."""
+
     def _between_layers(self, steps: Steps, layer: int) -> Steps:
         """Dropout on the outputs of layer-1 before layer reads them (training mode only)."""
         if not (self.training and self.dropout > 0.0):
