@@ -924,15 +924,21 @@ def _sigmoid_of(a: np.ndarray) -> np.ndarray:
     return sigmoid(a).astype(a.dtype, copy=False)
 
 
+def _log_sigmoid(a: np.ndarray) -> np.ndarray:
+    """log(sigmoid(a)) = min(a, 0) - log(1 + exp(-|a|)): finite for any finite a (softplus(z)
+    is -log_sigmoid(-z))."""
+    return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
+
+
 class LogSigmoid(Function):
-    """log(sigmoid(a)) = min(a, 0) - log(1 + exp(-|a|)): finite for any finite a."""
+    """log(sigmoid(a)), finite for any finite a (`_log_sigmoid`)."""
 
     __slots__ = ()
     op = "logsigmoid"
 
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))
+        return _log_sigmoid(a)
 
     def backward(ctx, g):
         (a,) = ctx.saved
@@ -941,7 +947,7 @@ class LogSigmoid(Function):
 
 class Softplus(Function):
     """log(1 + exp(beta a)) / beta, and a itself where beta a > threshold (as PyTorch);
-    computed as max(z, 0) + log(1 + exp(-|z|)) with z = beta a, so it never overflows."""
+    computed as -log_sigmoid(-z) with z = beta a, so it never overflows."""
 
     __slots__ = ("beta", "threshold")
 
@@ -949,7 +955,7 @@ class Softplus(Function):
         z = a * a.dtype.type(beta)
         ctx.beta, ctx.threshold = beta, threshold
         ctx.save_for_backward(z)
-        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / a.dtype.type(beta)
+        soft = -_log_sigmoid(-z) / a.dtype.type(beta)
         return np.where(z > threshold, a, soft)
 
     def backward(ctx, g):
@@ -990,7 +996,7 @@ class BCEWithLogits(Function):
     broadcasts = True
 
     def forward(ctx, x, y, pw):
-        log_s = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))  # log s(x), finite
+        log_s = _log_sigmoid(x)
         w = 1 + (pw - 1) * y
         ctx.save_for_backward(x, y, pw, w, log_s)
         return (1 - y) * x - w * log_s
