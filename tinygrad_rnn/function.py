@@ -733,27 +733,6 @@ class FloorDivide(Function):
                            "PyTorch); detach() the operands, or use a / b")
 
 
-class RPow(Function):
-    """base ** a for a Python-scalar base (`2 ** t`)."""
-
-    __slots__ = ("log_base",)
-
-    def forward(ctx, a, base):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.power(base, a)  # a Python base keeps a's float dtype
-            ctx.log_base = float(np.log(np.float64(base)))
-        ctx.save_for_backward(a, y)
-        return y
-
-    def backward(ctx, g):
-        a, y = ctx.saved
-        with np.errstate(invalid="ignore"):
-            d = y * ctx.log_base  # d(b^x)/dx = b^x log b
-        if ctx.log_base == -np.inf:  # base 0: 0 for x >= 0, as PyTorch
-            d = np.where(a >= 0, 0, d).astype(y.dtype, copy=False)
-        return (g * d,)
-
-
 class Einsum(Function):
     """np.einsum(equation, *operands) without '...'; the gradient of each operand is the einsum
     of the output's gradient with the other operands, broadcast over the letters only that

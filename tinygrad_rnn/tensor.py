@@ -370,14 +370,7 @@ class Tensor:
         if (isinstance(base, (Tensor, str, bytes)) or np.ndim(base) != 0
                 or np.asarray(base).dtype.kind not in "biuf"):
             raise TypeError(f"pow: the base must be a Python scalar, not {type(base).__name__}")
-        if self.data.dtype.kind in "biu":
-            if np.asarray(base).dtype.kind == "f":
-                return self._cast(_default_dtype[0]).__rpow__(base)
-            e, b = self.data, int(base)
-            small = 1 if b == 1 else np.where(e % 2 == 0, 1, -1) if b == -1 else 0
-            out = np.where(e >= 0, np.power(b, np.maximum(e, 0)), small)
-            return Tensor(out.astype(np.result_type(b, e)), dtype=np.result_type(b, e))
-        return F.RPow.apply(self, base=base)
+        return self._lift(base)._tensor_pow(self)  # the base as a 0-d tensor of self's kind
 
     # comparisons give boolean tensors, as in PyTorch; they are not differentiable
     def _compare(self, other: Any, ufunc: Any, fn: str) -> "Tensor":
