@@ -428,11 +428,20 @@ class Tensor:
                              "broadcast") from None
         return Tensor(out, dtype=out.dtype)
 
-    def __and__(self, other): return self._bits(other, np.bitwise_and, "bitwise_and")
+    def __and__(self, other: Any) -> "Tensor":
+        """self & other, elementwise, for bool and integer tensors."""
+        return self._bits(other, np.bitwise_and, "bitwise_and")
+
     def __rand__(self, other): return self._bits(other, np.bitwise_and, "bitwise_and", True)
-    def __or__(self, other): return self._bits(other, np.bitwise_or, "bitwise_or")
+    def __or__(self, other: Any) -> "Tensor":
+        """self | other, elementwise, for bool and integer tensors."""
+        return self._bits(other, np.bitwise_or, "bitwise_or")
+
     def __ror__(self, other): return self._bits(other, np.bitwise_or, "bitwise_or", True)
-    def __xor__(self, other): return self._bits(other, np.bitwise_xor, "bitwise_xor")
+    def __xor__(self, other: Any) -> "Tensor":
+        """self ^ other, elementwise, for bool and integer tensors."""
+        return self._bits(other, np.bitwise_xor, "bitwise_xor")
+
     def __rxor__(self, other): return self._bits(other, np.bitwise_xor, "bitwise_xor", True)
 
     def __invert__(self) -> "Tensor":
