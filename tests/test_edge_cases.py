@@ -433,6 +433,40 @@ def test_repr_shows_small_tensors_in_full_as_pytorch():
     assert "..." in repr(tg.zeros(1001))  # PyTorch's threshold: 1000 values
 
 
+@pytest.fixture
+def print_defaults():
+    yield
+    tg.set_printoptions(profile="default")
+
+
+def test_set_printoptions_changes_reprs_as_pytorchs(print_defaults):
+    x = tg.tensor([1.23456789, 250.0])
+    assert repr(x).startswith("Tensor([  1.2346, 250.    ]")  # precision 4 by default
+    tg.set_printoptions(precision=2)
+    assert repr(x).startswith("Tensor([  1.23, 250.  ]")
+    tg.set_printoptions(sci_mode=True)
+    assert repr(x).startswith("Tensor([1.23e+00, 2.50e+02]")
+    tg.set_printoptions(profile="full")  # every value, precision 4 again, sci_mode back to None
+    assert "..." not in repr(tg.zeros(1001)) and repr(x).startswith("Tensor([  1.2346,")
+    tg.set_printoptions(profile="short")
+    assert repr(tg.arange(2000)).startswith("Tensor([   0,    1, ..., 1998, 1999]")
+    tg.set_printoptions(threshold=5, edgeitems=1)
+    assert repr(tg.arange(6)).startswith("Tensor([0, ..., 5]")
+    for bad, match in [(dict(profile="long"), "profile must be one of"),
+                       (dict(precision=-1), "precision must be >= 0"),
+                       (dict(sci_mode="yes"), "sci_mode must be True or False")]:
+        with pytest.raises((ValueError, TypeError), match="set_printoptions: " + match):
+            tg.set_printoptions(**bad)
+    assert repr(tg.arange(6)).startswith("Tensor([0, ..., 5]")  # a refused call changed nothing
+
+
+def test_size_is_a_tuple_as_torch_size():
+    assert tg.Size([2, 3]) == (2, 3) == tg.zeros(2, 3).shape
+    assert tg.Size((4, 5)).numel() == 20 and repr(tg.Size([2])) == "Size([2])"
+    with pytest.raises(TypeError, match="Size: each size must be an integer, got 2.5"):
+        tg.Size([2.5])
+
+
 def test_inference_mode_is_no_grad_and_rnns_answer_flatten_parameters():
     x = tg.tensor([1.0], requires_grad=True)
     with tg.inference_mode():

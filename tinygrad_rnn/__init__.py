@@ -7,7 +7,7 @@ common functions (see docs/pytorch.md for what differs).
 from tinygrad_rnn import functional, nn, optim, utils
 from tinygrad_rnn.checkpoint import load, save
 from tinygrad_rnn.creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, IntTensor,
-                                   LongTensor, accelerator, arange, as_tensor, backends, cuda,
+                                   LongTensor, Size, accelerator, arange, as_tensor, backends, cuda,
                                    device, double, empty, empty_like, eye, float16, float32,
                                    float64, from_numpy, full, full_like, half, int8, int16,
                                    int32, int64, linspace, long, ones, ones_like, rand,
@@ -34,7 +34,7 @@ from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, inference_mode,
                                 is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
 from tinygrad_rnn.tensor import (Tensor, ValuesIndices, cat, get_default_dtype, grad,
-                                 set_default_dtype, stack, unbroadcast, where)
+                                 set_default_dtype, set_printoptions, stack, unbroadcast, where)
 
 __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "inference_mode", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
@@ -58,5 +58,5 @@ __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "inference_m
            "logical_and", "logical_or", "logical_xor", "logical_not", "einsum", "logsumexp",
            "masked_select", "maximum", "minimum", "nonzero", "count_nonzero", "pow", "cumprod",
            "repeat_interleave", "trace", "bitwise_and", "bitwise_or", "bitwise_xor",
-           "bitwise_not"]
+           "bitwise_not", "Size", "set_printoptions"]
 __version__ = "0.1.0"

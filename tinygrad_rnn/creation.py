@@ -9,11 +9,13 @@ other numbers than PyTorch's for the same seed.
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.checks import integer
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor, _shape_args, get_default_dtype
 
@@ -69,6 +71,25 @@ def type_name(dtype: np.dtype) -> str:
         if d == dtype:
             return name
     return f"torch.{dtype.name}"
+
+
+class Size(tuple):
+    """PyTorch's `torch.Size`: a tuple of dimension sizes, `Size([2, 3]) == (2, 3)`. Here
+    `t.shape` and `t.size()` are plain tuples, which compare equal to it."""
+
+    def __new__(cls, sizes: Any = ()) -> "Size":
+        try:
+            values = tuple(sizes)
+        except TypeError:
+            raise TypeError(f"Size: sizes must be a sequence of ints, got {sizes!r}") from None
+        return super().__new__(cls, (integer(v, "Size", "each size", 0) for v in values))
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        return math.prod(self)
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
 
 
 # ----- devices -----------------------------------------------------------------------------------

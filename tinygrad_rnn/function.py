@@ -46,6 +46,21 @@ class Function:
     def backward(ctx, grad_out: np.ndarray) -> tuple:
         raise NotImplementedError
 
+    # ----- seen from outside, as PyTorch's `grad_fn` -----
+    def name(ctx) -> str:
+        """The node's name in PyTorch's style: "TanhBackward" for the op Tanh."""
+        return f"{type(ctx).__name__}Backward"
+
+    @property
+    def next_functions(ctx) -> tuple:
+        """One `(node, 0)` per input, as PyTorch's: the op that made the input, an
+        `AccumulateGrad` for a leaf that requires grad, None for an input that needs none."""
+        return tuple((p._ctx if p._ctx is not None else AccumulateGrad(p) if p.requires_grad
+                      else None, 0) for p in ctx.parents)
+
+    def __repr__(ctx) -> str:
+        return f"<{ctx.name()}>"
+
     @classmethod
     def apply(cls, *parents: Tensor, **options: Any) -> Tensor:
         """Run forward on the parents' data and return the result as a recorded Tensor."""
@@ -69,7 +84,7 @@ class Function:
         t = Tensor.__new__(Tensor)
         t.data, t.grad, t.name, t.tags = out, None, None, meta
         t.requires_grad = requires_grad
-        t._vc, t._base = [0], None
+        t._vc, t._base, t._hooks = [0], None, None
         base = out.base
         if base is not None:  # a view of an input's memory shares that memory's version counter
             for p in parents:
@@ -87,6 +102,24 @@ class Function:
             ctx.created_at = _creation_site()
             _check_finite(t.data, ctx, "forward")
         return t
+
+
+class AccumulateGrad:
+    """The end of a path in `grad_fn.next_functions`: where backward adds into the `.grad` of
+    `variable`, a leaf that requires grad (as PyTorch's node of that name)."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        """"AccumulateGrad"."""
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 _LIBRARY_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -8,12 +8,13 @@ and adds what comes back into the parents' gradients.
 
 from __future__ import annotations
 
+import math
 import operator
 import sys
 import threading
 import warnings
 import zlib
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -46,6 +47,50 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype[0]
 
 
+# how a Tensor's repr prints its values (PyTorch's defaults); set_printoptions changes them
+_PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+                   "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+                   "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)}
+_print_options = {**_PRINT_PROFILES["default"], "sci_mode": None}
+
+
+def set_printoptions(precision: Any = None, threshold: Any = None, edgeitems: Any = None,
+                     linewidth: Any = None, profile: Any = None, sci_mode: Any = None) -> None:
+    """PyTorch's: how reprs print tensor values (process-wide). `profile` ("default", "short",
+    "full": every value) first sets all four numbers; each one given then overrides it.
+    sci_mode True / False forces / forbids scientific notation, None lets NumPy choose."""
+    fn = "set_printoptions"
+    new = dict(_print_options)
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"{fn}: profile must be one of {tuple(_PRINT_PROFILES)}, "
+                             f"got {profile!r}")
+        new.update(_PRINT_PROFILES[profile])
+    for name, value, low in (("precision", precision, 0), ("edgeitems", edgeitems, 1),
+                             ("linewidth", linewidth, 1)):
+        if value is not None:
+            new[name] = integer(value, fn, name, low)
+    if threshold is not None:
+        new["threshold"] = number(threshold, fn, "threshold", low=0)
+    if sci_mode is not None:
+        flag(sci_mode, fn, "sci_mode")
+    new["sci_mode"] = sci_mode
+    _print_options.update(new)
+
+
+def _array_text(a: np.ndarray, prefix: str) -> str:
+    """`a`'s values as set_printoptions says, continuation lines aligned after `prefix`."""
+    o = _print_options
+    formatter = None
+    if o["sci_mode"] and a.dtype.kind == "f":
+        formatter = {"float_kind": lambda v: f"{v:.{o['precision']}e}"}
+    threshold = int(min(o["threshold"], sys.maxsize))
+    return np.array2string(a, precision=o["precision"], threshold=threshold,
+                           edgeitems=o["edgeitems"], max_line_width=o["linewidth"],
+                           suppress_small=o["sci_mode"] is False, formatter=formatter,
+                           separator=", ", prefix=prefix)
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Turn user data into an ndarray, as PyTorch's legacy `torch.Tensor(data)` does: always a
     float (the default dtype, float32) even for ints and bools, except that a float32 or float64
@@ -75,9 +120,10 @@ class Tensor:
     """
 
     # _vc: the version counter, a one-element list shared with every tensor whose data is a view
-    # of the same memory (its `_base`, the tensor that owns that memory; None for an owner)
+    # of the same memory (its `_base`, the tensor that owns that memory; None for an owner);
+    # _hooks: {handle: hook} of register_hook, and retain_grad(); None until the first one
     __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "_vc", "_base", "_used",
-                 "__weakref__")
+                 "_hooks", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # hash by identity even though == compares values
 
@@ -107,7 +153,7 @@ class Tensor:
         # (see nn/cells.py); never mutated in place: a tensor gets a new dict or a shared one
         self.tags: dict | None = None
         self._ctx = None  # the Function that made this tensor (None for leaves)
-        self._vc, self._base = [0], None
+        self._vc, self._base, self._hooks = [0], None, None
 
     # ----- what a tensor is -------------------------------------------------------------
     shape = property(lambda self: self.data.shape, doc="Shape of the data (a tuple).")
@@ -146,6 +192,12 @@ class Tensor:
         """True when no recorded op made this tensor."""
         return self._ctx is None
 
+    @property
+    def grad_fn(self) -> Any:
+        """The recorded op that made this tensor (PyTorch's node of the backward graph: `name()`,
+        `next_functions`), or None for a leaf."""
+        return self._ctx
+
     def __repr__(self) -> str:
         parts = [f"shape={self.shape}", f"dtype={self.dtype}"]
         if self.name:
@@ -153,9 +205,7 @@ class Tensor:
         if self.op:
             parts.append(f"op={self.op}")
         parts.append(f"requires_grad={self.requires_grad}")
-        body = np.array2string(self.data, precision=4, threshold=1000, separator=", ",
-                               prefix="Tensor(")  # as PyTorch: up to 1000 values in full
-        return f"Tensor({body}, {', '.join(parts)})"
+        return f"Tensor({_array_text(self.data, 'Tensor(')}, {', '.join(parts)})"
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -270,6 +320,41 @@ class Tensor:
                                "has requires_grad=True, or it was made under no_grad())")
         grad = _seed_grad(self, grad, "backward: grad")
         _propagate({self: grad}, retain_graph, retain_grad)
+
+    def register_hook(self, hook: Callable) -> "RemovableHandle":
+        """Call `hook(grad)` each time backward (or `tg.grad`) has this tensor's whole gradient,
+        before it goes further back or into a leaf's `.grad`; grad is a Tensor that needs no
+        grad. A Tensor the hook returns (same shape and dtype) replaces the gradient; None keeps
+        it. Hooks run in the order they were registered. Returns a handle: `handle.remove()`
+        (or leaving `with handle:`) takes the hook off."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {hook!r}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no "
+                               "gradient will reach the hook")
+        hooks = self._hook_table()
+        handle = RemovableHandle(hooks)
+        hooks[handle] = hook
+        return handle
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate tensor's gradient in `.grad` after each backward (added up
+        over backward calls, as a leaf's; after this tensor's hooks). Nothing to do for a leaf."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if self._ctx is not None:
+            self._hook_table()[_RETAIN] = None
+
+    @property
+    def retains_grad(self) -> bool:
+        """True when `retain_grad()` was called on this intermediate tensor."""
+        return _RETAIN in (self._hooks or ())
+
+    def _hook_table(self) -> dict:
+        hooks = self._hooks
+        if hooks is None:
+            hooks = self._hooks = {}
+        return hooks
 
     # ----- arithmetic (ops live in function.py) ----------------------------------------
     def _lift(self, other: Any) -> "Tensor":
@@ -1349,6 +1434,10 @@ class Tensor:
             old.data, old.grad, old.requires_grad = self.data, None, self.requires_grad
             old.name, old.tags, old._ctx = self.name, self.tags, self._ctx
             old._vc, old._base = self._vc, self._base
+            hooks, old._hooks = self._hooks, None
+            if hooks:  # as in PyTorch: hooks so far get the old value's gradient, .grad the new
+                self._hooks = {_RETAIN: hooks.pop(_RETAIN)} if _RETAIN in hooks else None
+                old._hooks = hooks
             out = F.SetItem.apply(old, self._lift(value), index=index)
             self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
             self._used = False  # the new node has no consumers yet
@@ -1534,6 +1623,48 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
+_RETAIN = "retain_grad"  # its key among a tensor's hooks; it runs after all the others
+
+
+class RemovableHandle:
+    """What `Tensor.register_hook` returns: `remove()` takes the hook off (once or more); it is
+    also a context manager that removes the hook on leaving the block."""
+
+    __slots__ = ("_hooks",)
+
+    def __init__(self, hooks: dict) -> None:
+        self._hooks = hooks
+
+    def remove(self) -> None:
+        """Take the hook off; no effect if it is already off."""
+        self._hooks.pop(self, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def _run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
+    """The gradient g after a tensor's register_hook hooks, each given a copy as a Tensor."""
+    for key, hook in list(hooks.items()):
+        if key is _RETAIN:
+            continue
+        new = hook(Tensor(g.copy(), dtype=g.dtype))
+        if new is None:
+            continue
+        arr = new.data if isinstance(new, Tensor) else new
+        if not isinstance(arr, np.ndarray) or arr.shape != g.shape or arr.dtype != g.dtype:
+            got = (f"shape {arr.shape} and dtype {arr.dtype}" if isinstance(arr, np.ndarray)
+                   else f"a {type(new).__name__}")
+            raise RuntimeError(f"register_hook: the hook {getattr(hook, '__name__', hook)!r} "
+                               f"returned {got}; it must return None or a Tensor of the "
+                               f"gradient's shape {g.shape} and dtype {g.dtype}")
+        g = arr
+    return g
+
+
 class Scatter:
     """A gradient that is g at `index` (a basic index: ints, slices) of an array of `shape` and
     zero elsewhere, as the backward of `t[index]` returns it: the engine adds g into that part of
@@ -1686,7 +1817,7 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                     break
     found: dict[Tensor, np.ndarray] = {}
     anomaly = switches()[1]
-    written: list[tuple[Tensor, np.ndarray]] = []  # .grad values, stored only once all is done
+    written: list[tuple] = []  # (tensor, grad, add to .grad?): stored only once all is done
     freed: list = []  # the ops whose saved arrays this call released
     prints: dict[int, tuple] = {}  # id -> (array, fingerprint): a weight saved T times is read once
     t = None
@@ -1696,8 +1827,13 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
             if g is None:
                 continue
             ctx = t._ctx
+            hooks = t._hooks
+            if leads is not None and t in targets and ctx is not None:
+                found[t] = g.copy()  # (PyTorch's: before the tensor's hooks, a leaf's after)
+            if hooks:
+                g = _run_hooks(hooks, g)
             if leads is not None:
-                if t in targets:
+                if t in targets and ctx is None:
                     found[t] = g.copy()  # an op's backward may later reuse g in place
                 if t not in leads:
                     continue
@@ -1706,10 +1842,12 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                     g = g.astype(t.data.dtype)
                 if not (g.base is None and sys.getrefcount(g) == 2):  # CPython: only `g` has it
                     g = g.copy()  # a view, or held elsewhere too (another input's grad)
-                written.append((t, g))
+                written.append((t, g, True))
                 continue
-            if retain_grad:
-                written.append((t, g))
+            elif hooks and _RETAIN in hooks:  # retain_grad(): accumulates, as a leaf's .grad
+                written.append((t, g, True))
+            elif retain_grad:  # backward(retain_grad=True): this backward's gradient
+                written.append((t, g, False))
             saved = ctx.saved
             if saved is _FREED or saved.__class__ is _Failed:
                 raise RuntimeError(_freed_message(ctx))
@@ -1755,8 +1893,8 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
             ctx.saved = failure
         raise
     with _GRAD_LOCK:  # threads running backward into one model's .grad: no update lost
-        for t, g in written:
-            t.grad = g if t.grad is None or t._ctx is not None else t.grad + g
+        for t, g, add in written:
+            t.grad = t.grad + g if add and t.grad is not None else g
     return found
 
 
