@@ -389,8 +389,44 @@ def test_named_parameters_order_and_repr() -> None:
     assert [n for n, _ in m.named_parameters()] == [
         "cells.0.linear.weight", "cells.0.linear.bias",
         "cells.1.linear.weight", "cells.1.linear.bias"]
-    text = repr(m)
-    assert text.startswith("LSTM(2, 3, num_layers=2") and "(cells.1): LSTMCell(3, 3" in text
+    assert repr(m) == "LSTM(2, 3, num_layers=2)"  # one line, as PyTorch's
+
+
+class _Tagger(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(10, 4, padding_idx=0)
+        self.rnn = nn.LSTM(4, 8, num_layers=2, batch_first=True, dropout=0.2, bidirectional=True)
+        self.gru = nn.GRU(4, 8)
+        self.cells = nn.ModuleList([nn.RNNCell(3, 4), nn.LSTMCell(3, 4, bias=False),
+                                    nn.GRUCell(3, 4)])
+        self.head = nn.Sequential(nn.Linear(16, 2), nn.LayerNorm(2), nn.ReLU(),
+                                  nn.LogSoftmax(dim=1))
+        self.d = nn.ModuleDict({"a": nn.Linear(2, 3, bias=False)})
+
+
+def test_print_model_is_pytorchs_text() -> None:
+    # what print(model) gives under PyTorch 2.13 for the same class
+    assert repr(_Tagger()) == """_Tagger(
+  (emb): Embedding(10, 4, padding_idx=0)
+  (rnn): LSTM(4, 8, num_layers=2, batch_first=True, dropout=0.2, bidirectional=True)
+  (gru): GRU(4, 8)
+  (cells): ModuleList(
+    (0): RNNCell(3, 4)
+    (1): LSTMCell(3, 4, bias=False)
+    (2): GRUCell(3, 4)
+  )
+  (head): Sequential(
+    (0): Linear(in_features=16, out_features=2, bias=True)
+    (1): LayerNorm((2,), eps=1e-05, elementwise_affine=True, bias=True)
+    (2): ReLU()
+    (3): LogSoftmax(dim=1)
+  )
+  (d): ModuleDict(
+    (a): Linear(in_features=2, out_features=3, bias=False)
+  )
+)"""
+    assert repr(nn.RNNCell(3, 4, nonlinearity="relu")) == "RNNCell(3, 4, nonlinearity='relu')"
 
 
 def test_state_dict_round_trip_and_double() -> None:

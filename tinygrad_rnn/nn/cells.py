@@ -81,6 +81,8 @@ def _concat(x: Tensor, h: Tensor, name: str = "xh") -> Tensor:
 class CellBase(Module):
     """Shared by the cells: sizes, the `.linear` over [x; h], input and state checks."""
 
+    repr_children = False  # print(cell) is one line, as PyTorch's (cell.linear shows the layer)
+
     gate_blocks = 1  # how many blocks of hidden_size rows `.linear` has
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
@@ -120,7 +122,7 @@ class CellBase(Module):
         return s
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
 
 class RNNCell(CellBase):
@@ -153,7 +155,8 @@ class RNNCell(CellBase):
         return _tag_state(h_new, tags, "h")
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + (f", nonlinearity={self.nonlinearity!r}"
+                                       if self.nonlinearity != "tanh" else "")
 
 
 class LSTMCell(CellBase):

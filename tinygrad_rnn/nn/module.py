@@ -83,6 +83,7 @@ class Module:
     `register_buffer`."""
 
     training: bool = True
+    repr_children: bool = True  # repr() lists the sub-modules (a cell or nn.LSTM: one line)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -341,10 +342,15 @@ class Module:
                 bump()
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, module in self.named_children():
-            lines.append(f"  ({name}): " + repr(module).replace("\n", "\n  "))
-        return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
+        """PyTorch's layout: `Name(options)`, or the options and then each sub-module, indented,
+        one per line."""
+        extra = self.extra_repr()
+        children = [f"({name}): " + repr(module).replace("\n", "\n  ")
+                    for name, module in self.named_children()] if self.repr_children else []
+        if not children and "\n" not in extra:
+            return f"{type(self).__name__}({extra})"
+        lines = (extra.split("\n") if extra else []) + children
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
     def extra_repr(self) -> str:
         """The constructor arguments shown by repr(); subclasses override it."""

@@ -235,6 +235,7 @@ class RecurrentBase(Module):
     (num_layers * 2, B, H), indexed the same way."""
 
     cell_class: type = CellBase
+    repr_children = False  # print(model) shows one line per recurrent layer, as PyTorch's
     has_cell_state = False  # True for the LSTM, whose state is a pair (h, c)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
