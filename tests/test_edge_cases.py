@@ -495,3 +495,20 @@ def test_loading_a_pytorch_file_says_what_it_is(tmp_path):
     with pytest.raises(CheckpointError, match="written by PyTorch's torch.save.*"
                                                  "nn.load_torch_weights"):
         tg.load(str(path))
+
+
+def test_float_functions_of_integer_tensors_give_the_default_float_as_pytorch():
+    # PyTorch 2.13: torch.tensor([1, 2]).exp() is float32 (NumPy would give float64)
+    ints = tg.tensor([1, 2])
+    for name in ("exp", "log", "tanh", "sigmoid", "log1p", "sqrt"):
+        out = getattr(ints, name)()
+        assert out.dtype == np.float32, name
+        np.testing.assert_allclose(out.data, getattr(tg.tensor([1.0, 2.0]), name)().data)
+    assert tg.tensor([True, False]).exp().dtype == np.float32
+
+
+def test_max_and_min_of_empty_tensors_name_themselves():
+    with pytest.raises(ValueError, match="^max: the tensor is empty, so it has no maximum"):
+        tg.tensor([]).max()
+    with pytest.raises(ValueError, match=r"^min: dim 0 of shape \(0, 3\) is empty"):
+        tg.zeros(0, 3).min(0)

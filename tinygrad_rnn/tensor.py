@@ -601,11 +601,11 @@ class Tensor:
     # ----- elementwise -----------------------------------------------------------------
     def tanh(self) -> "Tensor":
         """Hyperbolic tangent."""
-        return F.Tanh.apply(self)
+        return F.Tanh.apply(self._floating())
 
     def sigmoid(self) -> "Tensor":
         """Logistic sigmoid 1 / (1 + exp(-x)), without overflow for large |x|."""
-        return F.Sigmoid.apply(self)
+        return F.Sigmoid.apply(self._floating())
 
     def relu(self) -> "Tensor":
         """max(x, 0)."""
@@ -613,17 +613,20 @@ class Tensor:
 
     def exp(self) -> "Tensor":
         """Elementwise e**x."""
-        return F.Exp.apply(self)
+        return F.Exp.apply(self._floating())
 
     def log(self) -> "Tensor":
         """Natural logarithm."""
-        return F.Log.apply(self)
+        return F.Log.apply(self._floating())
 
     def log1p(self) -> "Tensor":
-        """log(1 + x), exact for tiny x (an integer tensor gives the default float dtype)."""
-        if self.data.dtype.kind in "biu":
-            return self._cast(_default_dtype[0]).log1p()
-        return F.Log1p.apply(self)
+        """log(1 + x), exact for tiny x."""
+        return F.Log1p.apply(self._floating())
+
+    def _floating(self) -> "Tensor":
+        """Self, or for an integer or bool tensor its values in the default float dtype: what
+        PyTorch's float functions (exp, log, tanh, ...) compute in."""
+        return self._cast(_default_dtype[0]) if self.data.dtype.kind in "biu" else self
 
     def abs(self) -> "Tensor":
         """|x| (an integer tensor stays integer); the gradient is sign(x), 0 at 0."""
@@ -921,11 +924,13 @@ class Tensor:
         if isinstance(dim, Tensor):  # max(a, b): the elementwise one, as PyTorch
             return self.maximum(dim) if fn == "max" else self.minimum(dim)
         if dim is None:
+            if self.data.size == 0:
+                raise ValueError(f"{fn}: the tensor is empty, so it has no {fn}imum")
             return self.amax() if fn == "max" else self.amin()
         if not isinstance(dim, (int, np.integer)):
             raise TypeError(f"{fn}: dim must be one int, got {dim!r} (use amax/amin to reduce "
                             "over several dims)")
-        indices = self.argmax(dim, keepdim=True) if fn == "max" else self.argmin(dim, True)
+        indices = self._arg(np.argmax if fn == "max" else np.argmin, dim, True, fn)
         values = self.gather(dim, indices)
         if not keepdim:
             values, indices = values.squeeze(dim), indices.squeeze(dim)
