@@ -180,3 +180,35 @@ def test_hooks_read_the_bptt_gradient_of_every_step_as_pytorch_does():
         np.testing.assert_allclose(ours[t], theirs[t], rtol=1e-12, atol=1e-14)
     dW_torch = torch.cat([cell.weight_ih.grad, cell.weight_hh.grad], 1).numpy()
     np.testing.assert_allclose(dW, dW_torch, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_output_and_h_n_of_recurrent_modules_get_their_own_gradients(kind, fused, layers):
+    # h_n was a slice of output for RNN and GRU: a hook or retain_grad on output saw
+    # dL/d output + dL/d h_n at the last step. Here loss = sum(A * output) + sum(B * h_n), so
+    # dL/d output = A and dL/d h_n = B exactly.
+    rng = np.random.default_rng(1)
+    m = getattr(nn, kind)(3, 4, num_layers=layers, dtype=np.float64)
+    x = Tensor(rng.normal(size=(5, 2, 3)), requires_grad=True)
+    A, B = rng.normal(size=(5, 2, 4)), rng.normal(size=(layers, 2, 4))
+
+    def run(hook=None):
+        out, state = m(x, fused=fused)
+        h_n = state[0] if kind == "LSTM" else state
+        out.retain_grad()
+        h_n.retain_grad()
+        if hook is not None:
+            out.register_hook(hook)
+        ((out * Tensor(A)).sum() + (h_n * Tensor(B)).sum()).backward()
+        return out, h_n
+
+    out, h_n = run()
+    np.testing.assert_array_equal(out.grad, A)
+    np.testing.assert_array_equal(h_n.grad, B)
+    x.grad = None
+    run(hook=lambda g: g * 0)  # cut the output path: only the h_n path reaches x
+    (dx_h_n,) = tg.grad((m(x, fused=fused)[1][0] if kind == "LSTM" else m(x, fused=fused)[1])
+                        .mul(Tensor(B)).sum(), [x])
+    np.testing.assert_allclose(x.grad, dx_h_n, rtol=1e-12, atol=1e-15)

@@ -132,6 +132,9 @@ def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple
                   if isinstance(cell, GRUCell) else
                   fused_ops.rnn_layer(x, h0, W, b, nonlinearity=cell.nonlinearity))
             h_last = hs[steps - 1]
+            # output and h_n are two nodes, as in PyTorch: a hook (or retain_grad) on output
+            # then sees dL/d output alone, not plus dL/d h_n at the last step
+            hs = hs.reshape(hs.shape)
         if unbatched:
             hs = hs.reshape(steps, hidden)
             h_last = h_last.reshape(hidden)
