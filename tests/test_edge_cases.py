@@ -512,3 +512,15 @@ def test_max_and_min_of_empty_tensors_name_themselves():
         tg.tensor([]).max()
     with pytest.raises(ValueError, match=r"^min: dim 0 of shape \(0, 3\) is empty"):
         tg.zeros(0, 3).min(0)
+
+
+def test_isnan_isinf_isfinite_and_init_eye():
+    x = tg.tensor([1.0, float("nan"), float("inf"), -float("inf")])
+    assert tg.isnan(x).tolist() == [False, True, False, False]
+    assert x.isinf().tolist() == [False, False, True, True]
+    assert tg.isfinite(x).tolist() == [True, False, False, False] and x.isnan().dtype == np.bool_
+    w = nn.Linear(3, 2).weight
+    nn.init.eye_(w)
+    np.testing.assert_array_equal(w.data, [[1, 0, 0], [0, 1, 0]])
+    with pytest.raises(ValueError, match=r"eye_: only 2-D tensors .*shape \(3,\)"):
+        nn.init.eye_(tg.zeros(3))

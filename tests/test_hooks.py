@@ -212,3 +212,21 @@ def test_output_and_h_n_of_recurrent_modules_get_their_own_gradients(kind, fused
     (dx_h_n,) = tg.grad((m(x, fused=fused)[1][0] if kind == "LSTM" else m(x, fused=fused)[1])
                         .mul(Tensor(B)).sum(), [x])
     np.testing.assert_allclose(x.grad, dx_h_n, rtol=1e-12, atol=1e-15)
+
+
+def test_torch_autograd_names():
+    from tinygrad_rnn.autograd import Variable
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (dx,) = tg.autograd.grad((x * x).sum(), x)  # d/dx sum x^2 = 2x, as a Tensor (PyTorch's)
+    assert isinstance(dx, Tensor) and not dx.requires_grad and np.array_equal(dx.data, [2, 4])
+    assert x.grad is None
+    with pytest.raises(NotImplementedError, match="autograd.grad: create_graph=True"):
+        tg.autograd.grad((x * x).sum(), x, create_graph=True)
+    tg.autograd.backward([(x * 2).sum(), (x * 3).sum()])  # two roots in one pass
+    assert np.array_equal(x.grad, [5.0, 5.0])
+    tg.autograd.backward(x * 1, grad_tensors=Tensor([1.0, -1.0]))
+    assert np.array_equal(x.grad, [6.0, 4.0])
+    with pytest.raises(ValueError, match="autograd.backward: 1 grad_tensors for 2 tensors"):
+        tg.autograd.backward([x * 1, x * 2], grad_tensors=[None])
+    v = Variable(Tensor([1.0]), requires_grad=True)  # the old wrapper: a Tensor
+    assert isinstance(v, Tensor) and v.requires_grad

@@ -4,7 +4,7 @@
 common functions (see docs/pytorch.md for what differs).
 """
 
-from tinygrad_rnn import functional, nn, optim, utils
+from tinygrad_rnn import autograd, functional, nn, optim, utils
 from tinygrad_rnn.checkpoint import load, save
 from tinygrad_rnn.creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, IntTensor,
                                    LongTensor, Size, accelerator, arange, as_tensor, backends, cuda,
@@ -28,8 +28,8 @@ from tinygrad_rnn.ops import (abs, absolute, argsort, cumsum, einsum,  # noqa: A
                               logical_or, logical_xor, norm, remainder, round, sign, sort, std,
                               unbind, var)
 from tinygrad_rnn.ops import (bitwise_and, bitwise_not, bitwise_or, bitwise_xor, count_nonzero,
-                              cumprod, logsumexp, masked_select, maximum, minimum, nonzero, pow,
-                              repeat_interleave, trace)  # noqa: A004
+                              cumprod, isfinite, isinf, isnan, logsumexp, masked_select, maximum,
+                              minimum, nonzero, pow, repeat_interleave, trace)  # noqa: A004
 from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, inference_mode,
                                 is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
@@ -39,7 +39,7 @@ from tinygrad_rnn.tensor import (Tensor, ValuesIndices, cat, get_default_dtype, 
 __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "inference_mode", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
            "unbroadcast", "gradcheck", "GradcheckError", "manual_seed", "get_rng", "Generator",
-           "utils", "functional",
+           "utils", "functional", "autograd",
            "nn", "optim", "save", "load", "set_backend", "get_backend",
            # the PyTorch surface: factories, dtypes, devices, functions
            "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
@@ -58,5 +58,5 @@ __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "inference_m
            "logical_and", "logical_or", "logical_xor", "logical_not", "einsum", "logsumexp",
            "masked_select", "maximum", "minimum", "nonzero", "count_nonzero", "pow", "cumprod",
            "repeat_interleave", "trace", "bitwise_and", "bitwise_or", "bitwise_xor",
-           "bitwise_not", "Size", "set_printoptions"]
+           "bitwise_not", "Size", "set_printoptions", "isnan", "isinf", "isfinite"]
 __version__ = "0.1.0"

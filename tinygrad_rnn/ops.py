@@ -347,6 +347,21 @@ def logical_not(input: Tensor) -> Tensor:
     return _t(input, "logical_not").logical_not()
 
 
+def isnan(input: Tensor) -> Tensor:
+    """True where the element is NaN, as a bool tensor."""
+    return _t(input, "isnan").isnan()
+
+
+def isinf(input: Tensor) -> Tensor:
+    """True where the element is +inf or -inf, as a bool tensor."""
+    return _t(input, "isinf").isinf()
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """True where the element is neither NaN nor infinite, as a bool tensor."""
+    return _t(input, "isfinite").isfinite()
+
+
 def bitwise_and(input: Tensor, other: Any) -> Tensor:
     """Elementwise & of bool or integer tensors (a number for `other` too)."""
     return _t(input, "bitwise_and").bitwise_and(other)

@@ -324,8 +324,8 @@ class Tensor:
     def register_hook(self, hook: Callable) -> "RemovableHandle":
         """Call `hook(grad)` each time backward (or `tg.grad`) has this tensor's whole gradient,
         before it goes further back or into a leaf's `.grad`; grad is a Tensor that needs no
-        grad. A Tensor the hook returns (same shape and dtype) replaces the gradient; None keeps
-        it. Hooks run in the order they were registered. Returns a handle: `handle.remove()`
+        grad. A Tensor (or array) the hook returns, of the same shape and dtype, replaces the
+        gradient; None keeps it. Hooks run in the order they were registered. Returns a handle: `handle.remove()`
         (or leaving `with handle:`) takes the hook off."""
         if not callable(hook):
             raise TypeError(f"register_hook: hook must be callable, got {hook!r}")
@@ -559,6 +559,18 @@ class Tensor:
     def logical_not(self) -> "Tensor":
         """True where the element is zero, as a bool tensor."""
         return _mask(np.logical_not(self.data))
+
+    def isnan(self) -> "Tensor":
+        """True where the element is NaN, as a bool tensor."""
+        return _mask(np.isnan(self.data))
+
+    def isinf(self) -> "Tensor":
+        """True where the element is +inf or -inf, as a bool tensor."""
+        return _mask(np.isinf(self.data))
+
+    def isfinite(self) -> "Tensor":
+        """True where the element is neither NaN nor infinite, as a bool tensor."""
+        return _mask(np.isfinite(self.data))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # NumPy functions (np.where, np.asarray, plotting) read a tensor as its data

@@ -23,7 +23,7 @@ from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_uniform_",
            "xavier_normal_", "orthogonal_", "kaiming_uniform_", "kaiming_normal_",
-           "trunc_normal_", "calculate_gain"]
+           "trunc_normal_", "calculate_gain", "eye_"]
 
 
 def _fill(tensor: Any, values: Any, fn: str) -> Tensor:
@@ -80,6 +80,15 @@ def zeros_(tensor: Tensor) -> Tensor:
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1."""
     return _fill(tensor, 1.0, "ones_")
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity (ones on the diagonal, zeros elsewhere; a
+    non-square one too): the IRNN's recurrent weight, `eye_` of the h columns of a cell."""
+    if not isinstance(tensor, Tensor) or tensor.ndim != 2:
+        got = f"shape {tensor.shape}" if isinstance(tensor, Tensor) else type(tensor).__name__
+        raise ValueError(f"eye_: only 2-D tensors can hold an identity, got {got}")
+    return _fill(tensor, np.eye(*tensor.shape), "eye_")
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
