@@ -230,3 +230,28 @@ def test_torch_autograd_names():
         tg.autograd.backward([x * 1, x * 2], grad_tensors=[None])
     v = Variable(Tensor([1.0]), requires_grad=True)  # the old wrapper: a Tensor
     assert isinstance(v, Tensor) and v.requires_grad
+
+
+def test_module_forward_hooks_see_and_may_replace_inputs_and_outputs():
+    lin1, lin2 = nn.Linear(3, 4, dtype=np.float64), nn.Linear(4, 2, dtype=np.float64)
+    model = nn.Sequential(lin1, nn.Tanh(), lin2)
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    seen = []
+    keep = model[1].register_forward_hook(lambda m, args, out: seen.append((m, args, out)))
+    y = model(x)
+    (m, args, out), = seen
+    assert m is model[1] and len(args) == 1
+    np.testing.assert_array_equal(out.data, np.tanh(x.data @ lin1.weight.data.T + lin1.bias.data))
+    np.testing.assert_array_equal(args[0].data, x.data @ lin1.weight.data.T + lin1.bias.data)
+    # a pre-hook replaces the input, a forward hook the output
+    zero_in = lin1.register_forward_pre_hook(lambda m, args: args[0] * 0)
+    double = lin2.register_forward_hook(lambda m, args, out: out * 2)
+    row = 2 * (np.tanh(lin1.bias.data) @ lin2.weight.data.T + lin2.bias.data)
+    np.testing.assert_allclose(model(x).data, np.stack([row, row]), rtol=1e-12)
+    for handle in (keep, zero_in, double):
+        handle.remove()
+    seen.clear()
+    np.testing.assert_array_equal(model(x).data, y.data)  # hooks off: the first result again
+    assert seen == [] and list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    with pytest.raises(TypeError, match="register_forward_hook: hook must be callable"):
+        lin1.register_forward_hook("print")

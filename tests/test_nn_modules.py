@@ -593,7 +593,7 @@ def test_integer_input_takes_the_model_dtype_and_stays_on_the_fused_path():
     m = nn.GRU(2, 3).double()
     x = np.arange(12).reshape(3, 2, 2) % 2
     output, h_n = m(x)
-    assert output.dtype == np.float64 and output.op == "gru_layer"
+    assert output.dtype == np.float64 and output.parents[0].op == "gru_layer"
     np.testing.assert_allclose(output.data, m(x.astype(np.float64), fused=False)[0].data,
                                atol=1e-12)
 

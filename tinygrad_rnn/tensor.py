@@ -325,8 +325,8 @@ class Tensor:
         """Call `hook(grad)` each time backward (or `tg.grad`) has this tensor's whole gradient,
         before it goes further back or into a leaf's `.grad`; grad is a Tensor that needs no
         grad. A Tensor (or array) the hook returns, of the same shape and dtype, replaces the
-        gradient; None keeps it. Hooks run in the order they were registered. Returns a handle: `handle.remove()`
-        (or leaving `with handle:`) takes the hook off."""
+        gradient; None keeps it. Hooks run in the order they were registered. Returns a
+        handle: `handle.remove()` (or leaving `with handle:`) takes the hook off."""
         if not callable(hook):
             raise TypeError(f"register_hook: hook must be callable, got {hook!r}")
         if not self.requires_grad:

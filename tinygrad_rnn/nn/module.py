@@ -9,7 +9,7 @@ import numpy as np
 
 from tinygrad_rnn.function import Cast
 from tinygrad_rnn.checks import float_dtype, not_an_array
-from tinygrad_rnn.tensor import Tensor, get_default_dtype
+from tinygrad_rnn.tensor import RemovableHandle, Tensor, get_default_dtype
 
 
 _DATA = Tensor.data  # the `data` slot of every Tensor, read and written by Parameter.data
@@ -84,9 +84,45 @@ class Module:
 
     training: bool = True
     repr_children: bool = True  # repr() lists the sub-modules (a cell or nn.LSTM: one line)
+    _pre_hooks: dict | None = None  # {handle: hook} of register_forward_pre_hook
+    _post_hooks: dict | None = None  # {handle: hook} of register_forward_hook
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._pre_hooks is None and self._post_hooks is None:
+            return self.forward(*args, **kwargs)
+        for hook in list((self._pre_hooks or {}).values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        output = self.forward(*args, **kwargs)
+        for hook in list((self._post_hooks or {}).values()):
+            new = hook(self, args, output)
+            if new is not None:
+                output = new
+        return output
+
+    def register_forward_pre_hook(self, hook: Any) -> RemovableHandle:
+        """Call `hook(module, args)` before each forward (args: the positional inputs, a
+        tuple); a value it returns replaces them (a tuple, or one input). Returns a handle
+        whose `remove()` takes the hook off."""
+        return self._add_hook("_pre_hooks", hook, "register_forward_pre_hook")
+
+    def register_forward_hook(self, hook: Any) -> RemovableHandle:
+        """Call `hook(module, args, output)` after each forward, e.g. to keep a layer's
+        activations; a value it returns replaces the output. Returns a handle whose
+        `remove()` takes the hook off."""
+        return self._add_hook("_post_hooks", hook, "register_forward_hook")
+
+    def _add_hook(self, table: str, hook: Any, fn: str) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{fn}: hook must be callable, got {hook!r}")
+        hooks = vars(self).get(table)
+        if hooks is None:
+            hooks = {}
+            setattr(self, table, hooks)
+        handle = RemovableHandle(hooks)
+        hooks[handle] = hook
+        return handle
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses define it."""
