@@ -446,6 +446,8 @@ def test_set_printoptions_changes_reprs_as_pytorchs(print_defaults):
     assert repr(x).startswith("Tensor([  1.23, 250.  ]")
     tg.set_printoptions(sci_mode=True)
     assert repr(x).startswith("Tensor([1.23e+00, 2.50e+02]")
+    tg.set_printoptions(sci_mode=False)  # fixed point even for 1e8 (NumPy alone would not)
+    assert repr(tg.tensor([1e8, -0.5])).startswith("Tensor([100000000.00,        -0.50]")
     tg.set_printoptions(profile="full")  # every value, precision 4 again, sci_mode back to None
     assert "..." not in repr(tg.zeros(1001)) and repr(x).startswith("Tensor([  1.2346,")
     tg.set_printoptions(profile="short")
@@ -524,3 +526,15 @@ def test_isnan_isinf_isfinite_and_init_eye():
     np.testing.assert_array_equal(w.data, [[1, 0, 0], [0, 1, 0]])
     with pytest.raises(ValueError, match=r"eye_: only 2-D tensors .*shape \(3,\)"):
         nn.init.eye_(tg.zeros(3))
+
+
+def test_softmax_of_integer_tensors_is_computed_in_the_default_float():
+    # uint8 values wrapped around in x - max(x) and NumPy chose float16: NaNs
+    for values in (np.array([0, 1, 2], np.uint8), np.array([-100, 100], np.int8)):
+        expected = np.exp(values - values.max().astype(float))
+        expected /= expected.sum()
+        for out in (tg.tensor(values).softmax(0), F.softmax(tg.tensor(values), dim=0)):
+            assert out.dtype == np.float32
+            np.testing.assert_allclose(out.data, expected, rtol=1e-6, atol=1e-30)
+        np.testing.assert_allclose(tg.tensor(values).log_softmax(0).data, np.log(expected),
+                                   rtol=1e-6)

@@ -61,14 +61,42 @@ def test_hooks_run_in_order_get_a_tensor_and_can_be_removed():
     assert np.array_equal(x.grad, [5.0, 5.0])
 
 
-def test_hook_gets_a_copy_that_needs_no_grad():
+def test_a_hook_may_change_its_gradient_in_place_as_in_pytorch():
     x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+
+    def clip(g):  # returns None: the change in place is what goes on
+        g.clamp_(max=1.0)
+
+    y.register_hook(clip)
     kept = []
     x.register_hook(kept.append)
-    (x * 2).sum().backward()
-    kept[0].data[:] = 99.0  # changing the copy changes nothing the engine holds
-    assert not kept[0].requires_grad
+    (y * 3).sum().backward()  # dL/dy = 3, clipped to 1; dL/dx = 2 * 1
+    assert not kept[0].requires_grad and np.array_equal(x.grad, [2.0, 2.0])
+    kept[0].data[:] = 99.0  # the hook's argument, changed after backward: .grad keeps its own
     assert np.array_equal(x.grad, [2.0, 2.0])
+
+
+def test_copies_of_a_tensor_have_no_hooks_and_the_graph_walk_meets_one_node_per_leaf():
+    import copy
+    import pickle
+    w = Tensor([1.0, 1.0], requires_grad=True)
+    w.register_hook(lambda g: g * 0)
+    w.retain_grad()
+    for twin in (copy.deepcopy(w), pickle.loads(pickle.dumps(w))):  # a lambda is not pickled
+        (twin * 2).sum().backward()
+        assert np.array_equal(twin.grad, [2.0, 2.0])  # PyTorch's copies drop hooks too
+    z = w * w + w
+    (mul, _), (leaf, _) = z.grad_fn.next_functions
+    assert mul.next_functions[0][0] is mul.next_functions[1][0] is leaf  # AccumulateGrad(w)
+
+
+def test_backward_takes_pytorchs_keyword_gradient():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).backward(gradient=Tensor([1.0, -1.0]))
+    assert np.array_equal(x.grad, [3.0, -3.0])
+    with pytest.raises(TypeError, match="backward: give grad or gradient"):
+        (x * 3).backward(np.ones(2), gradient=np.ones(2))
 
 
 def test_grad_runs_hooks_but_writes_no_grad():
@@ -228,8 +256,10 @@ def test_torch_autograd_names():
     assert np.array_equal(x.grad, [6.0, 4.0])
     with pytest.raises(ValueError, match="autograd.backward: 1 grad_tensors for 2 tensors"):
         tg.autograd.backward([x * 1, x * 2], grad_tensors=[None])
-    v = Variable(Tensor([1.0]), requires_grad=True)  # the old wrapper: a Tensor
-    assert isinstance(v, Tensor) and v.requires_grad
+    v = Variable(x * 2, requires_grad=True)  # the old wrapper: a new leaf, cut from the graph
+    (v * 3).sum().backward()
+    assert np.array_equal(v.grad, [3.0, 3.0]) and np.array_equal(x.grad, [6.0, 4.0])
+    assert not Variable(x * 2).requires_grad
 
 
 def test_module_forward_hooks_see_and_may_replace_inputs_and_outputs():
@@ -255,3 +285,17 @@ def test_module_forward_hooks_see_and_may_replace_inputs_and_outputs():
     assert seen == [] and list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
     with pytest.raises(TypeError, match="register_forward_hook: hook must be callable"):
         lin1.register_forward_hook("print")
+
+
+def test_forward_hooks_of_a_cell_run_at_every_step_of_a_sequence_module():
+    # the fused path never calls the cell: a hooked cell runs step by step instead
+    lstm = nn.LSTM(3, 4, num_layers=2, dtype=np.float64)
+    calls = []
+    lstm.cells[1].register_forward_hook(lambda m, args, out: calls.append(out[0].shape))
+    x = Tensor(np.random.default_rng(0).normal(size=(5, 2, 3)))
+    out, _ = lstm(x)
+    assert calls == [(2, 4)] * 5
+    cell = nn.RNNCell(3, 4)
+    cell.register_forward_hook(lambda m, args, out: out * 0)
+    outputs, _ = nn.unroll(cell, Tensor(np.ones((5, 2, 3), np.float32)), fused=True)
+    assert not outputs.data.any()

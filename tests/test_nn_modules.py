@@ -398,9 +398,10 @@ class _Tagger(nn.Module):
         self.emb = nn.Embedding(10, 4, padding_idx=0)
         self.rnn = nn.LSTM(4, 8, num_layers=2, batch_first=True, dropout=0.2, bidirectional=True)
         self.gru = nn.GRU(4, 8)
+        self.relu_rnn = nn.RNN(3, 4, nonlinearity="relu", bias=False)  # PyTorch omits relu
         self.cells = nn.ModuleList([nn.RNNCell(3, 4), nn.LSTMCell(3, 4, bias=False),
-                                    nn.GRUCell(3, 4)])
-        self.head = nn.Sequential(nn.Linear(16, 2), nn.LayerNorm(2), nn.ReLU(),
+                                    nn.GRUCell(3, 4), nn.RNNCell(3, 4, nonlinearity="relu")])
+        self.head = nn.Sequential(nn.Dropout(0.5), nn.Linear(16, 2), nn.LayerNorm(2), nn.ReLU(),
                                   nn.LogSoftmax(dim=1))
         self.d = nn.ModuleDict({"a": nn.Linear(2, 3, bias=False)})
 
@@ -411,22 +412,24 @@ def test_print_model_is_pytorchs_text() -> None:
   (emb): Embedding(10, 4, padding_idx=0)
   (rnn): LSTM(4, 8, num_layers=2, batch_first=True, dropout=0.2, bidirectional=True)
   (gru): GRU(4, 8)
+  (relu_rnn): RNN(3, 4, bias=False)
   (cells): ModuleList(
     (0): RNNCell(3, 4)
     (1): LSTMCell(3, 4, bias=False)
     (2): GRUCell(3, 4)
+    (3): RNNCell(3, 4, nonlinearity=relu)
   )
   (head): Sequential(
-    (0): Linear(in_features=16, out_features=2, bias=True)
-    (1): LayerNorm((2,), eps=1e-05, elementwise_affine=True, bias=True)
-    (2): ReLU()
-    (3): LogSoftmax(dim=1)
+    (0): Dropout(p=0.5, inplace=False)
+    (1): Linear(in_features=16, out_features=2, bias=True)
+    (2): LayerNorm((2,), eps=1e-05, elementwise_affine=True, bias=True)
+    (3): ReLU()
+    (4): LogSoftmax(dim=1)
   )
   (d): ModuleDict(
     (a): Linear(in_features=2, out_features=3, bias=False)
   )
 )"""
-    assert repr(nn.RNNCell(3, 4, nonlinearity="relu")) == "RNNCell(3, 4, nonlinearity='relu')"
 
 
 def test_state_dict_round_trip_and_double() -> None:

@@ -50,8 +50,9 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
 
 
 def Variable(data: Any, requires_grad: bool = False) -> Tensor:  # noqa: N802  (PyTorch's name)
-    """The pre-2018 `torch.autograd.Variable(t)`: a Tensor (the same one when given a Tensor, with
-    requires_grad switched on if asked), as PyTorch's is today."""
-    t = data if isinstance(data, Tensor) else Tensor(data)
+    """The pre-2018 `torch.autograd.Variable(t)`: a new leaf with t's data, cut from t's graph
+    (old truncated-BPTT code writes `h = Variable(h.data)` or `Variable(h)`), requiring grad
+    if asked."""
+    t = data.detach() if isinstance(data, Tensor) else Tensor(data)
     return t.requires_grad_() if requires_grad else t
 

@@ -12,6 +12,7 @@ import linecache
 import math
 import os
 import sys
+import weakref
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,7 @@ class Function:
     def next_functions(ctx) -> tuple:
         """One `(node, 0)` per input, as PyTorch's: the op that made the input, an
         `AccumulateGrad` for a leaf that requires grad, None for an input that needs none."""
-        return tuple((p._ctx if p._ctx is not None else AccumulateGrad(p) if p.requires_grad
+        return tuple((p._ctx if p._ctx is not None else AccumulateGrad.of(p) if p.requires_grad
                       else None, 0) for p in ctx.parents)
 
     def __repr__(ctx) -> str:
@@ -106,13 +107,29 @@ class Function:
 
 class AccumulateGrad:
     """The end of a path in `grad_fn.next_functions`: where backward adds into the `.grad` of
-    `variable`, a leaf that requires grad (as PyTorch's node of that name)."""
+    `variable`, a leaf that requires grad (as PyTorch's node of that name; one per leaf, so a
+    walk over the graph meets the same node from every op that uses the leaf)."""
 
-    __slots__ = ("variable",)
+    __slots__ = ("_variable", "__weakref__")
     next_functions = ()
+    _of: dict[int, "AccumulateGrad"] = {}  # id(leaf) -> its node, while the leaf lives
 
     def __init__(self, variable: Tensor) -> None:
-        self.variable = variable
+        self._variable = weakref.ref(variable)  # weak: the node never keeps a leaf alive
+
+    @classmethod
+    def of(cls, leaf: Tensor) -> "AccumulateGrad":
+        """The one node of `leaf`."""
+        node = cls._of.get(id(leaf))
+        if node is None or node.variable is not leaf:
+            node = cls._of[id(leaf)] = cls(leaf)
+            weakref.finalize(leaf, cls._of.pop, id(leaf), None)
+        return node
+
+    @property
+    def variable(self) -> Tensor | None:
+        """The leaf whose `.grad` this node fills."""
+        return self._variable()
 
     def name(self) -> str:
         """"AccumulateGrad"."""

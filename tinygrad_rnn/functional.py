@@ -23,7 +23,7 @@ def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     1e4."""
     x = _tensor(x)
     dim = _dim(_alias(dim, -1, axis, "dim", "axis", "softmax"), x.ndim, "softmax")
-    return ops.Softmax.apply(x, axis=dim)
+    return ops.Softmax.apply(x._to_float(), axis=dim)
 
 
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
@@ -31,7 +31,7 @@ def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     for logits of magnitude 1e4."""
     x = _tensor(x)
     dim = _dim(_alias(dim, -1, axis, "dim", "axis", "log_softmax"), x.ndim, "log_softmax")
-    return ops.LogSoftmax.apply(x, axis=dim)
+    return ops.LogSoftmax.apply(x._to_float(), axis=dim)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -249,7 +249,7 @@ def _class_loss(input: Any, target: Any, weight: Any, ignore_index: Any, reducti
     count neither in the sum nor in the mean, whose denominator is the sum of w[t] over the rows
     kept (all rows ignored: NaN, with gradient 0, as in PyTorch).
     """
-    scores = _tensor(input)
+    scores = _tensor(input)._to_float() if logits else _tensor(input)
     ignore_index = integer(ignore_index, fn, "ignore_index")
     t, ignored = _class_targets(scores, target, fn, ignore_index)
     w = _class_weight(weight, scores.shape[-1], fn)

@@ -82,13 +82,14 @@ def _array_text(a: np.ndarray, prefix: str) -> str:
     """`a`'s values as set_printoptions says, continuation lines aligned after `prefix`."""
     o = _print_options
     formatter = None
-    if o["sci_mode"] and a.dtype.kind == "f":
-        formatter = {"float_kind": lambda v: f"{v:.{o['precision']}e}"}
+    if o["sci_mode"] is not None and a.dtype.kind == "f" and a.size:  # forced: one width for all
+        spec = f".{o['precision']}{'e' if o['sci_mode'] else 'f'}"
+        width = max(len(format(v, spec)) for v in a.flat)
+        formatter = {"float_kind": lambda v: format(v, f">{width}{spec}")}
     threshold = int(min(o["threshold"], sys.maxsize))
     return np.array2string(a, precision=o["precision"], threshold=threshold,
                            edgeitems=o["edgeitems"], max_line_width=o["linewidth"],
-                           suppress_small=o["sci_mode"] is False, formatter=formatter,
-                           separator=", ", prefix=prefix)
+                           formatter=formatter, separator=", ", prefix=prefix)
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -306,7 +307,7 @@ class Tensor:
 
     # ----- reverse mode -----------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False,
-                 retain_grad: bool = False) -> None:
+                 retain_grad: bool = False, *, gradient: Any = None) -> None:
         """Backpropagate from this tensor: add d(self)/d(leaf) * grad into every leaf's `.grad`.
 
         grad: the gradient of the final objective with respect to this tensor; may be omitted
@@ -314,7 +315,12 @@ class Tensor:
         retain_graph: keep the arrays ops saved for backward, so backward can run again.
         retain_grad: also store `.grad` on every intermediate tensor (for inspection and
             `viz` gradient pictures); off by default because it keeps memory alive.
+        gradient: PyTorch's name for `grad`.
         """
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward: give grad or gradient (its PyTorch name), not both")
+            grad = gradient
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no input to it "
                                "has requires_grad=True, or it was made under no_grad())")
@@ -349,6 +355,12 @@ class Tensor:
     def retains_grad(self) -> bool:
         """True when `retain_grad()` was called on this intermediate tensor."""
         return _RETAIN in (self._hooks or ())
+
+    def __getstate__(self) -> tuple:
+        # a copy (copy.deepcopy, pickle) has no hooks, as in PyTorch: they belong to this object
+        slots = {k: getattr(self, k) for k in Tensor.__slots__[:-1] if hasattr(self, k)}
+        slots["_hooks"] = None
+        return None, slots
 
     def _hook_table(self) -> dict:
         hooks = self._hooks
@@ -613,11 +625,11 @@ class Tensor:
     # ----- elementwise -----------------------------------------------------------------
     def tanh(self) -> "Tensor":
         """Hyperbolic tangent."""
-        return F.Tanh.apply(self._floating())
+        return F.Tanh.apply(self._to_float())
 
     def sigmoid(self) -> "Tensor":
         """Logistic sigmoid 1 / (1 + exp(-x)), without overflow for large |x|."""
-        return F.Sigmoid.apply(self._floating())
+        return F.Sigmoid.apply(self._to_float())
 
     def relu(self) -> "Tensor":
         """max(x, 0)."""
@@ -625,17 +637,17 @@ class Tensor:
 
     def exp(self) -> "Tensor":
         """Elementwise e**x."""
-        return F.Exp.apply(self._floating())
+        return F.Exp.apply(self._to_float())
 
     def log(self) -> "Tensor":
         """Natural logarithm."""
-        return F.Log.apply(self._floating())
+        return F.Log.apply(self._to_float())
 
     def log1p(self) -> "Tensor":
         """log(1 + x), exact for tiny x."""
-        return F.Log1p.apply(self._floating())
+        return F.Log1p.apply(self._to_float())
 
-    def _floating(self) -> "Tensor":
+    def _to_float(self) -> "Tensor":
         """Self, or for an integer or bool tensor its values in the default float dtype: what
         PyTorch's float functions (exp, log, tanh, ...) compute in."""
         return self._cast(_default_dtype[0]) if self.data.dtype.kind in "biu" else self
@@ -759,17 +771,17 @@ class Tensor:
 
     def softmax(self, dim: int = -1) -> "Tensor":
         """exp(x) / sum(exp(x)) along `dim`."""
-        return F.Softmax.apply(self, axis=dim)
+        return F.Softmax.apply(self._to_float(), axis=dim)
 
     def log_softmax(self, dim: int = -1) -> "Tensor":
         """x - logsumexp(x) along `dim`."""
-        return F.LogSoftmax.apply(self, axis=dim)
+        return F.LogSoftmax.apply(self._to_float(), axis=dim)
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
         """log(sum(exp(x))) over `dim` (an int or a tuple), shifted by the maximum so it never
         overflows (-inf rows give -inf); the gradient is softmax(x) along `dim`. An integer
         tensor gives the default float dtype."""
-        x = self if self.data.dtype.kind == "f" else self._cast(_default_dtype[0])
+        x = self._to_float()
         dims = _norm_dims(dim)
         for d in dims if isinstance(dims, tuple) else (dims,):
             _dim(d, self.ndim, "logsumexp")
@@ -1664,12 +1676,15 @@ class RemovableHandle:
 
 
 def _run_hooks(hooks: dict, g: np.ndarray) -> np.ndarray:
-    """The gradient g after a tensor's register_hook hooks, each given a copy as a Tensor."""
+    """The gradient g after a tensor's register_hook hooks, each given a copy as a Tensor: what
+    a hook returns, or else its argument (changed in place or not) goes on."""
     for key, hook in list(hooks.items()):
         if key is _RETAIN:
             continue
-        new = hook(Tensor(g.copy(), dtype=g.dtype))
-        if new is None:
+        given = Tensor(g.copy(), dtype=g.dtype)
+        new = hook(given)
+        if new is None:  # the hook may have changed its argument in place (g.clamp_(-1, 1))
+            g = given.data
             continue
         arr = new.data if isinstance(new, Tensor) else new
         if not isinstance(arr, np.ndarray) or arr.shape != g.shape or arr.dtype != g.dtype:

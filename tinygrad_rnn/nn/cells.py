@@ -155,7 +155,7 @@ class RNNCell(CellBase):
         return _tag_state(h_new, tags, "h")
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + (f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + (f", nonlinearity={self.nonlinearity}"  # PyTorch's text
                                        if self.nonlinearity != "tanh" else "")
 
 

@@ -103,7 +103,7 @@ class Dropout(Module):
         return F.dropout(x, self.p, training=self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace=False"  # PyTorch's text (no in-place dropout here)
 
 
 class ReLU(Module):

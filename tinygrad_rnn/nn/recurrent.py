@@ -107,13 +107,14 @@ def _unroll_steps(cell: CellBase, x_seq: Steps, state: Any,
 def _unroll_fused(cell: CellBase, x_seq: Steps, state: Any, layer: int) -> tuple[Any, Any]:
     """The whole sequence of one layer as ONE graph node (`tinygrad_rnn.fused`): the time
     loop and BPTT run in compiled kernels (GRU: a NumPy loop inside the node); the numbers
-    equal `_unroll_steps`'s. Falls back to `_unroll_steps` for mixed dtypes."""
+    equal `_unroll_steps`'s. Falls back to `_unroll_steps` for mixed dtypes, and for a cell with
+    forward hooks (they see each step's call)."""
     x = x_seq if isinstance(x_seq, Tensor) else stack(list(x_seq), axis=0)
     W, b = cell.linear.weight, cell.linear.bias
     lstm = isinstance(cell, LSTMCell)
     pieces = (state if lstm else (state,)) if state is not None else ()
     if (not isinstance(cell, (RNNCell, LSTMCell, GRUCell)) or x.dtype != W.dtype
-            or getattr(cell, "proj_size", 0)
+            or getattr(cell, "proj_size", 0) or cell._pre_hooks or cell._post_hooks
             or any(s is not None and s.dtype != W.dtype for s in pieces)):
         return _unroll_steps(cell, x_seq, state, layer)
     steps, unbatched, hidden = x.shape[0], x.ndim == 2, cell.hidden_size
@@ -466,11 +467,6 @@ class RNN(RecurrentBase):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, fused,
                          dtype, bidirectional, nonlinearity=nonlinearity)
-
-    def extra_repr(self) -> str:
-        extra = super().extra_repr()
-        return extra + (f", nonlinearity={self.nonlinearity!r}"
-                        if self.nonlinearity != "tanh" else "")
 
 
 class LSTM(RecurrentBase):
