@@ -135,6 +135,7 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "scatter_add_rows": lambda rng, d: [
         (*_arrays(rng, d, (5, 3)), np.array([4, 0, 4, 2, 4]), *_arrays(rng, d, (5, 3))),
         (np.zeros((3, 1), d), np.array([], dtype=np.int64), np.zeros((0, 1), d))],
+    "erf": lambda rng, d: [(_arrays(rng, d, (50,), scale=3.0)[0],), (np.zeros(0, d),)],
     "word_sums": lambda rng, d: [(rng.integers(0, 2**40, size=n).astype(np.uint64),)
                                  for n in (0, 1, 37)],  # small words: the sums do not wrap
 }

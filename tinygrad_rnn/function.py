@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.kernels.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh_grad
+from tinygrad_rnn.kernels.activations import (erf, relu, relu_grad, sigmoid, sigmoid_grad,
+                                              tanh_grad)
 from tinygrad_rnn.kernels.core import by_size
 from tinygrad_rnn.kernels.matmul import product
 from tinygrad_rnn.kernels.scatter import scatter_add_rows
@@ -1039,8 +1040,8 @@ class BCEWithLogits(Function):
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    """The error function elementwise (NumPy has none; math.erf is exact in double)."""
-    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
+    """The error function elementwise (a kernel: NumPy has none)."""
+    return erf(np.ascontiguousarray(x).reshape(-1)).reshape(x.shape)
 
 
 class GELU(Function):

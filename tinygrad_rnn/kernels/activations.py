@@ -14,6 +14,8 @@ s (1 - s) is as small as the exact one; the tests sweep every float32 magnitude)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinygrad_rnn.kernels.core import formula, kernel
@@ -164,3 +166,20 @@ def act_grad_inplace(y, g, code):
 def act_grad_inplace(y, g, code):
     """NumPy twin."""
     g *= (tanh_grad, sigmoid_grad, relu_grad)[code](y)
+
+
+# ----- the error function, for GELU --------------------------------------------------------------
+@kernel
+def erf(x):
+    """erf of each value of a 1-D array, into a new array (NumPy has no erf; GELU's
+    Phi(x) = (1 + erf(x / sqrt(2))) / 2)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = math.erf(float(x[i]))  # in float64, as the twin: the same rounding
+    return out
+
+
+@erf.numpy
+def erf(x):
+    """NumPy twin: Python's math.erf value by value."""
+    return np.array([math.erf(v) for v in x.tolist()], dtype=x.dtype)
