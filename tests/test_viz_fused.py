@@ -102,3 +102,22 @@ def test_a_fused_hand_model_with_max_steps():
     hs, _ = nn.unroll(cell, xs)  # one fused node
     src = viz.draw(hs.sum(), max_steps=4).source
     assert [int(s) for s in CLUSTER.findall(src)] == [1, 2, 39, 40]
+
+
+@pytest.mark.parametrize("cls,bidirectional", [(nn.RNN, False), (nn.LSTM, True),
+                                               (nn.GRU, False), (nn.GRU, True)])
+def test_a_fused_packed_model_is_drawn_like_its_per_op_graph(cls, bidirectional):
+    """On a packed batch (one fused node per run of equal batch size), the same steps, states
+    and gradient norms as the per-op path, h_n included."""
+    def draw(fused):
+        tg.manual_seed(0)
+        model = cls(3, 4, num_layers=2, bidirectional=bidirectional)
+        x = Tensor(np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32))
+        out, h_n = model(nn.utils.rnn.pack_padded_sequence(x, [5, 3]), fused=fused)
+        h_n = h_n[0] if isinstance(h_n, tuple) else h_n
+        return viz.draw((out.data ** 2).sum() + (h_n ** 2).sum(), grads=True).source
+
+    a, b = draw(True), draw(False)
+    assert [int(s) for s in CLUSTER.findall(a)] == [1, 2, 3, 4, 5]
+    assert "_layer</B>" not in a
+    assert state_norms(a) == state_norms(b) and len(state_norms(a)) >= 10

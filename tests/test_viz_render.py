@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
+import tinygrad_rnn as tg
 import viz
+from tinygrad_rnn import Tensor, nn
 from viz.demo import random_model_loss, render_random_model
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None,
@@ -45,17 +48,43 @@ def test_render_a_digraph_already_drawn(tmp_path):
     ("rnn", 1, "ops", 4)])
 def test_layout_puts_time_left_to_right(cell, layers, detail, max_steps):
     loss, _ = random_model_loss(cell, steps=9, layers=layers)
-    plain = viz.draw(loss, detail=detail, grads=True, max_steps=max_steps).pipe(
-        format="plain").decode()
-    x = {}
-    for line in plain.splitlines():  # "node <name> <x> <y> ..."
-        parts = line.split()
-        if parts[0] == "node" and parts[1].endswith("_anchor"):
-            x[parts[1]] = float(parts[2])
+    graph = viz.draw(loss, detail=detail, grads=True, max_steps=max_steps)
     expected = [f"t{t}_anchor" for t in range(1, 10)]
     if max_steps:
         expected = ["t1_anchor", "t2_anchor", "gap_anchor", "t8_anchor", "t9_anchor"]
-    assert sorted(x, key=x.get) == expected
+    assert time_order(graph) == expected
+
+
+def time_order(graph) -> list[str]:
+    """The steps' anchors (one invisible point in each step's cluster), left to right as laid
+    out by Graphviz."""
+    x = {}
+    for line in graph.pipe(format="plain").decode().splitlines():  # "node <name> <x> <y> ..."
+        parts = line.split()
+        if parts[0] == "node" and parts[1].endswith("_anchor"):
+            x[parts[1]] = float(parts[2])
+    return sorted(x, key=x.get)
+
+
+@pytest.mark.parametrize("cls,layers,bidirectional,detail,fused,lengths", [
+    (nn.GRU, 2, False, "cells", True, [5, 3]),  # the picture reported as t=3, 1, 2, 4, 5
+    (nn.LSTM, 2, False, "cells", True, [5, 3]), (nn.GRU, 1, False, "ops", True, [5, 3]),
+    (nn.RNN, 1, True, "cells", True, [5, 3]), (nn.GRU, 2, True, "ops", True, [5, 3]),
+    (nn.LSTM, 2, True, "cells", True, [3, 7, 2]), (nn.RNN, 2, False, "ops", False, [3, 7, 2])])
+def test_packed_input_puts_time_left_to_right(cls, layers, bidirectional, detail, fused,
+                                              lengths):
+    """A packed batch runs as one fused node per run of equal batch size, on the active rows:
+    drawn, its steps still run left to right (h_n in the loss too)."""
+    tg.manual_seed(0)
+    model = cls(4, 3, num_layers=layers, bidirectional=bidirectional)
+    rng = np.random.default_rng(1)
+    seqs = [Tensor(rng.standard_normal((n, 4)).astype(np.float32)) for n in lengths]
+    out, h_n = model(nn.utils.rnn.pack_sequence(seqs, enforce_sorted=False), fused=fused)
+    h_n = h_n[0] if isinstance(h_n, tuple) else h_n
+    loss = (out.data ** 2).sum() + (h_n ** 2).sum()
+    expected = [f"t{t}_anchor" for t in range(1, max(lengths) + 1)]
+    assert time_order(viz.draw(loss, detail=detail)) == expected
+    assert time_order(viz.draw(loss, detail=detail, grads=True)) == expected
 
 
 def test_rnn_and_lstm_comparison_pictures_share_one_scale(tmp_path):

@@ -196,3 +196,85 @@ def test_max_steps_collapses_a_three_thousand_step_hand_loop():
     assert "\u2026 2996 steps \u2026" in src
     assert len(src) < 20_000, len(src)  # a small DOT: four steps and the gap node
     assert elapsed < 60  # the brief's bound, with a wide margin (a few seconds here)
+
+
+# ----- packed input: one fused node per run of equal batch size, drawn step by step ----------
+EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.M)
+PARAM = re.compile(r"^\s*(n\d+) \[.*peripheries=2", re.M)
+STATE = re.compile(r"<BR/>([hc])<SUB>(\d+)</SUB>")
+BOX = re.compile(r"t=(\d+), layer (\d+)")
+
+
+def packed_loss(cls, layers: int, bidirectional: bool, fused: bool = True,
+                lengths: tuple = (5, 3)):
+    """A model run on a packed batch (longest first) of random sequences; the loss of its
+    output."""
+    tg.manual_seed(0)
+    model = cls(4, 3, num_layers=layers, bidirectional=bidirectional)
+    x = Tensor(np.random.default_rng(3).standard_normal((max(lengths), len(lengths), 4))
+               .astype(np.float32))
+    out, _ = model(nn.utils.rnn.pack_padded_sequence(x, list(lengths)), fused=fused)
+    return (out.data ** 2).sum()
+
+
+@pytest.mark.parametrize("detail", ["ops", "cells"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
+def test_packed_input_puts_every_step_and_layer_in_its_cluster(cls, layers, bidirectional,
+                                                               detail):
+    src = viz.draw(packed_loss(cls, layers, bidirectional), detail=detail).source
+    assert steps_of(src) == [1, 2, 3, 4, 5]
+    where, names, directions = placement(src), labels(src), 2 if bidirectional else 1
+    states: dict[int, int] = {}
+    for key, label in names.items():
+        box, state = BOX.search(label), STATE.search(label)
+        if box:  # a cell box: in its step, in its layer
+            step, layer = int(box.group(1)), int(box.group(2))
+            assert where[key] == [f"cluster_t{step}"] + \
+                ([f"cluster_t{step}_l{layer}"] if layers > 1 else []), (label, where[key])
+        if state and state.group(1) == "h":  # h_t: in its step, inside a layer's cluster
+            step = int(state.group(2))
+            assert where[key][0] == f"cluster_t{step}", (label, where[key])
+            assert len(where[key]) == (2 if layers > 1 else 1), (label, where[key])
+            states[step] = states.get(step, 0) + 1
+    # one h_t per step, layer and direction: the state carried from one run to the next (and
+    # h_n) is that h_t, not a second node named h_t
+    assert states == {t: layers * directions for t in range(1, 6)}
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])
+def test_packed_upper_layer_reads_the_lower_layers_states(cls, bidirectional, fused):
+    """Layer 1 reads layer 0's h_t as with padded input: no stack / reshape / cat / getitem of
+    the packed rows between the layers, drawn outside the steps."""
+    src = viz.draw(packed_loss(cls, 2, bidirectional, fused), detail="cells").source
+    where, names = placement(src), labels(src)
+    params = set(PARAM.findall(src))
+    edges = [(a, b) for a, b in EDGE.findall(src)  # (not the invisible ones ordering steps)
+             if not a.endswith("_anchor") and a != "time"]
+    for a, b in edges:
+        if b in where and len(where[b]) == 2 and where[b][1].endswith("_l1"):
+            assert where.get(a) or a in params, (names.get(a), "->", names[b])
+    # bidirectional: x_t of layer 1 is [h_t forward; h_t backward], a cat of two layer-0 states
+    inputs = [k for k, label in names.items() if label.startswith("<B>cat</B><BR/>x<SUB>")]
+    assert len(inputs) == (10 if bidirectional else 0)
+    for k in inputs:
+        feeding = [a for a, b in edges if b == k]
+        assert len(feeding) == 2 and all(where[a][1].endswith("_l0") for a in feeding)
+
+
+def test_packed_drawing_has_about_as_many_nodes_as_padded():
+    """The packed path adds only the joins of its runs (a stack and a reshape per run, the rows
+    carried on), not a copy of the data between the layers."""
+    def nodes(loss):
+        return len(labels(viz.draw(loss).source))
+
+    tg.manual_seed(0)
+    model = nn.GRU(4, 3, num_layers=2, bidirectional=True)
+    x = Tensor(np.random.default_rng(3).standard_normal((11, 2, 4)).astype(np.float32))
+    padded, _ = model(x)
+    packed, _ = model(nn.utils.rnn.pack_padded_sequence(x, [11, 3]))
+    n_padded, n_packed = nodes((padded ** 2).sum()), nodes((packed.data ** 2).sum())
+    assert n_padded < n_packed <= n_padded + 20, (n_padded, n_packed)

@@ -11,7 +11,8 @@ The picture is built in four passes over one list of tensors (parents before chi
    - a tensor made by a cell call (or inside `tg.annotate(step=t)`, which wins) belongs to step
      t; its layer is its `layer` tag (nn.RNN and annotate set it), else the rank of its cell
      call among the calls of that step (the distinct cells used within one step are its
-     layers, in the order they were first called);
+     layers, in the order they were first called), else (tagged with a step only: the rows of
+     a state that a packed run carries on) the layer of its parents in that step;
    - an op after the cells that reads the states of one step t and nothing later (an output
      layer, the step's loss) joins step t's cluster; so does the running sum of the losses,
      `loss = loss + loss_t` (an add of two such results goes to the later step): the partial
@@ -47,7 +48,7 @@ import numpy as np
 
 from tinygrad_rnn.tensor import Tensor
 from viz.colors import NO_GRAD_COLOR, LogScale, text_color
-from viz.view import View, _as_roots, graph_op, walk  # noqa: F401  (walk: re-exported)
+from viz.view import View, _as_roots, walk  # noqa: F401  (walk: re-exported)
 
 DETAILS = ("ops", "cells")
 SKIP_KEY = "skip"
@@ -199,7 +200,7 @@ class _Builder:
         self.index = {id(t): i for i, t in enumerate(order)}
         self.root_ids = {id(t) for t in roots}
         self.parents = [[self.index[id(p)] for p in view.parents(t)] for t in order]
-        self.op = [graph_op(t) for t in order]
+        self.op = [view.op(t) for t in order]
         self.consumers: list[list[int]] = [[] for _ in order]
         for i, ps in enumerate(self.parents):
             for j in ps:
@@ -229,8 +230,12 @@ class _Builder:
         for i in range(n):
             if made_by_cell[i]:
                 step = tags[i]["step"]
+                # untagged layer (a packed run's active rows h_t[:b]): its parents' layer
+                layers = {place[j][1] for j in self.parents[i]
+                          if place[j] is not None and place[j][0] == step}
                 layer = tags[i]["layer"] if "layer" in tags[i] else \
-                    rank[step][tags[i]["call"]] if "call" in tags[i] else None
+                    rank[step][tags[i]["call"]] if "call" in tags[i] else \
+                    layers.pop() if len(layers) == 1 else None
                 place[i] = (step, layer)
                 continue
             if not self.parents[i] or self.view[i] is not None:
