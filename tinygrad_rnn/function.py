@@ -23,7 +23,7 @@ from tinygrad_rnn.kernels.core import by_size
 from tinygrad_rnn.kernels.matmul import product
 from tinygrad_rnn.kernels.scatter import scatter_add_rows
 from tinygrad_rnn.modes import switches
-from tinygrad_rnn.tensor import Scatter, Tensor, _check_finite, _watch
+from tinygrad_rnn.tensor import Scatter, Tensor, _check_finite, _norm_dims, _watch
 
 
 class Function:
@@ -362,19 +362,13 @@ def _expand_back(g: np.ndarray, shape: tuple, axis: Any, keepdims: bool) -> np.n
     return np.broadcast_to(g, shape)
 
 
-def _norm_axis(axis: Any) -> Any:
-    """A list of dims as a tuple; no dims at all ([] or ()) as None: every dim, as PyTorch."""
-    axis = tuple(axis) if isinstance(axis, list) else axis
-    return None if isinstance(axis, tuple) and not axis else axis
-
-
 class Sum(Function):
     """Sum over an axis (or all axes)."""
 
     __slots__ = ("axis", "keepdims", "in_shape")
 
     def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axis, ctx.keepdims, ctx.in_shape = _norm_axis(axis), keepdims, a.shape
+        ctx.axis, ctx.keepdims, ctx.in_shape = _norm_dims(axis), keepdims, a.shape
         return np.sum(a, axis=ctx.axis, keepdims=keepdims)
 
     def backward(ctx, g):
@@ -388,7 +382,7 @@ class Max(Function):
     reduce = staticmethod(np.max)
 
     def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axis, ctx.keepdims = _norm_axis(axis), keepdims
+        ctx.axis, ctx.keepdims = _norm_dims(axis), keepdims
         y = ctx.reduce(a, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(a, y)
         return y if keepdims else ctx.reduce(a, axis=ctx.axis)
@@ -726,7 +720,7 @@ class Norm(Function):
     __slots__ = ("p", "axis", "keepdims")
 
     def forward(ctx, a, p, axis=None, keepdims=False):
-        ctx.p, ctx.axis, ctx.keepdims = p, _norm_axis(axis), keepdims
+        ctx.p, ctx.axis, ctx.keepdims = p, _norm_dims(axis), keepdims
         if p == 2:
             y = np.sqrt(np.sum(a * a, axis=ctx.axis, keepdims=keepdims))
         else:
@@ -835,7 +829,7 @@ class LogSumExp(Function):
     __slots__ = ("axis", "keepdims")
 
     def forward(ctx, a, axis, keepdims=False):
-        ctx.axis, ctx.keepdims = _norm_axis(axis), keepdims
+        ctx.axis, ctx.keepdims = _norm_dims(axis), keepdims
         m = np.max(a, axis=ctx.axis, keepdims=True, initial=-np.inf)  # -inf for an empty row
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)  # no inf - inf
         with np.errstate(divide="ignore"):
