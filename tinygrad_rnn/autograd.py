@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from tinygrad_rnn.modes import detect_anomaly, enable_grad, no_grad, set_grad_enabled
-from tinygrad_rnn.tensor import Tensor, _propagate, _seed_grad, tensor_list
+from tinygrad_rnn.tensor import Tensor, _propagate, _seeds
 from tinygrad_rnn.tensor import grad as _grad
 
 __all__ = ["grad", "backward", "Variable", "detect_anomaly", "no_grad", "enable_grad",
@@ -33,19 +33,7 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
              retain_graph: bool | None = None) -> None:
     """`torch.autograd.backward`: one backward pass from several roots at once, adding
     d sum(tensors * grad_tensors) / d leaf into every leaf's `.grad`."""
-    tensors = tensor_list(tensors, "autograd.backward", "tensors", empty=False)
-    if grad_tensors is None or isinstance(grad_tensors, Tensor):
-        grad_tensors = [grad_tensors] * (1 if grad_tensors is not None else len(tensors))
-    grad_tensors = list(grad_tensors)
-    if len(grad_tensors) != len(tensors):
-        raise ValueError(f"autograd.backward: {len(grad_tensors)} grad_tensors for "
-                         f"{len(tensors)} tensors")
-    seeds: dict = {}
-    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
-        if not t.requires_grad:
-            raise RuntimeError(f"autograd.backward: tensors[{i}] does not require grad")
-        g = _seed_grad(t, g, f"autograd.backward: grad_tensors[{i}]")
-        seeds[t] = g if t not in seeds else seeds[t] + g
+    seeds = _seeds(tensors, grad_tensors, "autograd.backward", "tensor", "grad_tensors")
     _propagate(seeds, bool(retain_graph), False)
 
 

@@ -1779,26 +1779,12 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     retain_graph: keep the saved arrays of the ops walked, so backward (or grad) can run again.
     allow_unused: an input the outputs do not depend on gives None instead of an error.
     """
-    outputs = tensor_list(outputs, "grad", "outputs", empty=False)
     inputs = tensor_list(inputs, "grad", "inputs", empty=False)
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, (Tensor, np.ndarray)) or not isinstance(grad_outputs,
-                                                                          (list, tuple)):
-        grad_outputs = [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad, so no gradient "
                                "flows to it")
-    seeds: dict[Tensor, np.ndarray] = {}
-    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not out.requires_grad:
-            raise RuntimeError(f"grad: output {i} does not require grad (no input to it has "
-                               "requires_grad=True, or it was made under no_grad())")
-        g = _seed_grad(out, g, f"grad: grad_outputs[{i}]")
-        seeds[out] = g if out not in seeds else seeds[out] + g
+    seeds = _seeds(outputs, grad_outputs, "grad", "output", "grad_outputs")
     found = _propagate(seeds, retain_graph, False, targets=set(inputs))
     result = []
     for i, t in enumerate(inputs):
@@ -1808,6 +1794,27 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                "outputs; pass allow_unused=True to get None for it")
         result.append(g)
     return tuple(result)
+
+
+def _seeds(roots: Any, grads: Any, fn: str, root: str, grads_name: str) -> dict:
+    """{root tensor: its starting gradient} for one walk from several roots (a root given
+    twice: the sum), from `grads`: one per root (a lone Tensor or array for one root), or None
+    (1 for one-element roots). Errors name fn, "<root> i" and "<grads_name>[i]"."""
+    roots = tensor_list(roots, fn, root + "s", empty=False)
+    if grads is None:
+        grads = [None] * len(roots)
+    elif isinstance(grads, (Tensor, np.ndarray)) or not isinstance(grads, (list, tuple)):
+        grads = [grads]
+    if len(grads) != len(roots):
+        raise ValueError(f"{fn}: {len(grads)} {grads_name} for {len(roots)} {root}s")
+    seeds: dict[Tensor, np.ndarray] = {}
+    for i, (t, g) in enumerate(zip(roots, grads)):
+        if not t.requires_grad:
+            raise RuntimeError(f"{fn}: {root} {i} does not require grad (no input to it has "
+                               "requires_grad=True, or it was made under no_grad())")
+        g = _seed_grad(t, g, f"{fn}: {grads_name}[{i}]")
+        seeds[t] = g if t not in seeds else seeds[t] + g
+    return seeds
 
 
 def _describe(t: Tensor) -> str:
