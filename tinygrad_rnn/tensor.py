@@ -358,7 +358,8 @@ class Tensor:
 
     def __getstate__(self) -> tuple:
         # a copy (copy.deepcopy, pickle) has no hooks, as in PyTorch: they belong to this object
-        slots = {k: getattr(self, k) for k in Tensor.__slots__[:-1] if hasattr(self, k)}
+        slots = {k: getattr(self, k) for k in Tensor.__slots__
+                 if k != "__weakref__" and hasattr(self, k)}
         slots["_hooks"] = None
         return None, slots
 
