@@ -4,7 +4,8 @@ Every ```python block of a page runs: a page's blocks in order, in one namespace
 Python process started from the repository root. A ```text block right after a python block
 (only blank lines between) is what that block must print, exactly (trailing spaces ignored).
 `<!-- skip -->` on the line just before a block keeps it from running. The README also stays
-short, names no machine-specific path, and links only to files that exist.
+short, names no machine-specific path, and links only to files that exist; every table has
+rows, each with as many cells as its header.
 """
 
 from __future__ import annotations
@@ -156,6 +157,36 @@ def test_no_machine_specific_path_and_no_broken_link(page):
         assert (page.parent / target).exists(), f"{page.name}: broken link to {target}"
 
 
+
+CELL_BAR = re.compile(r"(?<!\\)\|")  # a cell boundary: a bar with no backslash before it
+
+
+def tables(text: str) -> list[tuple[int, list[list[str]]]]:
+    """Every Markdown table of a page outside code blocks: (line of its header, its rows of
+    cells, the header first and the |---| line left out)."""
+    found, rows, start, fenced = [], [], 0, False
+    for n, line in enumerate([*text.split("\n"), ""], start=1):
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("|"):
+            if not rows:
+                start = n
+            rows.append([c.strip() for c in CELL_BAR.split(line.strip().strip("|"))])
+        elif rows:
+            found.append((start, [r for r in rows if not set("".join(r)) <= set("-: ")]))
+            rows = []
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_every_table_has_rows_and_as_many_cells_as_its_header(page):
+    for line, (header, *body) in tables(page.read_text(encoding="utf-8")):
+        assert body, f"{page.name}:{line}: a table with a header and no rows"
+        for row in body:
+            assert len(row) == len(header), f"{page.name}:{line}: {row} has {len(row)} cells, " \
+                                            f"the header {len(header)}"
+
+
 # ----- the checker itself --------------------------------------------------------------------
 
 def test_parse_blocks_pairs_output_skips_and_ignores_other_languages():
@@ -177,6 +208,12 @@ def test_a_wrong_expected_output_is_caught(tmp_path):
     (block1, r1), (block2, r2) = run_page(page, tmp_path / "root")
     assert r1["error"] is None and r2["error"] is None  # one namespace: x carried over
     assert normalise(r2["out"]) == "42" != normalise(block2.expected)
+
+
+def test_tables_finds_a_header_without_rows_and_ignores_code_blocks():
+    page = ("| a | b |\n|---|---|\n\ntext\n\n```text\n| not | a table |\n```\n"
+            "| c |\n|---|\n| 1 \\| 2 |\n")
+    assert tables(page) == [(1, [["a", "b"]]), (9, [["c"], ["1 \\| 2"]])]
 
 
 def test_an_unclosed_block_is_an_error():

@@ -464,6 +464,30 @@ def test_benchmark_interleaving_is_warm_and_shuffled():
     assert all(sorted(order) == list("abcd") for order in orders) and len(orders) > 1
 
 
+
+def test_benchmark_medians_take_each_ratios_median_and_judge_it(tmp_path):
+    """bench_medians.py reads saved runs of bench_rnn.py and prints each ratio's median with its
+    verdict against the column's target, "on the line" when it prints as the target."""
+    head = ("| cell | (B, T, H) | tinygrad ms | /numpy (<= 0.7) | /torch (<= 0.8) | "
+            "bound/tinygrad (>= 90% at (64, 50, 512)) |\n|---|---|---|---|---|---|\n")
+    runs, cells = [], [("0.61 met", "0.90 MISSED", "30%", "0.95 met"),
+                       ("0.75 MISSED", "0.80 met", "50%", "0.80 MISSED"),
+                       ("0.72 MISSED", "0.79 met", "40%", "0.90 met")]
+    for n, (numpy, torch, small, big) in enumerate(cells):
+        runs.append(tmp_path / f"run{n}.txt")
+        runs[-1].write_text(f"threads: 1  (versions)\n{head}| rnn | (1, 25, 100) | 1.0 | {numpy} | "
+                            f"{torch} | {small} |\n| rnn | (64, 50, 512) | 9.0 | 0.50 met | "
+                            f"0.70 met | {big} |\n")
+    done = subprocess.run([sys.executable, "benchmarks/bench_medians.py", *map(str, runs)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| rnn")]
+    assert rows == [
+        "| rnn | (1, 25, 100) | 0.72 MISSED (0.61, 0.75, 0.72) | 0.80 on the line (0.90, 0.80, "
+        "0.79) | 40% (30%, 50%, 40%) |",
+        "| rnn | (64, 50, 512) | 0.50 met (0.50, 0.50, 0.50) | 0.70 met (0.70, 0.70, 0.70) | "
+        "90% on the line (95%, 80%, 90%) |"]
+
 def test_cell_loop_benchmark_runs():
     pytest.importorskip("torch")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
