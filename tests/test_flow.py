@@ -270,6 +270,29 @@ def test_plots_write_pngs(tmp_path):
         assert open(p, "rb").read(8) == PNG
 
 
+def test_many_panels_wrap_three_to_a_row():
+    # six models side by side made a 31-inch (3432-pixel) figure, unreadable in a notebook
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    cell, head, xs, ys = _model(nn.RNNCell)
+    run = flow.unroll_losses(cell, xs, head, ys)
+    conn, jac = flow.connectivity(run.losses, run.x), flow.jacobians(cell, xs)
+    for fig, panel_width in ((flow.plot_jacobians({f"rnn {k}": jac for k in range(5)}), 5.2),
+                             (flow.plot_connectivity({f"rnn {k}": conn for k in range(5)}), 4.3)):
+        places = {ax.get_title().split(":")[0]: (ax.get_subplotspec().rowspan.start,
+                                                 ax.get_subplotspec().colspan.start)
+                  for ax in fig.axes if ax.get_title().startswith("rnn ")}
+        assert places == {"rnn 0": (0, 0), "rnn 1": (0, 1), "rnn 2": (0, 2),
+                          "rnn 3": (1, 0), "rnn 4": (1, 1)}
+        assert fig.get_size_inches()[0] <= 3 * panel_width + 1.2
+        plt.close(fig)
+    four = flow.plot_jacobians({f"rnn {k}": jac for k in range(4)})  # 2 x 2, not 3 + 1
+    assert sorted((ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+                  for ax in four.axes) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    plt.close(four)
+
+
 @pytest.mark.parametrize("blocked", ["matplotlib", "PIL"])
 def test_missing_extra_is_one_clear_error_before_any_work(monkeypatch, tmp_path, blocked):
     cell, head, xs, ys = _model(nn.RNNCell)
@@ -326,6 +349,34 @@ def test_animate_backward_gif_has_one_frame_per_share_of_the_tensors(tmp_path):
     assert w.grad is None
     with pytest.raises(ValueError, match="animate_backward: path must end in .gif"):
         flow.animate_backward(loss, tmp_path / "b.png")
+
+
+@needs_dot
+def test_animate_backward_on_a_freed_graph_names_itself(tmp_path):
+    # it used to fail inside its own loss.backward() with backward's 'a second time' message,
+    # which names neither animate_backward nor the backward the user had already run
+    pytest.importorskip("PIL")
+    cell, head, xs, ys = _model(nn.RNNCell)
+    loss = flow.unroll_losses(cell, xs[:2], head, ys[:2]).losses[-1]
+    loss.backward()
+    grads = [p.grad.copy() for p in cell.parameters()]
+    with pytest.raises(RuntimeError, match="animate_backward: the graph of loss was freed by an "
+                                           "earlier backward pass .* fresh forward"):
+        flow.animate_backward(loss, tmp_path / "b.gif")
+    assert all(np.array_equal(g, p.grad) for g, p in zip(grads, cell.parameters()))
+    assert not (tmp_path / "b.gif").exists()
+
+
+def test_a_sequence_module_given_as_the_cell_is_told_to_pass_a_cell():
+    lstm, xs = nn.LSTM(IN, H), np.zeros((T, 1, IN))
+    for call in (lambda: flow.jacobians(lstm, xs),
+                 lambda: flow.unroll_losses(lstm, xs, nn.Linear(H, C), np.zeros(T, int))):
+        with pytest.raises(TypeError, match=r"got LSTM \(a sequence module: pass one of its "
+                                            r"cells, e\.g\. lstm\.cells\[0\]\)"):
+            call()
+    with pytest.raises(TypeError, match=r"cell must be an RNNCell, LSTMCell or GRUCell, got "
+                                        r"Linear$"):
+        flow.jacobians(nn.Linear(IN, H), xs)
 
 
 @needs_dot

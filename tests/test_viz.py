@@ -292,6 +292,14 @@ def test_grads_after_a_plain_backward_say_what_to_do():
     viz.draw(loss)  # without gradients the freed graph still draws
 
 
+def test_grads_after_tg_grad_freed_the_graph_name_it():
+    # tg.grad frees the graph as backward() does; the message used to blame backward() alone
+    loss, model = rnn_loss(T=2, backward=False)
+    tg.grad(loss, list(model.parameters()))
+    with pytest.raises(RuntimeError, match=r"tg\.grad .*without retain_graph=True"):
+        viz.draw(loss, grads=True)
+
+
 def test_truncated_bptt_cut_is_dashed():
     tg.manual_seed(0)
     cell = nn.LSTMCell(2, 3)
@@ -413,6 +421,24 @@ def test_colour_helpers():
     assert scale.color(1e-3) == SCALE[4]  # half way in log10
     assert scale.color(0.0) != scale.color(1e-6) and scale.color(None) == "#ffffff"
     assert "1e-6" in scale.legend_label() and "1e0" in scale.legend_label()
+
+
+def legend_ticks(label: str) -> list[str]:
+    """The texts of the legend's colour cells, left to right."""
+    return re.findall(r'WIDTH="34" HEIGHT="18"><FONT POINT-SIZE="8" COLOR="#\w+">([^<]*)<', label)
+
+
+def test_legend_ticks_tell_a_narrow_scale_apart():
+    # 1 to 4 spans 0.6 decades: to one digit the nine ticks read 1e0 1e0 1e0 2e0 2e0 2e0 ...
+    ticks = legend_ticks(LogScale([1.0, 4.0]).legend_label())
+    assert ticks == ["1.0e0", "1.2e0", "1.4e0", "1.7e0", "2.0e0", "2.4e0", "2.8e0", "3.4e0",
+                     "4.0e0"]
+    # a wide scale keeps one digit
+    assert legend_ticks(LogScale([1e-8, 1.0]).legend_label())[::4] == ["1e-8", "1e-4", "1e0"]
+    # one norm only: every node is the middle colour, so the legend is that one colour
+    one = LogScale([2.0, 2.0])
+    assert legend_ticks(one.legend_label()) == ["2e0"]
+    assert f'BGCOLOR="{one.color(2.0)}" WIDTH="34"' in one.legend_label()
 
 
 def test_jupyter_display_hook_is_available():

@@ -75,15 +75,18 @@ class LogScale:
         """An HTML-like Graphviz label: a colour bar with the decades it spans, and the min/max."""
         if self.lo is None or self.hi is None:
             return "<<B>no nonzero gradient</B>>"
+        span = self.hi - self.lo
+        if span < 1e-12:  # one norm only: every node has the middle colour
+            cells, positions = 1, [0.5]
+        else:
+            positions = [k / (cells - 1) for k in range(cells)]
+        labels = _tick_labels([self.lo + x * span for x in positions])
         ticks = []
-        for k in range(cells):
-            x = k / (cells - 1)
+        for x, text in zip(positions, labels):
             fill = interpolate(x)
-            exponent = self.lo + x * (self.hi - self.lo)
             ticks.append(f'<TD BGCOLOR="{fill}" WIDTH="34" HEIGHT="18">'
                          f'<FONT POINT-SIZE="8" COLOR="{text_color(fill)}">'
-                         f"{_decade(exponent)}</FONT></TD>")
-        span = self.hi - self.lo
+                         f"{text}</FONT></TD>")
         title = "gradient norm \u2016\u2202loss/\u2202tensor\u2016 (log scale)"
         rows = [
             f'<TR><TD COLSPAN="{cells}"><B>{html.escape(title)}</B></TD></TR>',
@@ -102,7 +105,18 @@ def _sci(x: float) -> str:
     return f"{x:.1e}"
 
 
-def _decade(exponent: float) -> str:
-    """A tick label: 10**exponent to one significant digit, as 3e-4 (1e0 for one)."""
-    mantissa, power = f"{10.0 ** exponent:.0e}".split("e")
+def _decade(exponent: float, digits: int = 1) -> str:
+    """A tick label: 10**exponent to `digits` significant digits, as 3e-4 or 3.2e-4 (1e0 for
+    one)."""
+    mantissa, power = f"{10.0 ** exponent:.{digits - 1}e}".split("e")
     return f"{mantissa}e{int(power)}"
+
+
+def _tick_labels(exponents: Sequence[float]) -> list[str]:
+    """Labels for the legend's ticks with the fewest significant digits (1 to 3) that tell
+    neighbours apart: a scale spanning less than a decade would read 1e0 1e0 1e0 2e0 ..."""
+    for digits in (1, 2, 3):
+        labels = [_decade(e, digits) for e in exponents]
+        if all(a != b for a, b in zip(labels, labels[1:])):
+            break
+    return labels

@@ -34,10 +34,11 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.cells import CellBase
-from tinygrad_rnn.tensor import Tensor, tensor_list, topological_order
+from tinygrad_rnn.tensor import _FREED, Tensor, tensor_list, topological_order
 
 EXTRA = "flow"
 VIEWS = ("connectivity", "jacobians", "units", "animate")
+MAX_COLUMNS = 3  # plots of several results wrap after this many panels, to stay readable
 GATE_NAMES = {"RNNCell": ("h",), "LSTMCell": ("i", "f", "g", "o"), "GRUCell": ("r", "z", "n")}
 
 
@@ -98,6 +99,19 @@ def _tensor_steps(value: Any, fn: str, arg: str) -> list[Tensor] | Tensor:
                              "whose first axis is time")
         return value
     return tensor_list(value, fn, arg, empty=False)
+
+
+def _check_cell(cell: Any, fn: str) -> None:
+    """A TypeError naming `fn` unless `cell` is one of the library's cells; a sequence module
+    (nn.RNN / LSTM / GRU) is told to pass one of its `.cells`."""
+    if isinstance(cell, CellBase):
+        return
+    hint = ""
+    if isinstance(getattr(cell, "cells", None), Sequence) and cell.cells:
+        hint = (f" (a sequence module: pass one of its cells, e.g. "
+                f"{type(cell).__name__.lower()}.cells[0])")
+    raise TypeError(f"{fn}: cell must be an RNNCell, LSTMCell or GRUCell, got "
+                    f"{type(cell).__name__}{hint}")
 
 
 def _check_requires_grad(tensors: Sequence[Tensor], fn: str, arg: str) -> None:
@@ -193,16 +207,19 @@ def plot_connectivity(maps: np.ndarray | Mapping[str, np.ndarray],
                       floor: float = 1e-12) -> Any:
     """Heatmap(s) of connectivity maps with one log colour scale: output step t down, input
     step j across; zeros (above the diagonal) are left blank. Several maps (a dict label ->
-    map) are drawn side by side on the same scale. Entries below `floor` times the largest are
-    clipped to it. Saves to `path` and returns it, or returns the matplotlib Figure."""
+    map) are drawn side by side, at most three to a row, on the same scale. Entries below `floor`
+    times the largest are clipped to it. Saves to `path` and returns it, or returns the
+    matplotlib Figure."""
     plt = pyplot("plot_connectivity")
 
     panels = _panels(maps, "plot_connectivity", ndim=2)
     norm = _log_norm(panels, floor, "plot_connectivity")
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels) + 1.2, 4.4),
+    rows, cols = _grid(len(panels))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols + 1.2, 4.4 * rows),
                              squeeze=False, layout="constrained")
+    axes = _used_axes(axes, len(panels))
     image = None
-    for ax, (label, m) in zip(axes[0], panels.items()):
+    for ax, (label, m) in zip(axes, panels.items()):
         shown = np.ma.masked_less_equal(np.maximum(m, 0), 0)
         image = ax.imshow(np.clip(shown, norm.vmin, None), norm=norm, cmap="magma",
                           origin="upper", interpolation="nearest",
@@ -211,11 +228,26 @@ def plot_connectivity(maps: np.ndarray | Mapping[str, np.ndarray],
         ax.set_xlabel("input step j")
         ax.set_ylabel("output step t")
         _integer_ticks(ax)
-    fig.colorbar(image, ax=list(axes[0]), label=r"$\|\partial L_t / \partial x_j\|$ (log)",
+    fig.colorbar(image, ax=axes, label=r"$\|\partial L_t / \partial x_j\|$ (log)",
                  shrink=0.9)
     if title:
         fig.suptitle(title)
     return _finish(fig, path, plt)
+
+
+def _grid(panels: int, most: int = MAX_COLUMNS) -> tuple[int, int]:
+    """(rows, columns) for `panels` side by side: at most `most` to a row, the rows as even
+    as they can be (4 panels are 2 x 2, not 3 + 1)."""
+    rows = -(-panels // most)
+    return rows, -(-panels // rows)
+
+
+def _used_axes(axes: Any, panels: int) -> list[Any]:
+    """The first `panels` axes of a grid, row by row; the grid's empty places removed."""
+    flat = list(axes.flat)
+    for ax in flat[panels:]:
+        ax.remove()
+    return flat[:panels]
 
 
 def _integer_ticks(ax: Any, y: bool = True) -> None:
@@ -335,9 +367,7 @@ def jacobians(cell: CellBase, xs: Any, state: Any = None, method: str = "auto") 
     GRU's included). "auto": analytic where a formula exists, else autograd.
     """
     fn = "jacobians"
-    if not isinstance(cell, CellBase):
-        raise TypeError(f"{fn}: cell must be an RNNCell, LSTMCell or GRUCell, got "
-                        f"{type(cell).__name__}")
+    _check_cell(cell, fn)
     analytic_ok = isinstance(cell, (nn.RNNCell, nn.LSTMCell))
     if method not in ("auto", "analytic", "autograd"):
         raise ValueError(f"{fn}: method must be 'auto', 'analytic' or 'autograd', got "
@@ -418,18 +448,20 @@ def _autograd_step(cell: CellBase, x: np.ndarray, h: np.ndarray,
 
 def plot_jacobians(results: Jacobians | Mapping[str, Jacobians],
                    path: str | os.PathLike | None = None, title: str | None = None) -> Any:
-    """One log plot per result (side by side, same y scale): the largest singular value of each
-    dh_t/dh_{t-1}, the running product's norm, the line 1, and for the LSTM the cell-state
-    path dc_t/dc_{t-1}. Saves to `path` and returns it, or returns the Figure."""
+    """One log plot per result (side by side, at most three to a row, same y scale): the largest
+    singular value of each dh_t/dh_{t-1}, the running product's norm, the line 1, and for the
+    LSTM the cell-state path dc_t/dc_{t-1}. Saves to `path` and returns it, or returns the
+    Figure."""
     plt = pyplot("plot_jacobians")
     panels = _panels(results, "plot_jacobians", ndim=0)
     for label, r in panels.items():
         if not isinstance(r, Jacobians):
             raise TypeError(f"plot_jacobians: {label or 'results'} is a {type(r).__name__}, "
                             "not the Jacobians that jacobians() returns")
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False,
+    rows, cols = _grid(len(panels))
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False,
                              sharey=True)
-    for ax, (label, r) in zip(axes[0], panels.items()):
+    for ax, (label, r) in zip(_used_axes(axes, len(panels)), panels.items()):
         steps = np.arange(1, len(r.sigma) + 1)
         ax.semilogy(steps, r.sigma, ".", color="C0", markersize=4,
                     label=r"$\sigma_{max}(\partial h_t/\partial h_{t-1})$")
@@ -610,6 +642,10 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
     import viz
 
     everything = topological_order(loss)
+    if any(t._ctx is not None and t._ctx.saved is _FREED for t in everything):
+        raise RuntimeError(f"{fn}: the graph of loss was freed by an earlier backward pass "
+                           "(loss.backward(), or tg.grad without retain_graph=True); it runs "
+                           "its own backward, so call it on a fresh forward, before any other")
     order = [t for t in reversed(everything) if t.requires_grad]  # backward's order
     saved = [t.grad for t in everything]
     graphs = []
@@ -704,9 +740,7 @@ def unroll_losses(cell: CellBase, xs: Any, head: Any, targets: Any,
     `Unrolled`. head maps h_t to logits (e.g. nn.Linear(H, classes)); targets (T,) or (T, B)
     class indices."""
     fn = "unroll_losses"
-    if not isinstance(cell, CellBase):
-        raise TypeError(f"{fn}: cell must be an RNNCell, LSTMCell or GRUCell, got "
-                        f"{type(cell).__name__}")
+    _check_cell(cell, fn)
     data = np.asarray(xs.data if isinstance(xs, Tensor) else xs)
     if data.ndim == 2:
         data = data[:, None, :]

@@ -104,8 +104,9 @@ def gradients(roots: list[Tensor], order: list[Tensor]) -> list[np.ndarray | Non
         if any(g is not None for t, g in zip(order, stored) if not t.is_leaf):
             return stored
         raise RuntimeError(
-            "draw(grads=True): the graph's saved arrays were freed by backward(), and no "
-            "gradient was kept on the intermediate tensors. Draw before calling backward, or "
+            "draw(grads=True): the graph's saved arrays were freed by a backward pass "
+            "(loss.backward(), or tg.grad / torch.autograd.grad without retain_graph=True), and "
+            "no gradient was kept on the intermediate tensors. Draw before calling backward, or "
             "call loss.backward(retain_graph=True) or loss.backward(retain_grad=True) instead.")
     wanted = [t for t in order if t.requires_grad]
     live = [r for r in roots if r.requires_grad]
