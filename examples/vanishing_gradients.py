@@ -156,6 +156,9 @@ def pictures(views: dict, runs: dict, out: str | None, radius: float, plots: boo
                                          os.path.join(out, "jacobians_gated.png")))
         files.append(flow.plot_state_gradients({k: views[k]["units"] for k in trio},
                                                os.path.join(out, "units.png")))
+        files.append(flow.plot_step_norms({k: v["units"] for k, v in views.items()},
+                                          os.path.join(out, "step_norms.png"),
+                                          title="||dL_T/dh_t||, the loss at the last step"))
         files.append(plot_clipping(runs, os.path.join(out, "clipping.png"), radius))
     if graphs:
         cell, head, xs, ys = flow.random_model("rnn", 6, hidden_size, seed=seed)

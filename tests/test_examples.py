@@ -204,7 +204,7 @@ def test_clipping_keeps_training_stable(study):
 def test_study_writes_pngs(study):
     names = sorted(f.rsplit("/", 1)[-1] for f in study["files"])
     assert names == ["clipping.png", "connectivity.png", "jacobians_gated.png",
-                     "jacobians_radius.png", "units.png"]
+                     "jacobians_radius.png", "step_norms.png", "units.png"]
     for f in study["files"]:
         with open(f, "rb") as fh:
             head = fh.read(8)

@@ -270,6 +270,34 @@ def test_plots_write_pngs(tmp_path):
         assert open(p, "rb").read(8) == PNG
 
 
+
+def test_step_norms_plot_draws_each_steps_gradient_norm_from_hooks_or_state_gradients():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    cell, head, xs, ys = _model(nn.RNNCell)
+    run = flow.unroll_losses(cell, xs, head, ys)
+    units = flow.state_gradients(run.losses[-1], run.states)  # (T, H), batch of one
+    hooked = {}
+    for t, h in enumerate(run.states):
+        h.register_hook(lambda g, t=t: hooked.__setitem__(t, float(np.linalg.norm(g.data))))
+    run.losses[-1].backward()
+    by_hook = [hooked[t] for t in range(T)]
+    by_hook[0] = 0.0  # a zero leaves a gap
+    fig = flow.plot_step_norms({"hooks": by_hook, "state_gradients": units})
+    hooks_line, units_line = fig.axes[0].get_lines()
+    assert list(hooks_line.get_xdata()) == list(range(1, T + 1))
+    assert np.isnan(hooks_line.get_ydata()[0])
+    np.testing.assert_allclose(hooks_line.get_ydata()[1:], units_line.get_ydata()[1:], rtol=1e-6)
+    np.testing.assert_allclose(units_line.get_ydata(), np.linalg.norm(units, axis=1))
+    assert fig.axes[0].get_yscale() == "log"
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"plot_step_norms: norms must be \(T,\) norms or a "
+                                         r"\(T, H\) array .* got shape \(2, 3, 4\)"):
+        flow.plot_step_norms(np.ones((2, 3, 4)))
+    with pytest.raises(TypeError, match="plot_step_norms: a must be numbers, got str"):
+        flow.plot_step_norms({"a": "abc"})
+
 def test_many_panels_wrap_three_to_a_row():
     # six models side by side made a 31-inch (3432-pixel) figure, unreadable in a notebook
     pytest.importorskip("matplotlib")

@@ -10,7 +10,8 @@ through four views, each a function returning arrays and a `plot_*` / GIF functi
 - `connectivity(outputs, inputs)`: the (T, T) map of ||dL_t/dx_j|| (how far back step t looks);
 - `jacobians(cell, xs)`: every factor dh_t/dh_{t-1} of the product, its largest singular value
   and the running product's norm (and the LSTM's cell-state highway dc_t/dc_{t-1} = diag(f_t));
-- `state_gradients(loss, states)`: |dL/dh_t| per unit, a (T, H) heatmap;
+- `state_gradients(loss, states)`: |dL/dh_t| per unit, a (T, H) heatmap, and
+  `plot_step_norms`: ||dL/dh_t|| per step, one line per model;
 - `animate_backward(loss, path)` / `animate_training(...)`: GIFs of the unrolled graph filling
   with gradient colour.
 
@@ -557,6 +558,45 @@ def plot_state_gradients(grads: np.ndarray | Mapping[str, np.ndarray],
     return _finish(fig, path, plt)
 
 
+
+def plot_step_norms(norms: Any, path: str | os.PathLike | None = None,
+                    title: str | None = None) -> Any:
+    """The gradient fading or exploding across time steps: one line per model of the gradient's
+    norm at each step t (log scale). norms: the per-step norms ||dL/dh_t|| (a list of floats,
+    e.g. collected by `register_hook`, or a (T,) array), a (T, H) array from `state_gradients`
+    (each row's Euclidean norm is drawn), or a dict label -> either, drawn on one axis. Zero or
+    non-finite norms leave a gap. Saves to `path` and returns it, or returns the Figure."""
+    plt = pyplot("plot_step_norms")
+    fn = "plot_step_norms"
+    panels = dict(norms) if isinstance(norms, Mapping) else {"": norms}
+    if not panels:
+        raise ValueError(f"{fn}: nothing to draw")
+    lines = {}
+    for label, values in panels.items():
+        try:
+            v = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{fn}: {label or 'norms'} must be numbers, got "
+                            f"{type(values).__name__}") from None
+        if v.ndim == 2:
+            v = np.sqrt((v * v).sum(axis=1))
+        if v.ndim != 1 or v.size == 0:
+            raise ValueError(f"{fn}: {label or 'norms'} must be (T,) norms or a (T, H) array "
+                             f"from state_gradients, got shape {np.shape(values)}")
+        lines[label] = _finite(v)
+    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    for k, (label, v) in enumerate(lines.items()):
+        ax.semilogy(np.arange(1, v.size + 1), v, ".-", color=f"C{k % 10}", markersize=3,
+                    linewidth=1.2, label=label or None)
+    ax.set_xlabel("step t")
+    ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
+    _integer_ticks(ax, y=False)
+    if any(panels):
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path, plt)
+
 # ----- 4. animations ------------------------------------------------------------------------------
 def _check_count(value: Any, fn: str, arg: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -859,6 +899,6 @@ def render_view(view: str, cell: CellBase, xs: Any, head: Any, targets: Any,
 
 
 __all__ = ["connectivity", "plot_connectivity", "jacobians", "Jacobians", "plot_jacobians",
-           "state_gradients", "plot_state_gradients", "animate_backward", "animate_training",
-           "unroll_losses", "Unrolled", "render_view", "random_model", "set_spectral_radius",
-           "MissingExtraError", "VIEWS", "CELL_TYPES", "pyplot", "require"]
+           "state_gradients", "plot_state_gradients", "plot_step_norms", "animate_backward",
+           "animate_training", "unroll_losses", "Unrolled", "render_view", "random_model",
+           "set_spectral_radius", "MissingExtraError", "VIEWS", "CELL_TYPES", "pyplot", "require"]
