@@ -154,7 +154,10 @@ CASES: list[tuple[str, str, Callable[[], Any], type, str]] = [
     ("functional", "cross_entropy target 3", lambda: F.cross_entropy(_x23(), [0, 3]),
      IndexError, r"cross_entropy: target 3 is outside \[0, 3\)"),
     ("functional", "cross_entropy 3-d", lambda: F.cross_entropy(_seq(), [0, 1]), ValueError,
-     r"cross_entropy: input must be \(N, C\) or \(C,\)"),
+     r"cross_entropy: target of shape \(2,\) does not fit input of shape \(4, 2, 3\) "
+     r"\(expected target shape \(4, 3\)\)"),
+    ("functional", "cross_entropy 0-d", lambda: F.cross_entropy(Tensor(1.0), 0), ValueError,
+     r"cross_entropy: input must be \(N, C\), \(C,\) or \(N, C, d1, ...\)"),
     ("functional", "cross_entropy short target", lambda: F.cross_entropy(_x23(), [0]),
      ValueError, r"cross_entropy: target of shape \(1,\) does not fit"),
     ("functional", "nll_loss target -1", lambda: F.nll_loss(_x23(), [-1, 0]), IndexError,

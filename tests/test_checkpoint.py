@@ -351,6 +351,42 @@ def test_torch_form_state_dicts_of_model_and_optimizer(tmp_path) -> None:
     assert tg.load(tmp_path / "sd.pt", Net(np.random.default_rng(23))) == {}
 
 
+def test_torch_form_writes_and_reads_open_file_objects(tmp_path) -> None:
+    """PyTorch's word_language_model example: `with open(args.save, 'wb') as f:
+    torch.save(..., f)` and `with open(args.save, 'rb') as f: torch.load(f)`."""
+    import io
+    model = Net(np.random.default_rng(25))
+    path = tmp_path / "model.pt"
+    with open(path, "wb") as f:
+        tg.save(model.state_dict(), f)
+    other = Net(np.random.default_rng(26))
+    with open(path, "rb") as f:
+        other.load_state_dict(tg.load(f))
+    _assert_same(_snapshot(other, None), _snapshot(model, None))
+    with open(path, "rb") as f:  # the module form reads a file object too
+        assert tg.load(f, Net(np.random.default_rng(27))) == {}
+    buffer = io.BytesIO()
+    tg.save({"epoch": 3, "w": model.W}, buffer)
+    buffer.seek(0)
+    got = tg.load(buffer)
+    assert got["epoch"] == 3 and np.array_equal(got["w"].data, model.W.data)
+    with open(tmp_path / "t.txt", "w") as f, pytest.raises(TypeError, match="save: the file "
+                                                           "object is open in text mode"):
+        tg.save({"a": 1}, f)
+    with open(path, "r", encoding="latin-1") as f, pytest.raises(TypeError, match="load: the "
+                                                                 "file object is open in text"):
+        tg.load(f)
+    with open(tmp_path / "junk", "wb") as f:
+        f.write(b"not a zip")
+    with open(tmp_path / "junk", "rb") as f, pytest.raises(CheckpointError, match="load: '.*"
+                                                           "junk' is not a tinygrad_rnn"):
+        tg.load(f)
+    with pytest.raises(TypeError, match="save: path must be a str, an os.PathLike or a file"):
+        tg.save({"a": 1}, 3)
+    with pytest.raises(TypeError, match="load: path must be a str, an os.PathLike or a file"):
+        tg.load(3)
+
+
 def test_torch_form_errors(tmp_path) -> None:
     model = Net(np.random.default_rng(24))
     with pytest.raises(TypeError, match="save: the object is a Net.*never pickles.*state_dict"):

@@ -143,3 +143,18 @@ def test_clip_grad_norm_returns_a_float_that_answers_item() -> None:
     assert isinstance(total, float) and total == 5.0
     assert total.item() == 5.0 and type(total.item()) is float  # PyTorch code: `.item()`
     assert nn.utils.clip_grad_norm_([], 1.0).item() == 0.0
+
+
+def test_deprecated_clip_grad_norm_warns_and_clips_as_pytorch() -> None:
+    """Older programs call `nn.utils.clip_grad_norm(model.parameters(), 5)` (no underscore):
+    PyTorch 2 still has it, with a FutureWarning; the result matches PyTorch's."""
+    torch = pytest.importorskip("torch")
+    g = np.random.default_rng(6).normal(size=(3, 4))
+    p, tp = nn.Parameter(np.zeros(g.shape)), torch.nn.Parameter(torch.zeros(3, 4).double())
+    p.grad, tp.grad = g.copy(), torch.tensor(g)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        total = nn.utils.clip_grad_norm(iter([p]), 0.5)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        t_total = torch.nn.utils.clip_grad_norm(iter([tp]), 0.5)
+    np.testing.assert_allclose(total, t_total.item(), rtol=1e-12)
+    np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12)

@@ -106,8 +106,11 @@ def test_every_index_taker_refuses_what_is_not_a_whole_number(name, given, shown
 def test_bad_reduction_and_bad_input_rank(fn):
     with pytest.raises(ValueError, match=f"{fn.__name__}: reduction must be one of"):
         fn(Tensor(np.zeros((2, 3))), [0, 1], reduction="avg")
-    with pytest.raises(ValueError, match=rf"{fn.__name__}: input must be \(N, C\) or \(C,\)"):
-        fn(Tensor(np.zeros((2, 3, 4))), [0, 1])
+    with pytest.raises(ValueError, match=rf"{fn.__name__}: input must be \(N, C\), \(C,\) or"):
+        fn(Tensor(np.zeros(())), 0)
+    with pytest.raises(ValueError, match=rf"{fn.__name__}: target of shape \(2,\) does not fit "
+                                         r"input of shape \(2, 3, 4\) \(expected .* \(2, 4\)\)"):
+        fn(Tensor(np.zeros((2, 3, 4))), [0, 1])  # (N, C, d1) takes targets (N, d1)
 
 
 def test_nll_loss_matches_cross_entropy_of_log_softmax(rng):

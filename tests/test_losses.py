@@ -301,6 +301,50 @@ def test_weighted_mean_divides_by_the_weights_of_the_rows_kept() -> None:
     assert np.isnan(nothing.item())
 
 
+# ----- K-dimensional input (N, C, d1, ..., dk), as d2l's masked seq2seq loss passes it ------
+SEQ_LOGITS = np.random.default_rng(5).standard_normal((3, 4, 5))  # (batch, classes, steps)
+SEQ_TARGET = np.array([[0, 1, 2, 3, 0], [3, 3, 1, 0, 2], [2, 0, 0, 1, 3]])
+
+
+def test_cross_entropy_of_k_dimensional_input_is_its_formula() -> None:
+    x = Tensor(SEQ_LOGITS, requires_grad=True)
+    loss = F.cross_entropy(x, SEQ_TARGET, reduction="none")
+    logp = SEQ_LOGITS - np.log(np.exp(SEQ_LOGITS).sum(1, keepdims=True))
+    n, d = np.indices(SEQ_TARGET.shape)
+    assert loss.shape == (3, 5)
+    np.testing.assert_allclose(loss.data, -logp[n, SEQ_TARGET, d], rtol=1e-12)
+    nn.CrossEntropyLoss()(x, Tensor(SEQ_TARGET, dtype=np.int64)).backward()
+    onehot = np.moveaxis(np.eye(4)[SEQ_TARGET], -1, 1)  # (3, 4, 5), the classes at dim 1
+    np.testing.assert_allclose(x.grad, (np.exp(logp) - onehot) / 15, rtol=1e-10, atol=1e-15)
+    assert tg.gradcheck(lambda x: F.cross_entropy(x, SEQ_TARGET, weight=W, ignore_index=2,
+                                                  label_smoothing=0.1), [_x((3, 4, 5))])
+    assert tg.gradcheck(lambda x: F.nll_loss(x, SEQ_TARGET[:, :2], reduction="none"),
+                        [_x((3, 4, 2))])
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (2, 4, 3, 2)], ids=["N,C,d1", "N,C,d1,d2"])
+@pytest.mark.parametrize("kwargs", [
+    {}, {"reduction": "sum"}, {"reduction": "none"}, {"weight": W, "ignore_index": 2},
+    {"weight": W, "ignore_index": 2, "label_smoothing": 0.2, "reduction": "none"},
+], ids=["mean", "sum", "none", "weight-ignore", "all-none"])
+def test_cross_entropy_of_k_dimensional_input_matches_pytorch_live(kwargs, shape) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x, t = rng.standard_normal(shape), rng.integers(0, 4, shape[:1] + shape[2:])
+    t_kw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    for ours_fn, their_fn, arg in ((F.cross_entropy, torch.nn.functional.cross_entropy, x),
+                                   (F.nll_loss, torch.nn.functional.nll_loss, -np.abs(x))):
+        if ours_fn is F.nll_loss and "label_smoothing" in kwargs:
+            continue
+        ours, theirs = Tensor(arg, requires_grad=True), torch.tensor(arg, requires_grad=True)
+        out, ref = ours_fn(ours, t, **kwargs), their_fn(theirs, torch.tensor(t), **t_kw)
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+        up = rng.random(ref.shape) + 0.5
+        (out * Tensor(up)).sum().backward()
+        (ref * torch.tensor(up)).sum().backward()
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
 def test_older_positional_reduction_and_legacy_size_average() -> None:
     x = Tensor(LOGITS)
     assert F.cross_entropy(x, TARGET, "sum").item() == F.cross_entropy(

@@ -118,6 +118,23 @@ def test_ndarray_on_the_left_defers_to_tensor(rng):
         np.testing.assert_allclose(y.data, expected)
 
 
+def test_sin_and_cos(rng):  # d2l's first sequence chapter: torch.sin(0.01 * time) + noise
+    a = rng.standard_normal((3, 4)) * 3
+    np.testing.assert_allclose(tg.sin(Tensor(a)).data, np.sin(a), rtol=1e-15)
+    np.testing.assert_allclose(Tensor(a).cos().data, np.cos(a), rtol=1e-15)
+    assert tg.gradcheck(lambda x: x.sin() * 2.0 + x.cos() ** 2, [Tensor(a, requires_grad=True)])
+    assert tg.sin(tg.arange(3)).dtype == np.float32 == tg.cos(tg.tensor([True])).dtype
+    torch = pytest.importorskip("torch")
+    w = rng.standard_normal((3, 4))
+    ours, theirs = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ref = ours.sin() * w + tg.cos(ours), theirs.sin() * torch.tensor(w) + torch.cos(theirs)
+    np.testing.assert_allclose(y.data, ref.detach().numpy(), rtol=1e-15, atol=1e-15)
+    y.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-14, atol=1e-15)
+    assert torch.sin(torch.arange(3)).dtype == torch.float32  # as here
+
+
 # ----- gradients of particular ops against hand-derived NumPy formulas ----------------------
 def test_getitem_repeated_indices_accumulate():
     x = Tensor(np.arange(5.0), requires_grad=True)

@@ -61,6 +61,71 @@ def test_factories_take_sizes_as_varargs_or_a_tuple():
     assert 0 <= u.data.min() and u.data.max() < 1
 
 
+def test_factories_take_size_as_a_keyword_and_normal_draws():  # d2l: randn(size=...), normal
+    for make in (torch.zeros, torch.ones, torch.empty, torch.randn, torch.rand):
+        assert make(size=(2, 3)).shape == make(size=[2, 3]).shape == (2, 3)
+        assert make(size=(4,), dtype=torch.float64, requires_grad=True).dtype == np.float64
+        with pytest.raises(TypeError, match=f"{make.__name__}: give the sizes positionally or "
+                                            "as size=, not both"):
+            make(2, size=(2,))
+    np.testing.assert_array_equal(torch.ones(size=(2,)).data, [1.0, 1.0])
+    torch.manual_seed(0)
+    w = torch.normal(0, 0.01, size=(4000, 1), requires_grad=True)  # d2l's linear regression
+    assert w.shape == (4000, 1) and w.dtype == np.float32 and w.requires_grad and w.is_leaf
+    assert abs(w.data.std() - 0.01) < 5e-4 and abs(w.data.mean()) < 5e-4
+    x = torch.normal(3.0, 0.2, (4000,))  # d2l's sequence chapter: the size positionally
+    assert x.shape == (4000,) and abs(x.data.mean() - 3.0) < 0.02 and abs(x.data.std() - 0.2) < 0.01
+    mean = torch.tensor([[0.0, 10.0], [20.0, 30.0]], dtype=torch.float64)
+    assert torch.normal(mean, 0.0).tolist() == mean.tolist()  # one draw per element of mean
+    assert torch.normal(mean).dtype == np.float64 and torch.normal(1.0, torch.ones(3)).shape == (3,)
+    assert torch.normal(mean, torch.zeros(2)).tolist() == mean.tolist()  # broadcast
+    torch.manual_seed(1)
+    a = torch.normal(0.0, 1.0, (3,)).data.copy()
+    torch.manual_seed(1)
+    np.testing.assert_array_equal(torch.normal(0.0, 1.0, (3,)).data, a)
+    for call, error, message in [
+            (lambda: torch.normal(0.0, 1.0), TypeError, "normal: give size= when mean and std"),
+            (lambda: torch.normal(mean, 1.0, (2,)), TypeError, "normal: size= goes with numbers"),
+            (lambda: torch.normal(0.0, -1.0, (2,)), ValueError, "normal: std must be >= 0"),
+            (lambda: torch.normal(torch.zeros(2, requires_grad=True)), TypeError,
+             r"normal: mean and std must not require grad.*mean \+ std \* torch.randn_like"),
+            (lambda: torch.normal(torch.zeros(2), torch.ones(3)), ValueError,
+             r"normal: mean of shape \(2,\) and std of shape \(3,\) do not broadcast"),
+            (lambda: torch.normal("0", 1.0, (2,)), TypeError, "normal: mean must be")]:
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_an_array_multiplied_in_place_by_a_tensor_takes_its_values():
+    # d2l's grad_clipping (both editions), on gradients that are ndarrays here
+    params = [torch.ones(2, 3, requires_grad=True), torch.ones(3, requires_grad=True)]
+    (params[0].sum() * 3.0 + (params[1] * torch.tensor([1.0, 2.0, 4.0])).sum()).backward()
+    grads = [p.grad.copy() for p in params]
+    theta = 1
+    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+    if norm > theta:
+        for param in params:
+            param.grad[:] *= theta / norm
+    total = np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads))
+    for p, g in zip(params, grads):
+        assert type(p.grad) is np.ndarray and p.grad.dtype == np.float32
+        np.testing.assert_allclose(p.grad, g / total, rtol=1e-6)
+    a = np.ones(2)
+    a += torch.tensor([1.0, 2.0])  # a tensor that needs no grad: its values
+    np.multiply(a, torch.tensor(2.0), out=a)
+    assert type(a) is np.ndarray and a.tolist() == [4.0, 6.0]
+    with pytest.raises(TypeError, match="multiply: writing a tensor that requires grad into a "
+                                        "NumPy array would lose its gradient"):
+        a *= torch.ones(2, requires_grad=True)
+    with torch.no_grad():
+        a *= torch.ones(2, requires_grad=True)  # nothing is recorded there anyway
+    y = a * torch.ones(2, requires_grad=True)  # not in place: the Tensor's operator, in the graph
+    assert isinstance(y, Tensor) and y.requires_grad and y.op == "mul"
+    for call in (lambda: np.exp(torch.ones(2)), lambda: np.maximum(a, torch.ones(2))):
+        with pytest.raises(TypeError, match="NumPy functions do not take a Tensor"):
+            call()
+
+
 def test_factory_errors_name_the_function():
     with pytest.raises(ValueError, match="zeros: sizes must be non-negative"):
         torch.zeros(2, -1)
@@ -295,6 +360,21 @@ def test_in_place_on_a_graph_tensor_raises_and_augmented_assignment_rebinds():
     np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
 
 
+def test_a_one_element_value_of_any_shape_fills_one_element():  # d2l: preds[i] = net(x)
+    preds = torch.zeros(5)
+    preds[1] = torch.ones(1, 1) * 3.0  # needs no grad: written in place
+    w = torch.tensor([[2.0]], requires_grad=True)
+    preds[3] = w * 4.0  # (1, 1) into one element: recorded, its gradient goes back as (1, 1)
+    assert preds.tolist() == [0.0, 3.0, 0.0, 8.0, 0.0]
+    (preds * torch.arange(5.0)).sum().backward()
+    assert w.grad.shape == (1, 1) and w.grad.tolist() == [[12.0]]
+    grid = torch.zeros(2, 3)
+    grid[0, 1] = torch.tensor([[[5.0]]])
+    assert grid.tolist() == [[0.0, 5.0, 0.0], [0.0, 0.0, 0.0]]
+    with pytest.raises(ValueError, match="__setitem__: setting an array element"):
+        torch.zeros(3)[0] = torch.ones(1, 2)  # two values for one element: as PyTorch, no
+
+
 def test_setitem_of_a_tensor_that_requires_grad_records_it():
     # the seq2seq idiom: outputs = zeros(T, B, H); outputs[t] = h_t
     w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
@@ -423,6 +503,13 @@ def _surface_program(torch) -> dict:
                                                          torch.zeros(7, 2).chunk(3)],
         "split": [list(p.shape) for p in torch.zeros(7, 2).split(3)],
         "new_zeros": a.new_zeros(2, 1).tolist(),
+        "size_keyword": [list(make(size=(2, 3)).shape) for make in (
+            torch.zeros, torch.ones, torch.empty, torch.randn, torch.rand)],
+        "normal": [list(torch.normal(0, 0.01, size=(2, 1)).shape),
+                   torch.normal(0, 1, (3,)).dtype == torch.float32,
+                   torch.normal(torch.arange(3.0), 0.0).tolist(),
+                   torch.normal(torch.arange(2.0, dtype=torch.float64)).dtype == torch.float64,
+                   list(torch.normal(torch.zeros(2, 1), torch.zeros(3)).shape)],
         "eye": torch.eye(2, 3).tolist(), "multinomial_shape": list(
             torch.multinomial(torch.tensor([[0.2, 0.8], [0.5, 0.5]]), 2).shape),
     }
@@ -528,6 +615,89 @@ def test_setitem_into_a_graph_node_an_op_already_used_raises():
     np.testing.assert_array_equal(w.grad, [1.0, 1.0, 1.0])  # the sum of the old values
 
 
+def _augmented_assignments(lib, case: str) -> list:
+    """`t[i] op= v` on a tensor in the graph, as manual-BPTT programs write it outside
+    no_grad (dW_emb[token] += dx[b]; dlogits[range(N), y] -= 1): loss and gradients."""
+    a = lib.tensor(np.arange(12.0).reshape(3, 4) / 7, requires_grad=True)
+    w = lib.tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True)
+    x = a * 2.0
+    if case == "rows":  # a 0-d index tensor, the same row twice
+        for i in (0, 2, 0):
+            x[lib.tensor(i)] += w * i
+    elif case == "advanced":
+        x[range(3), lib.tensor([1, 3, 0])] -= 1.0
+        x = x * w
+    elif case == "basic":  # the read is a view of x; mul saves it
+        x[0] *= w
+    else:
+        x[:, 1:3] += w[:2]
+    loss = (x * x).sum()
+    loss.backward()
+    return [np.asarray(v.detach().numpy() if hasattr(v, "detach") else v) + 0.0
+            for v in (loss, a.grad, w.grad)]
+
+
+@pytest.mark.parametrize("case", ["rows", "advanced", "basic", "slice"])
+def test_augmented_item_assignment_on_a_graph_tensor_matches_pytorch(case):
+    """`t[i] += v` reads t[i] and writes it back; that read being t's only consumer, the
+    write no longer raises (it used to say 'already an input of a recorded op')."""
+    real = pytest.importorskip("torch")
+    for mine, ref in zip(_augmented_assignments(torch, case), _augmented_assignments(real, case)):
+        np.testing.assert_allclose(mine, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_augmented_item_assignment_only_when_its_read_is_the_one_consumer():
+    w = torch.ones(3, requires_grad=True)
+    x = w * 2.0
+    x[1] += w[1] * 3.0  # allowed: the read of x[1] is x's only consumer
+    total = x.sum()
+    with pytest.raises(RuntimeError, match="already an input of a recorded op"):
+        x[0] += w[0]
+    first = x[1]  # two reads: the first one is not the write's own
+    with pytest.raises(RuntimeError, match="already an input of a recorded op"):
+        x[2] += w[2]
+    (total + first).backward()  # first is the new x[1] = 2 w1 + 3 w1
+    np.testing.assert_array_equal(w.grad, [2.0, 10.0, 2.0])
+
+
+def test_a_kept_view_of_the_written_elements_is_never_left_stale():
+    """A read by ints and slices is a view in PyTorch and shows a later write into t; here the
+    read would keep the old values, so such a write raises unless it is `t[i] += v` itself.
+    (PyTorch: first == 10 after x[0] = 10, part == [2, 7] after x[1] = 7.)"""
+    w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for write in (lambda x: x.__setitem__(0, 10.0), lambda x: x.__setitem__(1, 7.0)):
+        x = w * 2.0
+        kept = x[0:2]  # a view in PyTorch, kept by the caller
+        with pytest.raises(RuntimeError, match="already an input of a recorded op"):
+            write(x)
+        assert kept.tolist() == [2.0, 4.0] and x.tolist() == [2.0, 4.0, 6.0]  # nothing changed
+    x = w * 2.0
+    first = x[0]
+    with pytest.raises(RuntimeError, match="already an input of a recorded op"):
+        x[0] = 10.0
+    assert float(first) == 2.0 and x.tolist() == [2.0, 4.0, 6.0]
+    x = w * 2.0
+    first = x[0]
+    x[1] = 5.0  # elements the view does not show: first is 2 in PyTorch too
+    (first * 3.0 + x.sum()).backward()
+    assert float(first) == 2.0 and x.tolist() == [2.0, 5.0, 6.0]
+    assert w.grad.tolist() == [8.0, 0.0, 2.0]  # as PyTorch
+    w.grad = None
+    preds = torch.zeros(6)  # d2l's multistep loop: preds[i] = net(preds[i - tau:i])
+    preds[:2] = w[:2]
+    for i in range(2, 6):
+        preds[i] = preds[i - 2:i].sum() * 0.5
+    preds.sum().backward()
+    assert preds.tolist() == [1.0, 2.0, 1.5, 1.75, 1.625, 1.6875]
+    assert w.grad.tolist() == [2.4375, 3.5625, 0.0]  # as PyTorch
+    w.grad = None
+    x = w * 2.0
+    picked = x[[0, 1]]  # an integer-list read copies, in PyTorch too: it keeps the old values
+    x[0] = 10.0
+    assert picked.tolist() == [2.0, 4.0] and x.tolist() == [10.0, 4.0, 6.0]
+    (picked.sum() + x.sum()).backward()
+    assert w.grad.tolist() == [2.0, 4.0, 2.0]  # as PyTorch
+
 def test_a_value_that_requires_grad_is_never_written_in_silently():
     w = torch.ones(3, requires_grad=True)
     h = w * 2.0
@@ -586,3 +756,40 @@ def test_integer_tensors_promote_as_in_pytorch() -> None:
     assert (a / 2).tolist() == [0.5, 1.0] and (0.5 - a).tolist() == [-0.5, -1.5]
     (f * a).sum().backward()
     np.testing.assert_array_equal(f.grad, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("shape, k", [((4,), 0), ((4,), 2), ((4,), -1), ((3, 5), 0),
+                                      ((3, 5), 2), ((3, 5), -2), ((3, 5), 7), ((4, 3), -1)])
+def test_diag_matches_pytorch(shape, k) -> None:
+    """torch.diag / t.diag, as a manual-BPTT program writes dh @ torch.diag(1 - h**2) @ W:
+    values and gradients (float64) against PyTorch's."""
+    real = pytest.importorskip("torch")
+    a = np.random.default_rng(0).normal(size=shape)
+    x, xr = torch.tensor(a, requires_grad=True), real.tensor(a, requires_grad=True)
+    out, ref = torch.diag(x, k), real.diag(xr, k)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=0, atol=0)
+    w = np.random.default_rng(1).normal(size=tuple(ref.shape))
+    (out * torch.tensor(w)).sum().backward()
+    (ref * real.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad, xr.grad.numpy(), rtol=0, atol=0)
+    assert torch.diag(torch.tensor([1, 2])).dtype == np.int64
+    with pytest.raises(ValueError, match=r"diag: expected a 1-d or 2-d tensor, got shape"):
+        torch.diag(torch.zeros(1, 1, 1))
+
+
+def test_arithmetic_functions_at_top_level_match_pytorch() -> None:
+    """torch.add / sub (alpha=), mul, div, neg, as a hand-written GRU writes
+    torch.mul(1 - z, h) + torch.mul(z, h_tilde): values and gradients against PyTorch's."""
+    real = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(2, 3)), rng.uniform(1, 2, size=(3,))
+    results = []
+    for lib in (torch, real):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        out = (lib.add(x, y, alpha=2) * lib.sub(x, y, alpha=0.5) + lib.mul(x, y)
+               + lib.div(x, y) + lib.neg(lib.mul(x, 3.0)) + lib.add(x, 1.5))
+        out.sum().backward()
+        results.append([np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
+                        for v in (out, x.grad, y.grad)])
+    for mine, ref in zip(*results):
+        np.testing.assert_allclose(mine, ref, rtol=1e-12, atol=1e-12)

@@ -438,6 +438,78 @@ def test_bidirectional_and_proj_size_round_trip_torch_names_and_check_states() -
     assert "bidirectional=True" in repr(lstm) and "proj_size=2" in repr(lstm)
 
 
+def _d2l_xavier_init_weights(m) -> None:  # d2l's seq2seq init, as both editions write it
+    if type(m) == nn.Linear:  # noqa: E721
+        nn.init.xavier_uniform_(m.weight)
+    if type(m) == nn.GRU:  # noqa: E721
+        for param in m._flat_weights_names:
+            if "weight" in param:
+                nn.init.xavier_uniform_(m._parameters[param])
+
+
+def test_pytorch_internal_weight_names_initialise_the_blocks_of_the_cells() -> None:
+    gru = nn.GRU(3, 5, num_layers=2)
+    bias_before = [cell.linear.bias.data.copy() for cell in gru.cells]
+    gru.apply(_d2l_xavier_init_weights)  # it used to raise AttributeError: _flat_weights_names
+    for name, W in nn.export_torch_weights(gru).items():
+        if name.startswith("weight"):  # each block drawn with its own fans, as PyTorch does
+            bound = np.sqrt(6.0 / sum(W.shape))
+            assert bound * 0.8 < np.abs(W).max() <= bound, name
+    for cell, before in zip(gru.cells, bias_before):  # biases untouched, as in PyTorch
+        np.testing.assert_array_equal(cell.linear.bias.data, before)
+    W = gru.cells[1].linear.weight
+    nn.init.constant_(gru._parameters["weight_hh_l1"], 2.0)  # writes only W's h columns
+    assert (W.data[:, 5:] == 2.0).all() and (W.data[:, :5] != 2.0).all()
+    (gru._parameters["weight_ih_l1"] * 3.0).sum().backward()  # a gradient reaches W
+    np.testing.assert_array_equal(W.grad, np.hstack([np.full((15, 5), 3.0), np.zeros((15, 5))]))
+    with pytest.raises(KeyError, match=r"GRU._parameters: no 'bias_ih_l0' \(the two PyTorch "
+                                       r"biases are folded into one"):
+        gru._parameters["bias_ih_l0"]
+
+
+def test_lazy_linear_takes_in_features_from_its_first_input() -> None:  # d2l 1.0's RNNLM
+    layer = nn.LazyLinear(4)
+    assert repr(layer) == "LazyLinear(in_features=0, out_features=4, bias=True)"
+    opt = optim.SGD(layer.parameters(), lr=0.5)  # made before the shapes are known, as d2l does
+    weight, bias = layer.weight, layer.bias
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 5, 300)))
+    y = layer(x)
+    assert type(layer) is nn.Linear and layer.in_features == 300 and y.shape == (2, 5, 4)
+    assert layer.weight is weight and weight.shape == (4, 300) and bias.shape == (4,)
+    bound = 1 / np.sqrt(300)  # PyTorch's initialisation of a Linear(300, 4)
+    assert bound * 0.9 < np.abs(weight.data).max() <= bound and np.abs(bias.data).max() <= bound
+    np.testing.assert_allclose(y.data, x.data @ weight.data.T + bias.data, rtol=1e-5, atol=1e-6)
+    before = weight.data.copy()
+    y.sum().backward()
+    opt.step()  # the optimizer holds the very parameters that got their shapes
+    np.testing.assert_allclose(weight.data, before - 0.5 * weight.grad, rtol=1e-6)
+    assert set(layer.state_dict()) == {"weight", "bias"}
+    plain = nn.LazyLinear(3, bias=False)
+    assert plain(np.ones((1, 2))).shape == (1, 3) and plain.bias is None
+    with pytest.raises(ValueError, match="LazyLinear: input of shape \\(\\) has no features"):
+        nn.LazyLinear(3)(Tensor(1.0))
+
+
+def test_lazy_linear_behaves_as_pytorchs() -> None:
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.LazyLinear(4), torch.nn.LazyLinear(4)
+    assert repr(ours) == repr(theirs)
+    ours(np.ones((2, 3), np.float32)), theirs(torch.ones(2, 3))
+    assert type(ours).__name__ == type(theirs).__name__ == "Linear"
+    assert repr(ours) == repr(theirs) and ours.weight.shape == tuple(theirs.weight.shape)
+
+
+def test_pytorch_internal_weight_names_match_pytorchs() -> None:
+    torch = pytest.importorskip("torch")
+    for kind, kwargs in [("RNN", {}), ("GRU", {"num_layers": 2}), ("LSTM", {"bias": False}),
+                         ("LSTM", {"num_layers": 2, "bidirectional": True, "proj_size": 2})]:
+        ours, theirs = getattr(nn, kind)(3, 4, **kwargs), getattr(torch.nn, kind)(3, 4, **kwargs)
+        assert ours._flat_weights_names == theirs._flat_weights_names, (kind, kwargs)
+        for name in theirs._flat_weights_names:
+            if "weight" in name:
+                assert ours._parameters[name].shape == tuple(theirs._parameters[name].shape)
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda: nn.Linear("3", 2), TypeError, "Linear: in_features must be an integer"),
     (lambda: nn.Linear(3, 0), ValueError, "Linear: out_features must be >= 1"),

@@ -37,6 +37,9 @@ CASES = [  # (program, arguments, marks for the run here)
     ("sine_gru.py", [], []),
     ("pos_tagger.py", [], []),
     ("packed_sentiment.py", [], []),
+    ("scratch_gru_lm.py", [], []),
+    ("masked_seq_gru.py", [], []),
+    ("char_gru_sampler.py", [], []),
     ("lstm_classifier.py", [], [SLOW]),
 ]
 

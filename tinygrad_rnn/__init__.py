@@ -10,8 +10,8 @@ from tinygrad_rnn.creation import (BoolTensor, ByteTensor, DoubleTensor, FloatTe
                                    LongTensor, Size, accelerator, arange, as_tensor, backends, cuda,
                                    device, double, empty, empty_like, eye, float16, float32,
                                    float64, from_numpy, full, full_like, half, int8, int16,
-                                   int32, int64, linspace, long, ones, ones_like, rand,
-                                   rand_like, randint, randn, randn_like, randperm, short,
+                                   int32, int64, linspace, long, normal, ones, ones_like,
+                                   rand, rand_like, randint, randn, randn_like, randperm, short,
                                    tensor, uint8, zeros, zeros_like)
 from tinygrad_rnn.creation import bool_ as bool  # noqa: A001  (torch.bool, as in PyTorch)
 from tinygrad_rnn.creation import float32 as float  # noqa: A001  (torch.float is float32)
@@ -30,6 +30,8 @@ from tinygrad_rnn.ops import (abs, absolute, argsort, cumsum, einsum,  # noqa: A
 from tinygrad_rnn.ops import (bitwise_and, bitwise_not, bitwise_or, bitwise_xor, count_nonzero,
                               cumprod, isfinite, isinf, isnan, logsumexp, masked_select, maximum,
                               minimum, nonzero, pow, repeat_interleave, trace)  # noqa: A004
+from tinygrad_rnn.ops import add, diag, div, mul, neg, sub
+from tinygrad_rnn.ops import cos, sin
 from tinygrad_rnn.random import Generator, get_rng, manual_seed
 from tinygrad_rnn.modes import (annotate, detect_anomaly, enable_grad, inference_mode,
                                 is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
@@ -44,19 +46,20 @@ __all__ = ["Tensor", "grad", "annotate", "cat", "stack", "no_grad", "inference_m
            # the PyTorch surface: factories, dtypes, devices, functions
            "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
            "ones_like", "empty_like", "full_like", "randn", "rand", "randn_like", "rand_like",
-           "randint", "randperm", "arange", "linspace", "eye", "FloatTensor", "DoubleTensor",
-           "LongTensor", "IntTensor", "BoolTensor", "ByteTensor", "float16", "half", "float32",
-           "float", "float64", "double", "int8", "uint8", "int16", "short", "int32", "int",
-           "int64", "long", "bool", "set_default_dtype", "get_default_dtype", "device", "cuda",
-           "accelerator", "backends", "where", "ValuesIndices", "is_tensor", "numel", "exp",
-           "log", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax", "sum", "mean",
-           "max", "min", "amax", "amin", "argmax", "argmin", "topk", "gather", "clamp", "clip",
-           "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split",
-           "chunk", "narrow", "matmul", "mm", "bmm", "multinomial", "isclose", "allclose", "equal",
-           "abs", "absolute", "sign", "round", "log1p", "remainder", "floor_divide", "cumsum",
-           "sort", "argsort", "flip", "index_select", "unbind", "var", "std", "norm",
-           "logical_and", "logical_or", "logical_xor", "logical_not", "einsum", "logsumexp",
-           "masked_select", "maximum", "minimum", "nonzero", "count_nonzero", "pow", "cumprod",
-           "repeat_interleave", "trace", "bitwise_and", "bitwise_or", "bitwise_xor",
-           "bitwise_not", "Size", "set_printoptions", "isnan", "isinf", "isfinite"]
+           "randint", "randperm", "normal", "arange", "linspace", "eye", "FloatTensor",
+           "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor", "float16", "half",
+           "float32", "float", "float64", "double", "int8", "uint8", "int16", "short", "int32",
+           "int", "int64", "long", "bool", "set_default_dtype", "get_default_dtype", "device",
+           "cuda", "accelerator", "backends", "where", "ValuesIndices", "is_tensor", "numel", "exp",
+           "log", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax", "sum", "mean", "max",
+           "min", "amax", "amin", "argmax", "argmin", "topk", "gather", "clamp", "clip", "reshape",
+           "flatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "split", "chunk",
+           "narrow", "matmul", "mm", "bmm", "multinomial", "isclose", "allclose", "equal", "abs",
+           "absolute", "sign", "round", "log1p", "remainder", "floor_divide", "cumsum", "sort",
+           "argsort", "flip", "index_select", "unbind", "var", "std", "norm", "logical_and",
+           "logical_or", "logical_xor", "logical_not", "einsum", "logsumexp", "masked_select",
+           "maximum", "minimum", "nonzero", "count_nonzero", "pow", "cumprod", "repeat_interleave",
+           "trace", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "Size",
+           "set_printoptions", "isnan", "isinf", "isfinite", "add", "sub", "mul", "div", "neg",
+           "diag", "sin", "cos"]
 __version__ = "0.1.0"

@@ -43,6 +43,7 @@ on any error nothing has been changed.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -214,21 +215,29 @@ def save(obj: Any, path: Any, optimizer: Any = None, **meta: Any) -> None:
         `optimizer`'s state and JSON-serialisable metadata; `load(path, module, optimizer)`
         restores it and returns the metadata (tuples in it come back as lists).
 
-    The path is used as given (no ".npz" is appended).
+    The path is used as given (no ".npz" is appended). `path` may also be a file object
+    opened for binary writing (`with open(p, "wb") as f: save(state, f)`, as PyTorch allows);
+    that is written directly, without the atomic rename.
     """
     if _is_module(path) and isinstance(obj, (str, os.PathLike)):
         obj, path = _checkpoint_tree(path, optimizer, meta), obj
     elif optimizer is not None or meta:
         raise TypeError("save: extra arguments are only for the checkpoint form "
                         "save(path, module, optimizer, **meta)")
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"save: path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
+    stream = not isinstance(path, (str, os.PathLike)) and hasattr(path, "write")
+    if stream and isinstance(path, io.TextIOBase):
+        raise TypeError("save: the file object is open in text mode; open it with 'wb'")
+    if not stream and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"save: path must be a str, an os.PathLike or a file object open for "
+                        f"binary writing, got {type(path).__name__}")
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, [], arrays)
     arrays["__format__"] = np.array(FORMAT)
     arrays["__tree__"] = np.array(json.dumps(tree))
-    _write(path, arrays)
+    if stream:
+        np.savez(path, **arrays)
+    else:
+        _write(os.fspath(path), arrays)
 
 
 def _checkpoint_tree(module: Any, optimizer: Any, meta: dict[str, Any]) -> dict[str, Any]:
@@ -244,19 +253,29 @@ def _checkpoint_tree(module: Any, optimizer: Any, meta: dict[str, Any]) -> dict[
 
 
 # ----- reading -------------------------------------------------------------------------------
-def _read(path: str, fn: str = "load") -> dict[str, np.ndarray]:
-    """Every array in the file, read eagerly so a damaged file fails here, not later."""
-    if not os.path.exists(path):
+def _read(path: Any, fn: str = "load") -> dict[str, np.ndarray]:
+    """Every array in the file (a path, or a file object open for binary reading, read from
+    where it stands), read eagerly so a damaged file fails here, not later."""
+    source = path
+    if not isinstance(path, str):  # a file object
+        raw = path.read()
+        if not isinstance(raw, bytes):
+            raise TypeError(f"{fn}: the file object is open in text mode; open it with 'rb'")
+        source, path = io.BytesIO(raw), _name(path)
+    elif not os.path.exists(path):
         raise FileNotFoundError(f"{fn}: checkpoint {path!r} does not exist (no such file)")
-    if os.path.isdir(path):
+    elif os.path.isdir(path):
         raise CheckpointError(f"{fn}: {path!r} is a directory, not a saved file")
     try:
-        with open(path, "rb") as f:
-            head = f.read(6)
+        if isinstance(source, str):
+            with open(source, "rb") as f:
+                head = f.read(6)
+        else:
+            head = source.getvalue()[:6]
         if head.startswith(b"\x93NUMPY"):
             raise CheckpointError(f"{fn}: {path!r} is a single .npy array, not a file written "
                                   "by tinygrad_rnn.save")
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(source, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except CheckpointError:
         raise
@@ -264,6 +283,12 @@ def _read(path: str, fn: str = "load") -> dict[str, np.ndarray]:
         raise CheckpointError(f"{fn}: {path!r} is not a tinygrad_rnn checkpoint (not a "
                               f"readable .npz file: {type(err).__name__})") from err
     return arrays
+
+
+def _name(f: Any) -> str:
+    """How messages name a file object: its file name, or its type."""
+    name = getattr(f, "name", None)
+    return name if isinstance(name, str) else f"<{type(f).__name__}>"
 
 
 def _tree(arrays: dict[str, np.ndarray], path: str, fn: str = "load") -> Any:
@@ -341,21 +366,27 @@ def load(path: Any, module: Any = None, optimizer: Any = None, *,
         module (and the optimizer's state) and return the checkpoint's metadata ({} for a
         bare state dict). Everything is checked before anything is assigned.
 
-    map_location must be None or the CPU; weights_only is accepted for PyTorch programs (files
-    here only ever hold data). Errors name the file and leave the module and the optimizer as
-    they were: FileNotFoundError for a missing file; CheckpointError (a ValueError) for a file
-    that is not readable or not a tinygrad_rnn file, a state whose names or shapes or dtypes do
-    not fit the module (every problem listed), or optimizer state that does not fit (or is
-    absent though an optimizer was given).
+    `path` may also be a file object open for binary reading (`with open(p, "rb") as f:
+    load(f)`, as PyTorch allows). map_location must be None or the CPU; weights_only is
+    accepted for PyTorch programs (files here only ever hold data). Errors name the file and
+    leave the module and the optimizer as they were: FileNotFoundError for a missing file;
+    CheckpointError (a ValueError) for a file that is not readable or not a tinygrad_rnn file, a
+    state whose names or shapes or dtypes do not fit the module (every problem listed), or
+    optimizer state that does not fit (or is absent though an optimizer was given).
     """
     if map_location is not None and str(getattr(map_location, "type", map_location)).split(
             ":")[0] != "cpu":
         raise ValueError(f"load: map_location {map_location!r} is not available; tinygrad_rnn "
                          "runs on the CPU only")
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"load: path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
-    tree = _tree(_read(path), path)
+    if isinstance(path, (str, os.PathLike)):
+        path = os.fspath(path)
+        arrays = _read(path)
+    elif hasattr(path, "read"):
+        arrays, path = _read(path), _name(path)
+    else:
+        raise TypeError(f"load: path must be a str, an os.PathLike or a file object open for "
+                        f"binary reading, got {type(path).__name__}")
+    tree = _tree(arrays, path)
     if module is None:
         if optimizer is not None:
             raise TypeError("load: an optimizer needs its module: load(path, module, optimizer)")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.checks import integer
+from tinygrad_rnn.checks import integer, number
 from tinygrad_rnn.random import get_rng
 from tinygrad_rnn.tensor import Tensor, _shape_args, get_default_dtype
 
@@ -179,8 +179,13 @@ def _new(arr: np.ndarray, requires_grad: bool, dev: Any, fn: str) -> Tensor:
     return Tensor(arr, dtype=arr.dtype, requires_grad=requires_grad)
 
 
-def _sizes(size: tuple, fn: str) -> tuple:
-    shape = _shape_args(size)
+def _sizes(size: tuple, fn: str, keyword: Any = None) -> tuple:
+    """The shape from sizes given positionally (ints or one tuple) or as PyTorch's `size=`."""
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{fn}: give the sizes positionally or as size=, not both")
+        size = (keyword,)
+    shape = _shape_args(size, fn)
     if any(n < 0 for n in shape):
         raise ValueError(f"{fn}: sizes must be non-negative, got {shape}")
     return shape
@@ -190,24 +195,25 @@ def _float(dtype: Any, fn: str) -> np.dtype:
     return get_default_dtype() if dtype is None else as_dtype(dtype, fn)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False,
+def zeros(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
           device: Any = None) -> Tensor:
-    """Zeros of shape `size` (ints or one tuple), in the default float dtype unless given."""
-    arr = np.zeros(_sizes(size, "zeros"), _float(dtype, "zeros"))
+    """Zeros of shape `size` (ints or one tuple, or `size=`), in the default float dtype unless
+    given."""
+    arr = np.zeros(_sizes(sizes, "zeros", size), _float(dtype, "zeros"))
     return _new(arr, requires_grad, device, "zeros")
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False,
+def ones(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
          device: Any = None) -> Tensor:
     """Ones of shape `size`."""
-    arr = np.ones(_sizes(size, "ones"), _float(dtype, "ones"))
+    arr = np.ones(_sizes(sizes, "ones", size), _float(dtype, "ones"))
     return _new(arr, requires_grad, device, "ones")
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False,
+def empty(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
           device: Any = None) -> Tensor:
     """A tensor of shape `size`; here it is filled with zeros (PyTorch leaves it undefined)."""
-    arr = np.zeros(_sizes(size, "empty"), _float(dtype, "empty"))
+    arr = np.zeros(_sizes(sizes, "empty", size), _float(dtype, "empty"))
     return _new(arr, requires_grad, device, "empty")
 
 
@@ -255,18 +261,56 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None,
                 device=device)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None,
-          generator: Any = None) -> Tensor:
+def randn(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
+          device: Any = None, generator: Any = None) -> Tensor:
     """Standard normal draws of shape `size` (the library's generator)."""
-    arr = _rng(generator).standard_normal(_sizes(size, "randn")).astype(_float(dtype, "randn"))
+    shape = _sizes(sizes, "randn", size)
+    arr = _rng(generator).standard_normal(shape).astype(_float(dtype, "randn"))
     return _new(arr, requires_grad, device, "randn")
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None,
-         generator: Any = None) -> Tensor:
+def rand(*sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False,
+         device: Any = None, generator: Any = None) -> Tensor:
     """Uniform draws from [0, 1) of shape `size`."""
-    arr = _rng(generator).random(_sizes(size, "rand")).astype(_float(dtype, "rand"))
+    shape = _sizes(sizes, "rand", size)
+    arr = _rng(generator).random(shape).astype(_float(dtype, "rand"))
     return _new(arr, requires_grad, device, "rand")
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
+           dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """Draws from N(mean, std^2), as PyTorch's `torch.normal`: `normal(0, 0.01, size=(2, 1))`
+    with numbers and a size, or a tensor `mean` and/or `std` (one draw per element of their
+    broadcast shape, in `mean`'s float dtype). The library's generator. Tensors that require
+    grad are refused (PyTorch gives them a zero gradient); `mean + std * randn_like(mean)` is
+    the draw differentiable in mean."""
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if any(t.requires_grad for t in tensors):
+        raise TypeError("normal: mean and std must not require grad here (PyTorch's draw "
+                        "passes them a zero gradient); for a draw differentiable in mean, write "
+                        "mean + std * torch.randn_like(mean)")
+    if size is not None and tensors:
+        raise TypeError("normal: size= goes with numbers for mean and std, not tensors")
+    if size is None and not tensors:
+        raise TypeError("normal: give size= when mean and std are numbers "
+                        "(normal(0.0, 1.0, size=(2, 3)))")
+    m = mean.data if isinstance(mean, Tensor) else number(mean, "normal", "mean")
+    s = std.data if isinstance(std, Tensor) else number(std, "normal", "std")
+    if np.any(np.asarray(s) < 0):
+        raise ValueError("normal: std must be >= 0")
+    if tensors:
+        if dtype is None:  # the dtype of the (float) tensors, as PyTorch
+            dtype = np.result_type(*[t.dtype for t in tensors])
+            dtype = dtype if dtype.kind == "f" else get_default_dtype()
+        try:
+            shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        except ValueError:
+            raise ValueError(f"normal: mean of shape {np.shape(m)} and std of shape "
+                             f"{np.shape(s)} do not broadcast") from None
+    else:
+        shape = _sizes((size,), "normal")
+    arr = (m + s * _rng(generator).standard_normal(shape)).astype(_float(dtype, "normal"))
+    return _new(arr, requires_grad, device, "normal")
 
 
 def randn_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:

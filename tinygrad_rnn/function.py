@@ -699,6 +699,34 @@ class Log1p(Function):
         return (g / (1 + a),)  # d log(1+x)/dx = 1/(1+x)
 
 
+class Sin(Function):
+    """sin(a)."""
+
+    __slots__ = ()
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (g * np.cos(a),)  # d sin(x)/dx = cos(x)
+
+
+class Cos(Function):
+    """cos(a)."""
+
+    __slots__ = ()
+
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return (-g * np.sin(a),)  # d cos(x)/dx = -sin(x)
+
+
 class CumSum(Function):
     """Running sum along an axis."""
 
@@ -926,20 +954,36 @@ class SetItem(Function):
     """A copy of `a` with `a[index] = value`: the gradient of the overwritten part goes to
     value, the rest to a."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "value_shape")
     broadcasts = True  # value may have been broadcast into a[index]
 
     def forward(ctx, a, value, index):
         ctx.index = _plain_index(index)
         out = a.copy()
-        out[ctx.index] = value
+        ctx.value_shape = assign(out, ctx.index, value)
         return out
 
     def backward(ctx, g):
         ga = g.copy()
         ga[ctx.index] = 0  # overwritten: no gradient to the old values
         gv = g[ctx.index]
+        if ctx.value_shape is not None:  # one element that went in as a scalar
+            gv = np.reshape(gv, ctx.value_shape)
         return ga, gv
+
+
+def assign(out: np.ndarray, index: Any, value: Any) -> tuple | None:
+    """out[index] = value, as PyTorch assigns: a one-element value of any shape also fills a
+    single element (d2l's `preds[i] = net(x)` with net(x) of shape (1, 1)), which NumPy
+    refuses. Returns the value's shape when it went in so (its gradient is reshaped back)."""
+    try:
+        out[index] = value
+        return None
+    except ValueError:
+        if np.ndim(value) == 0 or np.size(value) != 1:
+            raise
+        out[index] = np.reshape(value, ())
+        return np.shape(value)
 
 
 # ----- losses and activations ----------------------------------------------------------------

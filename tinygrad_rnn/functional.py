@@ -207,7 +207,8 @@ def _class_targets(scores: Tensor, target: Any, fn: str,
     none). Every failure names `fn` and the argument."""
     t = checks.indices(target.data if isinstance(target, Tensor) else target, fn, "target")
     if scores.ndim not in (1, 2):
-        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {scores.shape}")
+        raise ValueError(f"{fn}: input must be (N, C), (C,) or (N, C, d1, ...), got shape "
+                         f"{scores.shape}")
     n_classes = scores.shape[-1]
     expected = scores.shape[:1] if scores.ndim == 2 else ()
     if t.shape != expected:
@@ -250,6 +251,16 @@ def _class_loss(input: Any, target: Any, weight: Any, ignore_index: Any, reducti
     kept (all rows ignored: NaN, with gradient 0, as in PyTorch).
     """
     scores = _tensor(input)._to_float() if logits else _tensor(input)
+    if scores.ndim > 2:  # PyTorch's (N, C, d1, ..., dk) with targets (N, d1, ..., dk)
+        spatial = scores.shape[:1] + scores.shape[2:]
+        t = checks.indices(target.data if isinstance(target, Tensor) else target, fn, "target")
+        if t.shape != spatial:
+            raise ValueError(f"{fn}: target of shape {t.shape} does not fit input of shape "
+                             f"{scores.shape} (expected target shape {spatial})")
+        rows = scores.permute(0, *range(2, scores.ndim), 1).reshape(-1, scores.shape[1])
+        out = _class_loss(rows, t.reshape(-1), weight, ignore_index, reduction, smoothing, fn,
+                          logits)  # one row per position, then the positions' shape again
+        return out.reshape(spatial) if reduction == "none" else out
     ignore_index = integer(ignore_index, fn, "ignore_index")
     t, ignored = _class_targets(scores, target, fn, ignore_index)
     w = _class_weight(weight, scores.shape[-1], fn)
@@ -287,11 +298,13 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between raw logits and integer class targets (PyTorch semantics).
 
-    input: logits (N, C) or (C,). target: class indices of shape (N,) or () as an int ndarray,
-    list, int or Tensor. weight: per-class weights (C,) (a constant), or None. ignore_index:
-    rows with this target are left out. reduction: "mean" (over the rows kept, weighted by
-    their class weights; NaN for none, as in PyTorch), "sum", or "none" (shape (N,)).
-    label_smoothing: e in [0, 1]: the target is (1 - e) one-hot + e uniform.
+    input: logits (N, C) or (C,), or (N, C, d1, ..., dk) with the classes at dim 1, as in
+    PyTorch. target: class indices of shape (N,) or () (or (N, d1, ..., dk)) as an int
+    ndarray, list, int or Tensor. weight: per-class weights (C,) (a constant), or None.
+    ignore_index: rows with this target are left out. reduction: "mean" (over the rows kept,
+    weighted by their class weights; NaN for none, as in PyTorch), "sum", or "none" (shape
+    (N,), or (N, d1, ..., dk)). label_smoothing: e in [0, 1]: the target is (1 - e) one-hot +
+    e uniform.
     (`cross_entropy(x, t, "sum")`, this library's older positional form, still works.)
     """
     weight, reduction = _positional(weight, reduction, "cross_entropy")
@@ -304,8 +317,9 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
 def nll_loss(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
              size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of log-probabilities `input` (N, C) or (C,) at integer class
-    targets (N,) or (); weight, ignore_index and reduction as in `cross_entropy`."""
+    """Negative log-likelihood of log-probabilities `input` (N, C) or (C,) (or
+    (N, C, d1, ..., dk)) at integer class targets (N,) or () (or (N, d1, ..., dk)); weight,
+    ignore_index and reduction as in `cross_entropy`."""
     weight, reduction = _positional(weight, reduction, "nll_loss")
     reduction = _reduction(reduction, "nll_loss", size_average, reduce)
     return _class_loss(input, target, weight, ignore_index, reduction, 0.0, "nll_loss",

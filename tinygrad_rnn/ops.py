@@ -263,6 +263,16 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001  (torch.
     return _t(input, "round").round(decimals)
 
 
+def sin(input: Tensor) -> Tensor:
+    """Elementwise sine (radians)."""
+    return _t(input, "sin").sin()
+
+
+def cos(input: Tensor) -> Tensor:
+    """Elementwise cosine (radians)."""
+    return _t(input, "cos").cos()
+
+
 def log1p(input: Tensor) -> Tensor:
     """log(1 + x), exact for tiny x."""
     return _t(input, "log1p").log1p()
@@ -444,6 +454,36 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
     """Each element repeated `repeats` times along `dim` (flattened when None)."""
     return _t(input, "repeat_interleave").repeat_interleave(repeats, dim)
+
+
+def add(input: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """input + alpha * other."""
+    return _t(input, "add").add(other, alpha)
+
+
+def sub(input: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """input - alpha * other."""
+    return _t(input, "sub").sub(other, alpha)
+
+
+def mul(input: Tensor, other: Any) -> Tensor:
+    """input * other."""
+    return _t(input, "mul").mul(other)
+
+
+def div(input: Tensor, other: Any) -> Tensor:
+    """input / other (true division)."""
+    return _t(input, "div").div(other)
+
+
+def neg(input: Tensor) -> Tensor:
+    """-input."""
+    return _t(input, "neg").neg()
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """1-d: the square matrix with `input` on the `diagonal`-th diagonal; 2-d: that diagonal."""
+    return _t(input, "diag").diag(diagonal)
 
 
 def trace(input: Tensor) -> Tensor:

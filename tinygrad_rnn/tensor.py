@@ -13,6 +13,7 @@ import operator
 import sys
 import threading
 import warnings
+import weakref
 import zlib
 from typing import Any, Callable, Iterator, Sequence
 
@@ -125,7 +126,6 @@ class Tensor:
     # _hooks: {handle: hook} of register_hook, and retain_grad(); None until the first one
     __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "_vc", "_base", "_used",
                  "_hooks", "__weakref__")
-    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # hash by identity even though == compares values
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -361,6 +361,8 @@ class Tensor:
         slots = {k: getattr(self, k) for k in Tensor.__slots__
                  if k != "__weakref__" and hasattr(self, k)}
         slots["_hooks"] = None
+        if "_used" in slots:  # never a weak reference into the original's graph
+            slots["_used"] = bool(slots["_used"])
         return None, slots
 
     def _hook_table(self) -> dict:
@@ -590,6 +592,28 @@ class Tensor:
         arr = self.data if dtype is None else self.data.astype(dtype)
         return arr.copy() if copy and arr is self.data else arr
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy meeting a Tensor. `array + t` (any operator) is the Tensor's own reflected
+        operator (`t.__radd__(array)`), a Tensor in the graph; `array *= t` and other writes
+        into NumPy arrays (`out=`), such as d2l's `p.grad[:] *= theta / norm`, use t's values,
+        which must need no grad; any other NumPy function of a Tensor is an error, since the
+        gradient would be lost (`np.asarray(t)` reads the values)."""
+        out = kwargs.get("out")
+        if method == "__call__" and out is not None and all(
+                isinstance(o, np.ndarray) for o in out):
+            if any(isinstance(x, Tensor) and x.requires_grad for x in inputs) \
+                    and is_grad_enabled():
+                raise TypeError(f"{ufunc.__name__}: writing a tensor that requires grad into a "
+                                "NumPy array would lose its gradient; use .detach()")
+            return ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
+        name = _REFLECTED.get(ufunc)
+        if (method == "__call__" and not kwargs and len(inputs) == 2 and inputs[1] is self
+                and not isinstance(inputs[0], Tensor) and name is not None):
+            return getattr(self, name)(inputs[0])
+        raise TypeError(f"{ufunc.__name__}: NumPy functions do not take a Tensor (its gradient "
+                        "would be lost); use the Tensor's method or the torch-named function, "
+                        "or np.asarray(t) for its values")
+
     def all(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
         """True where every element (along `dim`) is non-zero, as a bool tensor."""
         d = None if dim is None else _dim(dim, self.ndim, "all")
@@ -647,6 +671,14 @@ class Tensor:
     def log1p(self) -> "Tensor":
         """log(1 + x), exact for tiny x."""
         return F.Log1p.apply(self._to_float())
+
+    def sin(self) -> "Tensor":
+        """Elementwise sine (radians)."""
+        return F.Sin.apply(self._to_float())
+
+    def cos(self) -> "Tensor":
+        """Elementwise cosine (radians)."""
+        return F.Cos.apply(self._to_float())
 
     def _to_float(self) -> "Tensor":
         """Self, or for an integer or bool tensor its values in the default float dtype: what
@@ -888,6 +920,23 @@ class Tensor:
         if x.ndim == 0:
             return F.CumProd.apply(x.reshape(1), axis=0).reshape(())
         return F.CumProd.apply(x, axis=d)
+
+    def diag(self, diagonal: int = 0) -> "Tensor":
+        """PyTorch's diag: a 1-d tensor becomes the square matrix with it on the `diagonal`-th
+        diagonal (0 the main one, > 0 above it, < 0 below) and zeros elsewhere; a 2-d tensor
+        gives that diagonal as a 1-d tensor. Differentiable both ways."""
+        k = integer(diagonal, "diag", "diagonal")
+        if self.ndim == 1:
+            m = self.shape[0]
+            rows = np.arange(m) + max(-k, 0)
+            out = Tensor(np.zeros((m + abs(k),) * 2, dtype=self.dtype), dtype=self.dtype)
+            out[rows, rows + k] = self
+            return out
+        if self.ndim != 2:
+            raise ValueError(f"diag: expected a 1-d or 2-d tensor, got shape {self.shape}")
+        r, c = self.shape
+        n = max(0, min(r, c - k) if k >= 0 else min(r + k, c))
+        return self[np.arange(n) + max(-k, 0), np.arange(n) + max(k, 0)]
 
     def trace(self) -> "Tensor":
         """The sum of the main diagonal of a 2-d tensor (integers give int64)."""
@@ -1184,7 +1233,13 @@ class Tensor:
         return out if self.ndim else out.reshape(idx.shape)
 
     def __getitem__(self, index: Any) -> "Tensor":
-        return F.GetItem.apply(self, index=index)
+        fresh = not getattr(self, "_used", False)
+        out = F.GetItem.apply(self, index=index)
+        if fresh and out._ctx is not None:
+            # this read is self's one consumer so far: `t[i] += v` (read, then write back) may
+            # still rewrite t, moving the read onto the old version (see __setitem__)
+            self._used = weakref.ref(out)
+        return out
 
     def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0, *,
               axis: int | None = None) -> tuple["Tensor", ...]:
@@ -1456,7 +1511,10 @@ class Tensor:
             if self.requires_grad and self._ctx is None:
                 raise RuntimeError("__setitem__: a leaf tensor that requires grad cannot be "
                                    "changed in place outside `with no_grad():` (as in PyTorch)")
-            if getattr(self, "_used", False):  # an op recorded earlier holds this very object
+            used = getattr(self, "_used", False)
+            reader = used() if isinstance(used, weakref.ref) else None  # t[i] += v: its read
+            if used is True or (reader is not None and reader._ctx is not None and (
+                    reader._ctx.parents[0] is not self or _stale_view(reader, self, index, value))):
                 raise RuntimeError("__setitem__: this tensor is already an input of a recorded "
                                    "op, which would then see the new values; assign into "
                                    "t.clone(), or collect the values and use tg.stack")
@@ -1469,13 +1527,21 @@ class Tensor:
                 self._hooks = {_RETAIN: hooks.pop(_RETAIN)} if _RETAIN in hooks else None
                 old._hooks = hooks
             out = F.SetItem.apply(old, self._lift(value), index=index)
+            repointed = reader is not None and reader._ctx is not None
+            if repointed:  # `t[i] += v`: the read of t[i] saw the old values, keeps them
+                reader._ctx.parents = (old,)
+                if reader._base is self:
+                    reader._base = old
             self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
             self._used = False  # the new node has no consumers yet
-            self._bump_version()  # ops that saved the old values now refuse to backward
+            if repointed and self._base is None:  # only the read shared the old values (which
+                self._vc = [self._vc[0] + 1]  # SetItem copied, not changed): a new counter
+            else:
+                self._bump_version()  # ops that saved the old values now refuse to backward
             return
 
         def change(a: np.ndarray) -> None:
-            a[F._plain_index(index)] = _data(value)
+            F.assign(a, F._plain_index(index), _data(value))
         self._write("__setitem__", change)
 
     def _iop(self, other: Any, fn: str, op: Any, ufunc: Any) -> "Tensor":
@@ -1512,6 +1578,35 @@ class ValuesIndices(tuple):
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _stale_view(reader: Tensor, t: Tensor, index: Any, value: Any) -> bool:
+    """Whether writing `value` into t[index] would leave `reader`, the one read of t so far,
+    showing old values where PyTorch's would show new ones: a read by ints and slices is a view
+    of t in PyTorch, which sees a write into the elements it covers. `t[i] += v` is let through
+    (the value computed from the read, a temporary there: nothing else sees it afterwards)."""
+    read = getattr(reader._ctx, "index", None)
+    if read is None or not F._is_basic(read):
+        return False  # integer arrays or masks copy, in PyTorch too: old values there as here
+    if value is reader or (isinstance(value, Tensor) and value._ctx is not None
+                           and any(p is reader for p in value._ctx.parents)):
+        return False
+    covered = np.zeros(t.shape, dtype=bool)
+    covered[read] = True
+    try:
+        return bool(covered[F._plain_index(index)].any())  # the write reaches the view
+    except IndexError:
+        return False  # a bad index: the write itself says what is wrong
+
+
+# `array <op> tensor`: NumPy's ufunc for the operator, and the Tensor method Python would have
+# called had NumPy stepped aside (see Tensor.__array_ufunc__)
+_REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__",
+              np.true_divide: "__rtruediv__", np.floor_divide: "__rfloordiv__",
+              np.remainder: "__rmod__", np.power: "__rpow__", np.matmul: "__rmatmul__",
+              np.less: "__gt__", np.less_equal: "__ge__", np.greater: "__lt__",
+              np.greater_equal: "__le__", np.equal: "__eq__", np.not_equal: "__ne__",
+              np.bitwise_and: "__rand__", np.bitwise_or: "__ror__", np.bitwise_xor: "__rxor__"}
 
 
 def _numbers(other: Any, fn: str) -> np.ndarray:

@@ -10,7 +10,7 @@ from tinygrad_rnn.nn.interop import export_torch_weights, load_torch_weights
 from tinygrad_rnn.nn.layers import (Dropout, Embedding, Identity, LogSoftmax, ModuleList, ReLU,
                                     Sequential, Sigmoid, Softmax, Tanh)
 from tinygrad_rnn.nn.layers import Flatten, LayerNorm, ModuleDict
-from tinygrad_rnn.nn.linear import Linear
+from tinygrad_rnn.nn.linear import LazyLinear, Linear
 from tinygrad_rnn.nn.layers import ELU, GELU, LeakyReLU, LogSigmoid, SiLU, Softplus
 from tinygrad_rnn.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss,
                                   KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
@@ -26,4 +26,4 @@ __all__ = ["Module", "Parameter", "Linear", "RNNCell", "LSTMCell", "GRUCell", "R
            "Sequential", "ModuleList", "ModuleDict", "Flatten", "LayerNorm", "CrossEntropyLoss",
            "NLLLoss", "MSELoss", "functional", "LogSigmoid", "Softplus", "LeakyReLU", "ELU",
            "GELU", "SiLU", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
-           "KLDivLoss"]
+           "KLDivLoss", "LazyLinear"]

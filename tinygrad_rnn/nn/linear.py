@@ -52,3 +52,40 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class LazyLinear(Linear):
+    """Linear whose in_features is read from its first input, as PyTorch's LazyLinear (d2l's
+    language models and seq2seq decoder use it). Until then `.weight` and `.bias` are empty
+    Parameters (shape (0,)), already the objects an optimizer made now will update; the first
+    call gives them their shapes and PyTorch's initialisation, U(-1/sqrt(in), 1/sqrt(in)), and
+    the module becomes a plain `Linear` (as PyTorch's does).
+
+    >>> layer = LazyLinear(2)
+    >>> layer(Tensor(np.ones((5, 3)))).shape, type(layer).__name__, layer.weight.shape
+    ((5, 2), 'Linear', (2, 3))
+    """
+
+    def __init__(self, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+        self.in_features = 0
+        self.out_features = check_size(out_features, "out_features", "LazyLinear")
+        bias, dtype = flag(bias, "LazyLinear", "bias"), param_dtype(dtype, "LazyLinear")
+        self.weight = Parameter(np.empty((0,), dtype))
+        self.bias = Parameter(np.empty((0,), dtype)) if bias else None
+        self.name_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Take in_features from x (..., in_features), initialise, then act as `Linear`."""
+        x = as_input(x, self.weight.dtype, "LazyLinear")
+        if x.ndim == 0 or x.shape[-1] == 0:
+            raise ValueError(f"LazyLinear: input of shape {x.shape} has no features to read "
+                             "in_features from")
+        n_in, dtype = x.shape[-1], self.weight.dtype
+        bound = 1.0 / np.sqrt(n_in)
+        draw = get_rng().uniform
+        self.weight.data = draw(-bound, bound, (self.out_features, n_in)).astype(dtype)
+        if self.bias is not None:
+            self.bias.data = draw(-bound, bound, (self.out_features,)).astype(dtype)
+        self.in_features = n_in
+        self.__class__ = Linear  # initialised: from now on a Linear, as in PyTorch
+        return Linear.forward(self, x)

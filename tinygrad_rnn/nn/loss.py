@@ -49,7 +49,8 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    """Cross-entropy of raw logits (N, C) or (C,) against integer targets (N,) or ().
+    """Cross-entropy of raw logits (N, C) or (C,) against integer targets (N,) or (); also
+    PyTorch's (N, C, d1, ..., dk) against (N, d1, ..., dk).
 
     weight: per-class weights (C,) (a constant), or None.
     ignore_index: target value whose rows are left out (default -100, as in PyTorch).
@@ -77,8 +78,9 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities (N, C) or (C,) (e.g. from LogSoftmax) at
-    integer targets; weight, ignore_index and reduction as in CrossEntropyLoss."""
+    """Negative log-likelihood of log-probabilities (N, C) or (C,) (or (N, C, d1, ..., dk))
+    (e.g. from LogSoftmax) at integer targets; weight, ignore_index and reduction as in
+    CrossEntropyLoss."""
 
     def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
                  reduce: Any = None, reduction: str = "mean") -> None:

@@ -22,6 +22,7 @@ than k steps are no longer learned through the gradient (they still act in the f
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
@@ -29,8 +30,8 @@ import numpy as np
 from tinygrad_rnn.checks import number
 from tinygrad_rnn.tensor import Tensor, stack, tensor_list
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "chunks", "unroll",
-           "truncated_bptt", "TBPTTResult", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "detach_state", "chunks",
+           "unroll", "truncated_bptt", "TBPTTResult", "rnn"]
 
 
 def _grads(params: Iterable[Tensor] | Tensor, fn: str) -> list[Tensor]:
@@ -94,6 +95,15 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
         for p in have:
             p.grad = p.grad * np.asarray(coef, dtype=p.grad.dtype)
     return TotalNorm(total)
+
+
+def clip_grad_norm(params: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False) -> float:
+    """PyTorch's deprecated name for `clip_grad_norm_` (older programs call it); warns as
+    PyTorch does (FutureWarning) and clips."""
+    warnings.warn("`nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(params, max_norm, norm_type, error_if_nonfinite)
 
 
 def clip_grad_value_(params: Iterable[Tensor] | Tensor, clip_value: float) -> None:
