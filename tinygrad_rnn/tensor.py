@@ -1233,7 +1233,7 @@ class Tensor:
         return out if self.ndim else out.reshape(idx.shape)
 
     def __getitem__(self, index: Any) -> "Tensor":
-        fresh = not getattr(self, "_used", False)
+        fresh = self.requires_grad and not getattr(self, "_used", False)  # (unset: slow)
         out = F.GetItem.apply(self, index=index)
         if fresh and out._ctx is not None:
             # this read is self's one consumer so far: `t[i] += v` (read, then write back) may
