@@ -376,6 +376,9 @@ def test_torch_form_writes_and_reads_open_file_objects(tmp_path) -> None:
     with open(path, "r", encoding="latin-1") as f, pytest.raises(TypeError, match="load: the "
                                                                  "file object is open in text"):
         tg.load(f)
+    with open(path, "r", encoding="utf-8") as f, pytest.raises(TypeError, match="load: the "
+                                                               "file object is open in text"):
+        tg.load(f)  # was a UnicodeDecodeError from reading the zip as text
     with open(tmp_path / "junk", "wb") as f:
         f.write(b"not a zip")
     with open(tmp_path / "junk", "rb") as f, pytest.raises(CheckpointError, match="load: '.*"

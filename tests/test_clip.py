@@ -158,3 +158,10 @@ def test_deprecated_clip_grad_norm_warns_and_clips_as_pytorch() -> None:
         t_total = torch.nn.utils.clip_grad_norm(iter([tp]), 0.5)
     np.testing.assert_allclose(total, t_total.item(), rtol=1e-12)
     np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12)
+    p.grad, tp.grad = g.copy(), torch.tensor(g)  # PyTorch's keywords: parameters=, foreach=
+    with pytest.warns(FutureWarning):
+        total = nn.utils.clip_grad_norm(parameters=[p], max_norm=0.5, foreach=None)
+    with pytest.warns(FutureWarning):
+        t_total = torch.nn.utils.clip_grad_norm(parameters=[tp], max_norm=0.5, foreach=None)
+    np.testing.assert_allclose(total, t_total.item(), rtol=1e-12)
+    np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12)

@@ -595,8 +595,8 @@ def test_kaiming_edge_cases() -> None:
         nn.init.kaiming_normal_(nn.Parameter(np.empty((2, 2))), mode="fan_avg")
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.init.kaiming_uniform_(nn.Parameter(np.empty((2, 2))), nonlinearity="swish")
-    with pytest.raises(TypeError, match="kaiming_uniform_"):
-        nn.init.kaiming_uniform_(np.empty((2, 2)))
+    with pytest.raises(TypeError, match="kaiming_uniform_: expected a Tensor"):
+        nn.init.kaiming_uniform_([[0.0, 0.0], [0.0, 0.0]])  # a parameter's .data array is filled
 
 
 def test_calculate_gain_like_pytorch() -> None:

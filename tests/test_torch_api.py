@@ -37,6 +37,25 @@ def test_legacy_constructor_is_float32_even_for_ints():
     assert torch.tensor([1, 2]).type(torch.LongTensor).dtype == np.int64
 
 
+def test_legacy_constructor_takes_sizes_as_pytorchs():
+    # the hand-written LSTMs: `self.b_i = nn.Parameter(torch.Tensor(hidden_sz))` was a 0-d
+    # tensor holding hidden_sz (a bias silently shared by every unit), and
+    # `nn.Parameter(torch.Tensor(input_sz, hidden_sz * 4))` a TypeError about requires_grad
+    pt = pytest.importorskip("torch")
+    for args in [(16,), (3, 4), (2, 3, 4), (0,), ([3],), ([1, 2],), ((3, 4),)]:
+        ours, theirs = Tensor(*args), pt.Tensor(*args)
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float32, args
+    W = torch.nn.Parameter(Tensor(5, 8))
+    b = torch.nn.Parameter(Tensor(8))
+    assert W.shape == (5, 8) and b.shape == (8,) and b.requires_grad
+    torch.nn.init.uniform_(b, -0.5, 0.5)
+    assert len(set(b.data.tolist())) == 8  # one bias per unit, as in PyTorch
+    assert Tensor(3, requires_grad=True).requires_grad
+    assert Tensor(2, 2, dtype=np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match=r"Tensor: sizes must be non-negative, got \(2, -1\)"):
+        Tensor(2, -1)
+
+
 def test_factories_take_sizes_as_varargs_or_a_tuple():
     for make in (torch.zeros, torch.ones, torch.empty, torch.randn, torch.rand):
         assert make(2, 3).shape == make((2, 3)).shape == make([2, 3]).shape == (2, 3)
@@ -96,6 +115,23 @@ def test_factories_take_size_as_a_keyword_and_normal_draws():  # d2l: randn(size
             call()
 
 
+def test_normal_of_tensors_takes_means_dtype_and_refuses_a_nan_std():
+    """PyTorch's normal(mean, std) is in mean's dtype when mean is a tensor (std's when mean is
+    a number), and refuses a NaN std; here float32 mean with float64 std gave float64, and a
+    NaN std tensor drew NaNs."""
+    pt = pytest.importorskip("torch")
+    f32, f64 = np.zeros(2, np.float32), np.ones(2)
+    for mean, std in ((f32, f64), (f64, f32.astype(np.float32) + 1), (1.0, f64), (f64, 1.0)):
+        def make(m):
+            return (m.tensor(mean) if isinstance(mean, np.ndarray) else mean,
+                    m.tensor(std) if isinstance(std, np.ndarray) else std)
+        assert str(pt.normal(*make(pt)).dtype) == "torch." + str(torch.normal(*make(torch)).dtype)
+    with pytest.raises(RuntimeError):
+        pt.normal(pt.zeros(2), pt.tensor([1.0, float("nan")]))
+    with pytest.raises(ValueError, match="normal: std must be >= 0"):
+        torch.normal(torch.zeros(2), torch.tensor([1.0, float("nan")]))
+
+
 def test_an_array_multiplied_in_place_by_a_tensor_takes_its_values():
     # d2l's grad_clipping (both editions), on gradients that are ndarrays here
     params = [torch.ones(2, 3, requires_grad=True), torch.ones(3, requires_grad=True)]
@@ -121,9 +157,33 @@ def test_an_array_multiplied_in_place_by_a_tensor_takes_its_values():
         a *= torch.ones(2, requires_grad=True)  # nothing is recorded there anyway
     y = a * torch.ones(2, requires_grad=True)  # not in place: the Tensor's operator, in the graph
     assert isinstance(y, Tensor) and y.requires_grad and y.op == "mul"
-    for call in (lambda: np.exp(torch.ones(2)), lambda: np.maximum(a, torch.ones(2))):
+    w = torch.ones(2, requires_grad=True)
+    for call in (lambda: np.exp(w), lambda: np.maximum(a, w)):
         with pytest.raises(TypeError, match="NumPy functions do not take a Tensor"):
             call()
+
+
+def test_numpy_functions_of_tensors_that_need_no_grad_give_tensors_as_pytorch():
+    # the airline-passengers LSTM tutorial: `train_rmse = np.sqrt(loss_fn(y_pred, y_train))`
+    # under no_grad, then "%.4f" % train_rmse; PyTorch's __array_wrap__ gives a tensor
+    pt = pytest.importorskip("torch")
+    x, y = [[1.0, 4.0], [9.0, 0.5]], [[2.0, -1.0], [0.0, 3.0]]
+    calls = [lambda m, t: np.sqrt(t(x)), lambda m, t: np.exp(t(x)),
+             lambda m, t: np.maximum(t(x), t(y)),
+             lambda m, t: np.add(t(x), np.ones(2)), lambda m, t: np.sqrt(t([1, 4]))]
+    for call in calls:
+        ours, theirs = call(torch, torch.tensor), call(pt, pt.tensor)
+        assert isinstance(ours, Tensor) and not ours.requires_grad
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+    mse = F.mse_loss(torch.tensor([1.0, 2.0]), torch.tensor([1.5, 0.0]))
+    assert "%.4f" % np.sqrt(mse) == "%.4f" % np.sqrt(pt.nn.functional.mse_loss(
+        pt.tensor([1.0, 2.0]), pt.tensor([1.5, 0.0])))
+    w = torch.tensor([4.0], requires_grad=True)
+    with torch.no_grad():  # PyTorch allows it there too: nothing is recorded
+        assert np.sqrt(w).tolist() == [2.0]
+    with pytest.raises(TypeError, match="sqrt: NumPy functions do not take a Tensor"):
+        np.sqrt(w)
 
 
 def test_factory_errors_name_the_function():
@@ -697,6 +757,28 @@ def test_a_kept_view_of_the_written_elements_is_never_left_stale():
     assert picked.tolist() == [2.0, 4.0] and x.tolist() == [10.0, 4.0, 6.0]
     (picked.sum() + x.sum()).backward()
     assert w.grad.tolist() == [2.0, 4.0, 2.0]  # as PyTorch
+
+def test_a_read_by_a_0d_integer_tensor_is_a_view_as_in_pytorch():
+    """PyTorch indexes with a 0-d integer tensor as with an int: `first = x[torch.tensor(0)]`
+    is a view that shows a later `x[0] = z`. Here it kept the old values (value and gradient
+    silently different); now it raises as `first = x[0]` does, and a write it misses runs."""
+    pt = pytest.importorskip("torch")
+    for index in (lambda m: m.tensor(0), lambda m: (m.tensor(-3), Ellipsis)):
+        x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True) * 2.0
+        first = x[index(torch)]
+        with pytest.raises(RuntimeError, match="already an input of a recorded op"):
+            x[0] = 10.0
+        assert float(first) == 2.0 and x.tolist() == [2.0, 4.0, 6.0]  # nothing changed
+    got = []
+    for m in (torch, pt):
+        w = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x = w * 2.0
+        first = x[m.tensor(0)]
+        x[m.tensor(1)] = w[2] * 5.0  # misses first's element
+        (first * 3.0 + x.sum()).backward()
+        got.append((float(first), x.tolist(), np.asarray(w.grad).tolist()))
+    assert got[0] == got[1]
+
 
 def test_a_value_that_requires_grad_is_never_written_in_silently():
     w = torch.ones(3, requires_grad=True)

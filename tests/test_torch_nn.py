@@ -359,8 +359,54 @@ def test_init_functions_fill_in_place() -> None:
         np.testing.assert_allclose(small @ small.T, 2.25 * np.eye(min(shape)), atol=1e-5)
     with pytest.raises(ValueError, match="xavier_uniform_: needs a tensor with at least 2"):
         nn.init.xavier_uniform_(nn.Parameter(np.zeros(3)))
-    with pytest.raises(TypeError, match="uniform_: expected a Tensor"):
-        nn.init.uniform_(np.zeros(3))
+    with pytest.raises(TypeError, match=r"uniform_: expected a Tensor \(e.g. a Parameter\) or "
+                                        r"its .data array, got list"):
+        nn.init.uniform_([0.0, 0.0])
+
+
+def test_init_functions_fill_a_parameters_data_array() -> None:
+    # bentrevett/pytorch-seq2seq's `nn.init.uniform_(param.data, -0.08, 0.08)` for every
+    # named parameter: here `.data` is the parameter's ndarray, filled in place
+    w = nn.Parameter(np.zeros((40, 30), dtype=np.float32))
+    same = w.data
+    assert nn.init.uniform_(w.data, -0.08, 0.08) is same and w.data is same
+    assert np.abs(w.data).max() <= 0.08 and w.data.std() > 0.04
+    for fill in (lambda a: nn.init.normal_(a, 0, 0.01), nn.init.xavier_normal_,
+                 nn.init.orthogonal_, nn.init.kaiming_uniform_, nn.init.trunc_normal_,
+                 nn.init.eye_, lambda a: nn.init.constant_(a, 0.25)):
+        before = w.data.copy()
+        assert fill(w.data) is same and not np.array_equal(w.data, before)
+    frozen = np.zeros(3)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="zeros_: the array is read-only"):
+        nn.init.zeros_(frozen)
+    with pytest.raises(TypeError, match="normal_: the tensor must be floating point"):
+        nn.init.normal_(np.zeros(3, dtype=np.int64))
+
+
+def test_init_loop_over_param_data_gives_pytorchs_model() -> None:
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        lib.manual_seed(0)
+        return lib.nn.ModuleList([lib.nn.Embedding(7, 5), lib.nn.LSTM(5, 6, 2),
+                                  lib.nn.GRU(6, 4), lib.nn.Linear(4, 3)])
+
+    def init_weights(m, lib):  # the tutorial's loop, deterministic fills
+        for name, param in m.named_parameters():
+            if 'weight' in name:
+                lib.nn.init.constant_(param.data, 0.03)
+            else:
+                lib.nn.init.constant_(param.data, 0)
+
+    outs = []
+    for lib in (tg, torch):
+        model = build(lib)
+        model.apply(lambda m: init_weights(m, lib))
+        x = model[0](lib.tensor([[1, 2, 3], [4, 5, 6]]))
+        x = model[2](model[1](x)[0])[0]
+        outs.append(np.asarray(model[3](x).detach().numpy()))
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-7)
 
 
 def test_init_is_seeded_by_manual_seed() -> None:
@@ -467,6 +513,24 @@ def test_pytorch_internal_weight_names_initialise_the_blocks_of_the_cells() -> N
         gru._parameters["bias_ih_l0"]
 
 
+def test_assigning_into_a_recurrent_layers_parameters_is_refused() -> None:
+    """`rnn._parameters[name] = p` or `del rnn._parameters[name]` (weight-drop code does both)
+    changed PyTorch's layer; here `_parameters` is rebuilt on each read, so they silently did
+    nothing. Now each says so; the layer is unchanged."""
+    gru = nn.GRU(3, 4)
+    before = gru.cells[0].linear.weight.data.copy()
+    blocks = gru._parameters
+    for change in (lambda: blocks.__setitem__("weight_hh_l0", nn.Parameter(np.zeros((12, 4)))),
+                   lambda: blocks.__delitem__("weight_hh_l0"),
+                   lambda: blocks.pop("weight_ih_l0"),
+                   lambda: blocks.update(weight_hh_l0=np.zeros((12, 4)))):
+        with pytest.raises(TypeError, match=r"GRU._parameters: the blocks are views .* would "
+                                            "not change the layer"):
+            change()
+    np.testing.assert_array_equal(gru.cells[0].linear.weight.data, before)
+    assert list(gru._parameters) == ["weight_ih_l0", "weight_hh_l0"]
+
+
 def test_lazy_linear_takes_in_features_from_its_first_input() -> None:  # d2l 1.0's RNNLM
     layer = nn.LazyLinear(4)
     assert repr(layer) == "LazyLinear(in_features=0, out_features=4, bias=True)"
@@ -498,6 +562,29 @@ def test_lazy_linear_behaves_as_pytorchs() -> None:
     assert type(ours).__name__ == type(theirs).__name__ == "Linear"
     assert repr(ours) == repr(theirs) and ours.weight.shape == tuple(theirs.weight.shape)
 
+
+
+def test_lazy_linear_loads_a_state_dict_before_its_first_call() -> None:
+    """PyTorch's LazyLinear takes a checkpoint's shapes and values before its first call
+    (build the model, load, then run); here load_state_dict refused the shapes (KeyError)."""
+    torch = pytest.importorskip("torch")
+    src = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3))
+    state = {k: v.detach().numpy() for k, v in src.state_dict().items()}
+    ours = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.LazyLinear(3))
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.LazyLinear(3))
+    assert ours.load_state_dict(state) == ([], [])
+    theirs.load_state_dict(src.state_dict())
+    assert ours[2].weight.shape == tuple(theirs[2].weight.shape) == (3, 5)
+    x = np.random.default_rng(3).standard_normal((2, 4)).astype(np.float32)
+    np.testing.assert_allclose(ours(x).data, theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-6, atol=1e-6)  # the loaded values, not a new draw
+    assert type(ours[2]) is nn.Linear and ours[2].in_features == 5
+    with pytest.raises(ValueError, match="in_features=5"):
+        ours[2](np.ones((1, 4), np.float32))
+    wrong = nn.LazyLinear(2)  # out_features does not fit: refused, nothing changed
+    with pytest.raises(KeyError, match=r"weight: shape \(3, 5\) in the state, \(0,\)"):
+        wrong.load_state_dict({"weight": state["2.weight"], "bias": state["2.bias"]})
+    assert wrong.weight.shape == (0,) and wrong.bias.shape == (0,)
 
 def test_pytorch_internal_weight_names_match_pytorchs() -> None:
     torch = pytest.importorskip("torch")

@@ -40,6 +40,7 @@ CASES = [  # (program, arguments, marks for the run here)
     ("scratch_gru_lm.py", [], []),
     ("masked_seq_gru.py", [], []),
     ("char_gru_sampler.py", [], []),
+    ("attention_seq2seq.py", [], []),
     ("lstm_classifier.py", [], [SLOW]),
 ]
 

@@ -258,7 +258,7 @@ def _read(path: Any, fn: str = "load") -> dict[str, np.ndarray]:
     where it stands), read eagerly so a damaged file fails here, not later."""
     source = path
     if not isinstance(path, str):  # a file object
-        raw = path.read()
+        raw = None if isinstance(path, io.TextIOBase) else path.read()  # (not decoded first)
         if not isinstance(raw, bytes):
             raise TypeError(f"{fn}: the file object is open in text mode; open it with 'rb'")
         source, path = io.BytesIO(raw), _name(path)

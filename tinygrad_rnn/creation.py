@@ -296,11 +296,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
                         "(normal(0.0, 1.0, size=(2, 3)))")
     m = mean.data if isinstance(mean, Tensor) else number(mean, "normal", "mean")
     s = std.data if isinstance(std, Tensor) else number(std, "normal", "std")
-    if np.any(np.asarray(s) < 0):
+    if not np.all(np.asarray(s) >= 0):  # (a NaN too, as PyTorch)
         raise ValueError("normal: std must be >= 0")
     if tensors:
-        if dtype is None:  # the dtype of the (float) tensors, as PyTorch
-            dtype = np.result_type(*[t.dtype for t in tensors])
+        if dtype is None:  # mean's dtype if a tensor, else std's, as PyTorch
+            dtype = tensors[0].dtype
             dtype = dtype if dtype.kind == "f" else get_default_dtype()
         try:
             shape = np.broadcast_shapes(np.shape(m), np.shape(s))

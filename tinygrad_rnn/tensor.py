@@ -93,6 +93,18 @@ def _array_text(a: np.ndarray, prefix: str) -> str:
                            formatter=formatter, separator=", ", prefix=prefix)
 
 
+def _legacy_sizes(*args: Any) -> tuple[Any, ...]:
+    """Tensor(16) and Tensor(3, 4) as in PyTorch: the leading Python ints of (data,
+    requires_grad, dtype, name) are sizes of a new default-float tensor (zero-filled, as
+    `empty` is here), so `nn.Parameter(torch.Tensor(hidden))` has shape (hidden,), not a
+    0-d 16.0; what follows them keeps its meaning."""
+    n = next((i for i, a in enumerate(args) if type(a) is not int), len(args))
+    if any(s < 0 for s in args[:n]):
+        raise ValueError(f"Tensor: sizes must be non-negative, got {args[:n]}")
+    taken = (False, None, None)[:n - 1]  # the slots the sizes took get their defaults back
+    return (np.zeros(args[:n], dtype=_default_dtype[0]), *taken, *args[n:])
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Turn user data into an ndarray, as PyTorch's legacy `torch.Tensor(data)` does: always a
     float (the default dtype, float32) even for ints and bools, except that a float32 or float64
@@ -130,6 +142,8 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
+        if type(data) is int:  # PyTorch's legacy torch.Tensor(*sizes): Tensor(16), Tensor(3, 4)
+            data, requires_grad, dtype, name = _legacy_sizes(data, requires_grad, dtype, name)
         if not isinstance(requires_grad, (bool, np.bool_)):
             raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
         if name is not None and not isinstance(name, str):
@@ -596,8 +610,10 @@ class Tensor:
         """NumPy meeting a Tensor. `array + t` (any operator) is the Tensor's own reflected
         operator (`t.__radd__(array)`), a Tensor in the graph; `array *= t` and other writes
         into NumPy arrays (`out=`), such as d2l's `p.grad[:] *= theta / norm`, use t's values,
-        which must need no grad; any other NumPy function of a Tensor is an error, since the
-        gradient would be lost (`np.asarray(t)` reads the values)."""
+        which must need no grad. Any other NumPy function of tensors that need no grad (or
+        under no_grad) gives a Tensor of NumPy's result, as PyTorch's `np.sqrt(t)` does (the
+        tutorials' `np.sqrt(loss_fn(y_pred, y))` under no_grad); with a gradient to lose it is
+        an error (`np.asarray(t)` reads the values)."""
         out = kwargs.get("out")
         if method == "__call__" and out is not None and all(
                 isinstance(o, np.ndarray) for o in out):
@@ -610,6 +626,12 @@ class Tensor:
         if (method == "__call__" and not kwargs and len(inputs) == 2 and inputs[1] is self
                 and not isinstance(inputs[0], Tensor) and name is not None):
             return getattr(self, name)(inputs[0])
+        if method == "__call__" and out is None and not (is_grad_enabled() and any(
+                isinstance(x, Tensor) and x.requires_grad for x in inputs)):
+            result = ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
+            if isinstance(result, tuple):  # np.modf, np.divmod: one tensor per output
+                return tuple(C.tensor(r) for r in result)
+            return C.tensor(result)
         raise TypeError(f"{ufunc.__name__}: NumPy functions do not take a Tensor (its gradient "
                         "would be lost); use the Tensor's method or the torch-named function, "
                         "or np.asarray(t) for its values")
@@ -1586,6 +1608,10 @@ def _stale_view(reader: Tensor, t: Tensor, index: Any, value: Any) -> bool:
     of t in PyTorch, which sees a write into the elements it covers. `t[i] += v` is let through
     (the value computed from the read, a temporary there: nothing else sees it afterwards)."""
     read = getattr(reader._ctx, "index", None)
+    if isinstance(read, np.ndarray) or isinstance(read, tuple):  # a 0-d integer tensor indexes
+        parts = read if isinstance(read, tuple) else (read,)  # as an int (a view) in PyTorch
+        read = tuple(int(p) if isinstance(p, np.ndarray) and p.ndim == 0 and p.dtype.kind in "iu"
+                     else p for p in parts)
     if read is None or not F._is_basic(read):
         return False  # integer arrays or masks copy, in PyTorch too: old values there as here
     if value is reader or (isinstance(value, Tensor) and value._ctx is not None

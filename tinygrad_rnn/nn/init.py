@@ -1,6 +1,8 @@
 """In-place initialisers named as in `torch.nn.init`: each fills a tensor's array with values
 drawn from the library's generator (`tinygrad_rnn.manual_seed` fixes them) and returns the
-tensor. They change `.data` only (no graph is recorded), as PyTorch's run under no_grad.
+tensor; given a parameter's `.data` (an ndarray, as in `nn.init.uniform_(param.data, ...)`),
+they fill that array in place and return it. They change `.data` only (no graph is
+recorded), as PyTorch's run under no_grad.
 
 >>> import tinygrad_rnn as tg
 >>> from tinygrad_rnn import nn
@@ -26,12 +28,28 @@ __all__ = ["uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_unifor
            "trunc_normal_", "calculate_gain", "eye_"]
 
 
-def _fill(tensor: Any, values: Any, fn: str) -> Tensor:
-    """Write values into tensor.data in place (every tensor sharing the array sees them)."""
+def _array(tensor: Any, fn: str) -> np.ndarray:
+    """The array an initialiser fills: a Tensor's `.data`, or the ndarray itself (PyTorch
+    programs write `nn.init.uniform_(param.data, ...)`, and `.data` is the parameter's array)."""
+    if isinstance(tensor, Tensor):
+        return tensor.data
+    if isinstance(tensor, np.ndarray):
+        return tensor
+    raise TypeError(f"{fn}: expected a Tensor (e.g. a Parameter) or its .data array, got "
+                    f"{type(tensor).__name__}")
+
+
+def _fill(tensor: Any, values: Any, fn: str) -> Any:
+    """Write values into the tensor's array in place (every tensor sharing the array sees
+    them); an ndarray (a parameter's `.data`) is filled in place and returned."""
+    array = _array(tensor, fn)
+    if array.dtype.kind != "f":
+        raise TypeError(f"{fn}: the tensor must be floating point, got dtype {array.dtype}")
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"{fn}: expected a Tensor (e.g. a Parameter), got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"{fn}: the tensor must be floating point, got dtype {tensor.dtype}")
+        if not array.flags.writeable:
+            raise ValueError(f"{fn}: the array is read-only; pass the tensor itself")
+        array[...] = values
+        return array
     if not tensor.data.flags.writeable:
         tensor.data = tensor.data.copy()
     tensor.data[...] = values
@@ -56,7 +74,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     a, b = _number(a, "a", "uniform_"), _number(b, "b", "uniform_")
     if a > b:
         raise ValueError(f"uniform_: a={a} must not exceed b={b}")
-    return _fill(tensor, get_rng().uniform(a, b, size=tensor.shape), "uniform_")
+    return _fill(tensor, get_rng().uniform(a, b, size=_array(tensor, "uniform_").shape), "uniform_")
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
@@ -64,7 +82,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     mean, std = _number(mean, "mean", "normal_"), _number(std, "std", "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
-    return _fill(tensor, get_rng().normal(mean, std, size=tensor.shape), "normal_")
+    size = _array(tensor, "normal_").shape
+    return _fill(tensor, get_rng().normal(mean, std, size=size), "normal_")
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -85,9 +104,8 @@ def ones_(tensor: Tensor) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity (ones on the diagonal, zeros elsewhere; a
     non-square one too): the IRNN's recurrent weight, `eye_` of the h columns of a cell."""
-    if not isinstance(tensor, Tensor) or tensor.ndim != 2:
-        got = f"shape {tensor.shape}" if isinstance(tensor, Tensor) else type(tensor).__name__
-        raise ValueError(f"eye_: only 2-D tensors can hold an identity, got {got}")
+    if _array(tensor, "eye_").ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors can hold an identity, got shape {tensor.shape}")
     return _fill(tensor, np.eye(*tensor.shape), "eye_")
 
 
@@ -115,9 +133,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _fans(tensor: Tensor, fn: str) -> tuple[int, int]:
     """(fan_in, fan_out) as PyTorch computes them: dims 1 and 0 times the remaining dims."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"{fn}: expected a Tensor, got {type(tensor).__name__}")
-    if tensor.ndim < 2:
+    if _array(tensor, fn).ndim < 2:
         raise ValueError(f"{fn}: needs a tensor with at least 2 dimensions, got shape "
                          f"{tensor.shape}")
     receptive = int(np.prod(tensor.shape[2:]))
@@ -145,7 +161,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     _fans(tensor, "orthogonal_")
     gain = _number(gain, "gain", "orthogonal_")
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = _array(tensor, "orthogonal_").size // rows
     flat = get_rng().standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
@@ -170,7 +186,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), gain =
     calculate_gain(nonlinearity, a) and fan = fan_in or fan_out (mode), as PyTorch. A tensor
     with no elements is returned unchanged."""
-    if isinstance(tensor, Tensor) and tensor.data.size == 0:
+    if _array(tensor, "kaiming_uniform_").size == 0:
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
     values = rng_of(generator, "kaiming_uniform_").uniform(-bound, bound, size=tensor.shape)
@@ -180,7 +196,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator: Any = None) -> Tensor:
     """He normal: N(0, std^2) with std = gain / sqrt(fan) (see kaiming_uniform_)."""
-    if isinstance(tensor, Tensor) and tensor.data.size == 0:
+    if _array(tensor, "kaiming_normal_").size == 0:
         return tensor
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
     values = rng_of(generator, "kaiming_normal_").normal(0.0, std, size=tensor.shape)
@@ -197,8 +213,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     a, b = _number(a, "a", fn), _number(b, "b", fn)
     if std < 0 or a > b:
         raise ValueError(f"{fn}: needs std >= 0 and a <= b, got std={std}, a={a}, b={b}")
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"{fn}: expected a Tensor (e.g. a Parameter), got {type(tensor).__name__}")
+    _array(tensor, fn)
     if std == 0:
         return _fill(tensor, min(max(mean, a), b), fn)
     cdf = [0.5 * (1 + math.erf((v - mean) / (std * math.sqrt(2)))) for v in (a, b)]
@@ -206,7 +221,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if mass < 1e-4:
         raise ValueError(f"{fn}: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, "
                          f"{std}^2): too little to sample from")
-    rng, kept, n = rng_of(generator, fn), [], tensor.data.size
+    rng, kept, n = rng_of(generator, fn), [], _array(tensor, fn).size
     while n > 0:  # rejection: each round draws enough to fill the rest, on average
         draw = rng.normal(mean, std, size=int(n / mass * 1.1) + 8)
         draw = draw[(draw >= a) & (draw <= b)][:n]

@@ -59,7 +59,8 @@ class LazyLinear(Linear):
     language models and seq2seq decoder use it). Until then `.weight` and `.bias` are empty
     Parameters (shape (0,)), already the objects an optimizer made now will update; the first
     call gives them their shapes and PyTorch's initialisation, U(-1/sqrt(in), 1/sqrt(in)), and
-    the module becomes a plain `Linear` (as PyTorch's does).
+    the module becomes a plain `Linear` (as PyTorch's does). `load_state_dict` before the
+    first call gives them the state's shapes and values instead, as in PyTorch.
 
     >>> layer = LazyLinear(2)
     >>> layer(Tensor(np.ones((5, 3)))).shape, type(layer).__name__, layer.weight.shape
@@ -75,17 +76,32 @@ class LazyLinear(Linear):
         self.name_parameters()
 
     def forward(self, x: Tensor) -> Tensor:
-        """Take in_features from x (..., in_features), initialise, then act as `Linear`."""
+        """Take in_features from x (..., in_features), initialise, then act as `Linear`.
+        Parameters that load_state_dict already gave their shapes keep their values."""
         x = as_input(x, self.weight.dtype, "LazyLinear")
         if x.ndim == 0 or x.shape[-1] == 0:
             raise ValueError(f"LazyLinear: input of shape {x.shape} has no features to read "
                              "in_features from")
         n_in, dtype = x.shape[-1], self.weight.dtype
+        if self.weight.ndim == 2:  # loaded: in_features is the loaded weight's
+            n_in = self.weight.shape[1]
         bound = 1.0 / np.sqrt(n_in)
         draw = get_rng().uniform
-        self.weight.data = draw(-bound, bound, (self.out_features, n_in)).astype(dtype)
-        if self.bias is not None:
+        if self.weight.ndim != 2:
+            self.weight.data = draw(-bound, bound, (self.out_features, n_in)).astype(dtype)
+        if self.bias is not None and self.bias.shape == (0,):
             self.bias.data = draw(-bound, bound, (self.out_features,)).astype(dtype)
         self.in_features = n_in
         self.__class__ = Linear  # initialised: from now on a Linear, as in PyTorch
         return Linear.forward(self, x)
+
+    def _lazy_shape_fits(self, key: str, shape: tuple) -> bool:
+        """Whether load_state_dict may give the still-shapeless parameter `key` (its dotted
+        name) the state's `shape`, as PyTorch's LazyLinear takes a checkpoint's shapes before
+        its first call: weight (out_features, n >= 1), bias (out_features,)."""
+        attr = key.rpartition(".")[2]
+        if getattr(self, attr, None) is None or getattr(self, attr).shape != (0,):
+            return False
+        if attr == "weight":
+            return len(shape) == 2 and shape[0] == self.out_features and shape[1] >= 1
+        return attr == "bias" and tuple(shape) == (self.out_features,)

@@ -340,6 +340,8 @@ class Module:
             raise TypeError(f"load_state_dict for {name}: expected a dict of arrays, got "
                             f"{type(state).__name__}")
         params = self._named_state()
+        lazy = {(f"{prefix}." if prefix else "") + attr: m for prefix, m in self.named_modules()
+                if hasattr(m, "_lazy_shape_fits") for attr in ("weight", "bias")}
         problems = []
         if strict:
             missing = [k for k in params if k not in state]
@@ -359,7 +361,8 @@ class Module:
                 continue
             if arr.dtype.kind not in "biuf":
                 problems.append(f"{key}: dtype {arr.dtype} is not a real number type")
-            elif arr.shape != params[key].shape:
+            elif arr.shape != params[key].shape and not (  # a LazyLinear takes the state's
+                    key in lazy and lazy[key]._lazy_shape_fits(key, arr.shape)):  # shapes
                 problems.append(f"{key}: shape {arr.shape} in the state, {params[key].shape} "
                                 "in the module")
             else:

@@ -242,6 +242,15 @@ class _TorchWeights(dict):
                "see docs/nn.md)" if str(key).startswith("bias_") else "")
         raise KeyError(f"{self.owner}._parameters: no {key!r}{why}")
 
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        """Assigning or deleting here would change a copy, not the layer: refused by name."""
+        raise TypeError(f"{self.owner}._parameters: the blocks are views of the cells' weights, "
+                        "rebuilt on each read; assigning or deleting one would not change the "
+                        "layer. Write into the block in place (nn.init.*_(block), block[:] = x "
+                        "under no_grad) or into cells[k].linear.weight")
+
+    __setitem__ = __delitem__ = pop = popitem = update = setdefault = clear = _refuse
+
 
 class RecurrentBase(Module):
     """Shared by RNN, LSTM and GRU: layers of cells, shape checks, the loop over time.
@@ -392,9 +401,10 @@ class RecurrentBase(Module):
         blocks = _TorchWeights(type(self).__name__)
         for sfx, cell in self._torch_layers():
             W, n_in = cell.linear.weight, cell.input_size
-            blocks[f"weight_ih{sfx}"], blocks[f"weight_hh{sfx}"] = W[:, :n_in], W[:, n_in:]
+            dict.__setitem__(blocks, f"weight_ih{sfx}", W[:, :n_in])
+            dict.__setitem__(blocks, f"weight_hh{sfx}", W[:, n_in:])
             if getattr(cell, "weight_hr", None) is not None:
-                blocks[f"weight_hr{sfx}"] = cell.weight_hr
+                dict.__setitem__(blocks, f"weight_hr{sfx}", cell.weight_hr)
         return blocks
 
     def _torch_layers(self) -> list[tuple[str, CellBase]]:

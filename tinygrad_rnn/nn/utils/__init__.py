@@ -97,13 +97,15 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
     return TotalNorm(total)
 
 
-def clip_grad_norm(params: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
-                   error_if_nonfinite: bool = False) -> float:
-    """PyTorch's deprecated name for `clip_grad_norm_` (older programs call it); warns as
-    PyTorch does (FutureWarning) and clips."""
+def clip_grad_norm(parameters: Iterable[Tensor] | Tensor, max_norm: float,
+                   norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: Any = None) -> float:
+    """PyTorch's deprecated name for `clip_grad_norm_` (older programs call it), with its
+    signature (`parameters=`; `foreach` is accepted and has no effect here); warns as PyTorch
+    does (FutureWarning) and clips."""
     warnings.warn("`nn.utils.clip_grad_norm` is now deprecated in favor of "
                   "`nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
-    return clip_grad_norm_(params, max_norm, norm_type, error_if_nonfinite)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite)
 
 
 def clip_grad_value_(params: Iterable[Tensor] | Tensor, clip_value: float) -> None:
