@@ -38,9 +38,7 @@ def _layers(module: Module) -> list[tuple[str, CellBase]]:
     if isinstance(module, CellBase):
         return [("", module)]
     if isinstance(module, RecurrentBase):
-        D = module.num_directions  # cells: l0, l0_reverse, l1, ... (PyTorch's order)
-        return [(f"_l{k // D}" + ("_reverse" if k % D else ""), cell)
-                for k, cell in enumerate(module.cells)]
+        return module._torch_layers()  # cells: l0, l0_reverse, l1, ... (PyTorch's order)
     raise TypeError(f"torch interop: expected a recurrent cell or sequence module, got "
                     f"{type(module).__name__}")
 
