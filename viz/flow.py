@@ -35,7 +35,7 @@ import tinygrad_rnn as tg
 import tinygrad_rnn.functional as F
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.cells import CellBase
-from tinygrad_rnn.tensor import _FREED, Tensor, tensor_list, topological_order
+from tinygrad_rnn.tensor import Tensor, tensor_list, topological_order
 
 EXTRA = "flow"
 VIEWS = ("connectivity", "jacobians", "units", "animate")
@@ -682,7 +682,7 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
     import viz
 
     everything = topological_order(loss)
-    if any(t._ctx is not None and t._ctx.saved is _FREED for t in everything):
+    if viz.view.graph_freed(everything):
         raise RuntimeError(f"{fn}: the graph of loss was freed by an earlier backward pass "
                            "(loss.backward(), or tg.grad without retain_graph=True); it runs "
                            "its own backward, so call it on a fresh forward, before any other")
