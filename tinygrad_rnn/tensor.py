@@ -615,23 +615,24 @@ class Tensor:
         tutorials' `np.sqrt(loss_fn(y_pred, y))` under no_grad); with a gradient to lose it is
         an error (`np.asarray(t)` reads the values)."""
         out = kwargs.get("out")
-        if method == "__call__" and out is not None and all(
-                isinstance(o, np.ndarray) for o in out):
-            if any(isinstance(x, Tensor) and x.requires_grad for x in inputs) \
-                    and is_grad_enabled():
-                raise TypeError(f"{ufunc.__name__}: writing a tensor that requires grad into a "
-                                "NumPy array would lose its gradient; use .detach()")
-            return ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
+        into_arrays = out is not None and all(isinstance(o, np.ndarray) for o in out)
         name = _REFLECTED.get(ufunc)
         if (method == "__call__" and not kwargs and len(inputs) == 2 and inputs[1] is self
                 and not isinstance(inputs[0], Tensor) and name is not None):
             return getattr(self, name)(inputs[0])
-        if method == "__call__" and out is None and not (is_grad_enabled() and any(
-                isinstance(x, Tensor) and x.requires_grad for x in inputs)):
-            result = ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs], **kwargs)
-            if isinstance(result, tuple):  # np.modf, np.divmod: one tensor per output
-                return tuple(C.tensor(r) for r in result)
-            return C.tensor(result)
+        if method == "__call__" and (out is None or into_arrays):
+            if is_grad_enabled() and any(isinstance(x, Tensor) and x.requires_grad
+                                         for x in inputs):
+                if into_arrays:
+                    raise TypeError(f"{ufunc.__name__}: writing a tensor that requires grad "
+                                    "into a NumPy array would lose its gradient; use .detach()")
+            else:
+                result = ufunc(*[_data(x) for x in inputs], **kwargs)
+                if into_arrays:
+                    return result
+                if isinstance(result, tuple):  # np.modf, np.divmod: one tensor per output
+                    return tuple(C.tensor(r) for r in result)
+                return C.tensor(result)
         raise TypeError(f"{ufunc.__name__}: NumPy functions do not take a Tensor (its gradient "
                         "would be lost); use the Tensor's method or the torch-named function, "
                         "or np.asarray(t) for its values")
@@ -1608,7 +1609,7 @@ def _stale_view(reader: Tensor, t: Tensor, index: Any, value: Any) -> bool:
     of t in PyTorch, which sees a write into the elements it covers. `t[i] += v` is let through
     (the value computed from the read, a temporary there: nothing else sees it afterwards)."""
     read = getattr(reader._ctx, "index", None)
-    if isinstance(read, np.ndarray) or isinstance(read, tuple):  # a 0-d integer tensor indexes
+    if isinstance(read, (np.ndarray, tuple)):  # a 0-d integer tensor indexes
         parts = read if isinstance(read, tuple) else (read,)  # as an int (a view) in PyTorch
         read = tuple(int(p) if isinstance(p, np.ndarray) and p.ndim == 0 and p.dtype.kind in "iu"
                      else p for p in parts)
