@@ -682,7 +682,7 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
     import viz
 
     everything = topological_order(loss)
-    if viz.view.graph_freed(everything):
+    if viz.view._graph_freed(everything):
         raise RuntimeError(f"{fn}: the graph of loss was freed by an earlier backward pass "
                            "(loss.backward(), or tg.grad without retain_graph=True); it runs "
                            "its own backward, so call it on a fresh forward, before any other")

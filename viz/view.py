@@ -89,7 +89,7 @@ def _as_roots(roots: Any) -> list[Tensor]:
     return tensor_list(roots, "draw", "root", empty=False)
 
 
-def graph_freed(order: list[Tensor]) -> bool:
+def _graph_freed(order: list[Tensor]) -> bool:
     """Whether a backward pass (without retain_graph) has freed the saved arrays of any op in
     `order`, so no second backward can run through it."""
     return any(t._ctx is not None and t._ctx.saved is _FREED for t in order)
@@ -104,7 +104,7 @@ def gradients(roots: list[Tensor], order: list[Tensor]) -> list[np.ndarray | Non
     that backward stored on every tensor is read instead. After a plain `backward()` there is
     nothing to read: the error says which of the three to do.
     """
-    if graph_freed(order):
+    if _graph_freed(order):
         stored = [t.grad for t in order]
         if any(g is not None for t, g in zip(order, stored) if not t.is_leaf):
             return stored
