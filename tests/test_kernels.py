@@ -9,6 +9,7 @@ differences in test_fused.py.
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import subprocess
 import sys
@@ -128,6 +129,13 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
     "cross_entropy_backward": lambda rng, d: [
         (rng.dirichlet(np.ones(5), size=7).astype(d), rng.integers(0, 5, size=7), 0.5,
          np.zeros((7, 5), d))],
+    "log_softmax_forward": lambda rng, d: [
+        (_arrays(rng, d, (7, 5), scale=4.0)[0] + np.array([[1e4]] + [[0]] * 6, d),
+         np.zeros((7, 5), d), fast) for fast in (False, True)],
+    "log_softmax_backward": lambda rng, d: [
+        (np.log(rng.dirichlet(np.ones(5), size=7)).astype(d), *_arrays(rng, d, (7, 5)),
+         np.zeros((7, 5), d), fast) for fast in (False, True)],
+    "sum_squares": lambda rng, d: [(_arrays(rng, d, (n,), scale=3.0)[0],) for n in (0, 1, 7, 40)],
     "adam_update": lambda rng, d: [
         (*_arrays(rng, d, (40,), (40,), (40,)), rng.random(40).astype(d) * 0.1,
          np.array([0.1, 0.999, 0.001, 0.01 / (1 - 0.9 ** 3), np.sqrt(1 - 0.999 ** 3), 1e-8],
@@ -318,6 +326,41 @@ def test_fast_cross_entropy_matches_float64_over_a_wide_range(rng):
     assert bad == -1
     np.testing.assert_allclose(loss, want, rtol=1e-6)
     np.testing.assert_allclose(prob, want_prob, rtol=1e-5, atol=1e-44)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_softmax_follows_the_definition_over_a_wide_range(rng, dtype):
+    """Both versions (and float32's exp_fast): rows spanning 150, offsets of 1e4, against the
+    float64 definition; the backward against J^T g = g - softmax * sum(g)."""
+    x = rng.uniform(-120, 30, size=(300, 65)).astype(dtype)
+    x[::3] += 1e4
+    g = rng.standard_normal((300, 65)).astype(dtype)
+    z = x.astype(np.float64) - x.astype(np.float64).max(axis=1, keepdims=True)
+    want = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    want_d = g - np.exp(want) * g.astype(np.float64).sum(axis=1, keepdims=True)
+    k = kernels.cross_entropy
+    for fast in (False, True) if dtype == np.float32 else (False,):
+        for forward in (k.log_softmax_forward.compiled, k.log_softmax_forward.twin):
+            y = np.full_like(x, np.nan)
+            forward(x, y, fast)
+            # float32: |y| up to 150 is rounded to its own ulp (1e-5)
+            np.testing.assert_allclose(y, want, rtol=1e-6 if dtype == np.float32 else 1e-13,
+                                       atol=2e-5 if dtype == np.float32 else 1e-12)
+        for backward in (k.log_softmax_backward.compiled, k.log_softmax_backward.twin):
+            d = np.full_like(x, np.nan)
+            backward(want.astype(dtype), g, d, fast)
+            np.testing.assert_allclose(d, want_d, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                       atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sum_squares_is_the_float64_sum_of_squares(rng, dtype):
+    """float32 gradients summed in float64: 4099 values of very different sizes, no copy."""
+    x = (rng.standard_normal(4099) * 10.0 ** rng.integers(-20, 20, size=4099)).astype(dtype)
+    want = math.fsum(float(v) ** 2 for v in x)
+    for version in (kernels.norms.sum_squares.compiled, kernels.norms.sum_squares.twin):
+        np.testing.assert_allclose(version(x), want, rtol=1e-14)
+        assert version(x[:0]) == 0.0
 
 
 @pytest.mark.parametrize("version", ["compiled", "twin"])

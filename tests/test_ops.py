@@ -353,6 +353,30 @@ def test_sigmoid_of_an_integer_tensor_is_not_truncated_to_integers():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elements_picked_by_integer_arrays_get_every_gradient(dtype):
+    """x[arange(N), t] (nll_loss's pick), x[i, j, :] and x[i, j, k], with repeated, negative and
+    unsigned indices, and large enough to run compiled: each pick's gradient is added into its
+    element, as NumPy's unbuffered add.at on the same index (an index with an array after a
+    slice still takes add.at itself)."""
+    rng = np.random.default_rng(4)
+    cases = [((7, 5), (np.arange(7), np.array([0, 4, 4, 1, -1, 0, 2]))),
+             ((6, 4, 3), (np.array([1, 1, -6]), np.array([3, 3, 0]), slice(None))),
+             ((6, 4, 3), (np.array([[5], [0]]), np.array([1, 1, 2], dtype=np.uint8),
+                          np.array([2, 2, 2], dtype=np.uint64))),
+             ((50, 100, 3), (rng.integers(-50, 50, 2000), rng.integers(0, 100, 2000))),
+             ((6, 4, 3), (slice(None), np.array([1, 1]), slice(None))),
+             ((6, 4), (np.array([], dtype=np.int64), np.array([], dtype=np.int64)))]
+    for shape, index in cases:
+        x = Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+        c = rng.standard_normal(x.data[index].shape).astype(dtype)
+        (x[index] * c).sum().backward()
+        want = np.zeros(shape, dtype)
+        np.add.at(want, index, c)
+        assert x.grad.dtype == dtype
+        np.testing.assert_allclose(x.grad, want, rtol=1e-12 if dtype == np.float64 else 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_rows_picked_by_integers_get_every_gradient(dtype):
     """weight[ids] (an embedding lookup) with repeated and negative ids, 1-D and 2-D ids, and a
     vector picked by ids: each pick adds its gradient back into its row (the compiled

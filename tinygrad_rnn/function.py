@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.kernels.activations import (erf, relu, relu_grad, sigmoid, sigmoid_grad,
-                                              tanh_grad)
-from tinygrad_rnn.kernels.core import by_size
+                                              tanh_grad, use_fast)
+from tinygrad_rnn.kernels.core import by_size, reusable
+from tinygrad_rnn.kernels.cross_entropy import log_softmax_backward, log_softmax_forward
 from tinygrad_rnn.kernels.matmul import product
 from tinygrad_rnn.kernels.scatter import scatter_add_rows
 from tinygrad_rnn.modes import switches
@@ -459,16 +460,36 @@ class GetItem(Function):
         index = ctx.index
         if _is_basic(index):  # slices and ints pick each element at most once
             return (Scatter(ctx.in_shape, index, g),)  # g there, zeros elsewhere
-        grad = np.zeros(ctx.in_shape, dtype=g.dtype)
-        if isinstance(index, np.ndarray) and index.dtype.kind in "iu" and g.dtype.char in "fd":
-            if index.size:  # rows picked by integers (an embedding lookup): compiled
-                rows = grad.reshape(ctx.in_shape[0], -1)
-                ids = index.reshape(-1)
-                ids = np.where(ids < 0, ids + len(rows), ids)  # (forward checked the range)
-                by_size(scatter_add_rows, g.size)(rows, ids, g.reshape(ids.size, -1))
-        else:
+        k = _leading_arrays(index) if g.dtype.char in "fd" else 0
+        if not k:
+            grad = np.zeros(ctx.in_shape, dtype=g.dtype)
             np.add.at(grad, index, g)  # scatter-add: an element picked twice gets both
+            return (grad,)
+        # rows picked by integers (an embedding lookup, x[arange(N), t]): compiled, into a
+        # pooled array (a fresh one costs a page fault per row x[arange(N), t] writes to)
+        grad = reusable("getitem_grad", ctx.in_shape, g.dtype)
+        grad.fill(0)
+        if g.size:
+            shape = ctx.in_shape
+            # the row numbers; mode="wrap" turns a negative index into its row (forward checked)
+            arrays = np.broadcast_arrays(*(index[:k] if isinstance(index, tuple) else (index,)))
+            ids = np.ravel_multi_index([a.astype(np.intp, copy=False) for a in arrays],
+                                       shape[:k], mode="wrap").ravel()
+            rows = grad.reshape(math.prod(shape[:k]), math.prod(shape[k:]))
+            by_size(scatter_add_rows, g.size)(rows, ids, g.reshape(ids.size, rows.shape[1]))
         return (grad,)
+
+
+def _leading_arrays(index: Any) -> int:
+    """k when `index` is k integer arrays over the leading axes and nothing after them but full
+    slices (`weight[ids]`, `logp[arange(N), t]`: whole rows picked by integers), else 0."""
+    parts = index if isinstance(index, tuple) else (index,)
+    k = 0
+    while k < len(parts) and isinstance(parts[k], np.ndarray) and parts[k].dtype.kind in "iu":
+        k += 1
+    if not all(isinstance(p, slice) and p == slice(None) for p in parts[k:]):
+        return 0
+    return k
 
 
 def _is_basic(index: Any) -> bool:
@@ -510,21 +531,33 @@ class Stack(Function):
 
 
 # ----- normalisers ---------------------------------------------------------------------------
+def _along_rows(k: Any, name: str, arrays: tuple, axis: int) -> np.ndarray:
+    """Run row kernel `k` (arrays..., out, fast) with `axis` of the arrays (all of one shape) as
+    its rows, into an array of that shape from the pool under `name` (a 0-d array is one row)."""
+    lasts = [np.moveaxis(a, axis, -1) if a.ndim else a.reshape(1, 1) for a in arrays]
+    shape = lasts[0].shape
+    rows = [np.ascontiguousarray(v).reshape(math.prod(shape[:-1]), shape[-1]) for v in lasts]
+    out = reusable(name, rows[0].shape, np.result_type(*rows))
+    if out.size:
+        by_size(k, out.size)(*rows, out, use_fast(out.dtype))
+    return np.moveaxis(out.reshape(shape), -1, axis) if arrays[0].ndim else out.reshape(())
+
+
 class LogSoftmax(Function):
-    """x - logsumexp(x), shifted by the max so |x| of 1e4 does not overflow."""
+    """x - logsumexp(x) along an axis, shifted by the max so |x| of 1e4 does not overflow; a
+    row at a time (`kernels.cross_entropy.log_softmax_forward` and its backward)."""
 
     __slots__ = ("axis",)
 
     def forward(ctx, a, axis=-1):
         ctx.axis = axis
-        shifted = a - a.max(axis=axis, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        y = _along_rows(log_softmax_forward, "log_softmax", (a,), axis)
         ctx.save_for_backward(y)
         return y
 
     def backward(ctx, g):
-        (y,) = ctx.saved
-        return (g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True),)  # J = I - softmax 1^T
+        (y,) = ctx.saved  # J = I - softmax 1^T, softmax = exp(y)
+        return (_along_rows(log_softmax_backward, "log_softmax_grad", (y, g), ctx.axis),)
 
 
 class Softmax(Function):

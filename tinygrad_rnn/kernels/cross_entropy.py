@@ -1,5 +1,5 @@
-"""Softmax cross-entropy of rows of logits at integer targets: forward (loss and the softmax the
-backward needs) and backward, each in one pass."""
+"""Softmax over rows of logits, each in one pass: the cross-entropy at integer targets (forward:
+the loss and the softmax its backward needs; backward), and log-softmax (forward, backward)."""
 
 from __future__ import annotations
 
@@ -101,3 +101,52 @@ def cross_entropy_backward(prob, target, scale, d):
     """NumPy twin."""
     np.multiply(prob, scale, out=d)
     d[np.arange(len(target)), target] -= scale  # d(-log softmax_t)/dz = softmax - 1_t
+
+
+@kernel
+def log_softmax_forward(x, y, fast):
+    """Fill y (N, C) with log softmax(x) row by row: (x - max) - log(sum(exp(x - max))), the
+    shift by the row maximum keeping large logits from overflowing; the row sums are float64.
+    fast (float32): exp by the call-free `exp_fast` (its argument is <= 0 after the shift)."""
+    n, c = x.shape
+    for i in range(n):
+        row, out = x[i], y[i]
+        top = row_max(row)
+        if fast:
+            for j in range(c):
+                out[j] = exp_fast(row[j] - top)
+        else:
+            for j in range(c):
+                out[j] = np.exp(row[j] - top)
+        log_total = np.log(row_sum(out))
+        for j in range(c):
+            out[j] = (row[j] - top) - log_total
+
+
+@log_softmax_forward.numpy
+def log_softmax_forward(x, y, fast=False):
+    """NumPy twin (always exact)."""
+    shifted = x - x.max(axis=1, keepdims=True)
+    np.subtract(shifted, np.log(np.exp(shifted).sum(axis=1, keepdims=True)), out=y)
+
+
+@kernel
+def log_softmax_backward(y, g, d, fast):
+    """Fill d (N, C) with the gradient at the logits, g - softmax * (sum of g's row), from the
+    output y = log softmax (so softmax = exp(y), and y <= 0 for `exp_fast`)."""
+    n, c = y.shape
+    for i in range(n):
+        total = row_sum(g[i])
+        row, g_row, d_row = y[i], g[i], d[i]
+        if fast:
+            for j in range(c):
+                d_row[j] = g_row[j] - exp_fast(row[j]) * total
+        else:
+            for j in range(c):
+                d_row[j] = g_row[j] - np.exp(row[j]) * total
+
+
+@log_softmax_backward.numpy
+def log_softmax_backward(y, g, d, fast=False):
+    """NumPy twin: J = I - softmax 1^T applied to g."""
+    np.subtract(g, np.exp(y) * g.sum(axis=1, keepdims=True), out=d)

@@ -1,5 +1,6 @@
-"""The backward of picking rows by an array of integers (an embedding lookup, `weight[ids]`):
-each picked row's gradient is added back into its row, once per time it was picked."""
+"""The backward of picking rows by arrays of integers (an embedding lookup, `weight[ids]`; the
+elements `logp[arange(N), t]` that `nll_loss` picks, each a row of one): each picked row's
+gradient is added back into its row, once per time it was picked."""
 
 from __future__ import annotations
 

@@ -28,6 +28,8 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from tinygrad_rnn.checks import number
+from tinygrad_rnn.kernels.core import by_size
+from tinygrad_rnn.kernels.norms import sum_squares
 from tinygrad_rnn.tensor import Tensor, stack, tensor_list
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "detach_state", "chunks",
@@ -76,11 +78,12 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float, norm_typ
     if q == math.inf:
         # np.max, not Python's max: max(4.0, nan) is 4.0, so a NaN in a later grad was lost
         total = float(np.max([np.max(np.abs(p.grad), initial=0.0) for p in have]))
-    elif q == 2.0:  # the usual case: one float64 dot product per gradient, 30x faster than **
+    elif q == 2.0:  # the usual case: one float64 sum of squares per gradient
         squares = 0.0
-        for p in have:
-            g = p.grad.astype(np.float64).ravel()
-            squares += float(np.dot(g, g))
+        for p in have:  # (compiled for float32 and float64 only)
+            compiled = p.grad.dtype.char in "fd"
+            squares += (by_size(sum_squares, p.grad.size) if compiled
+                        else sum_squares.twin)(p.grad.ravel())
         total = math.sqrt(squares)
     else:
         # per-tensor norms first, then the norm of those norms: the same as one long vector
