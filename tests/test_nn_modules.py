@@ -464,6 +464,21 @@ def test_load_state_dict_lists_every_problem_and_changes_nothing() -> None:
     np.testing.assert_array_equal(m.cells[1].linear.bias.data, before["cells.1.linear.bias"])
 
 
+def test_load_state_dict_writes_into_the_parameters_arrays() -> None:
+    """As PyTorch's copy_: an array or weight block held before the load shows the loaded
+    values (they were left stale, silently, when the load gave each parameter a new array)."""
+    m = nn.LSTM(2, 3)
+    held, block = m.cells[0].linear.weight.data, m.weight_hh_l0
+    state = {key: np.full_like(value, 0.5) for key, value in m.state_dict().items()}
+    m.load_state_dict(state)
+    assert held is m.cells[0].linear.weight.data
+    np.testing.assert_array_equal(held, 0.5)
+    np.testing.assert_array_equal(block.data, 0.5)
+    lazy = nn.LazyLinear(4)  # no shape before its first call: the loaded array is taken
+    lazy.load_state_dict({"weight": np.ones((4, 2)), "bias": np.zeros(4)})
+    assert lazy.weight.shape == (4, 2)
+
+
 def test_zero_grad_and_train_eval_reach_every_cell(rng) -> None:
     m = nn.RNN(2, 3, num_layers=2)
     m(Tensor(rng.standard_normal((3, 1, 2))))[0].sum().backward()

@@ -597,6 +597,178 @@ def test_pytorch_internal_weight_names_match_pytorchs() -> None:
                 assert ours._parameters[name].shape == tuple(theirs._parameters[name].shape)
 
 
+# ----- PyTorch's weight names as attributes (lstm.weight_hh_l0, cell.weight_hh) --------------
+def _torch_rnn(torch, kind: str, **kwargs):
+    """A float64 PyTorch module and ours with its weights (nn.load_torch_weights)."""
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, kind)(3, 4, **kwargs).double()
+    ours = getattr(nn, kind)(3, 4, dtype=np.float64, **kwargs)
+    nn.load_torch_weights(ours, theirs.state_dict())
+    return ours, theirs
+
+
+def _loss(out, weights):
+    """A weighted sum of a module's output(s), the same on both sides."""
+    outs = out if isinstance(out, tuple) else (out,)
+    return sum((o * w).sum() for o, w in zip(outs, weights))
+
+
+@pytest.mark.parametrize("kind, kwargs", [("RNN", {"num_layers": 2}),
+                                          ("GRU", {"bidirectional": True}),
+                                          ("LSTM", {"num_layers": 2, "bidirectional": True}),
+                                          ("LSTM", {"proj_size": 2})])
+def test_pytorch_weight_names_are_blocks_of_the_cells_with_pytorchs_gradients(kind, kwargs):
+    """`rnn.weight_hh_l0` (`_reverse`, `_l1`, `weight_hr_l0`) raised AttributeError. Each is now
+    its cell's block: nn.init and copy_ write through it, and after backward its `.grad` is
+    PyTorch's `rnn.weight_hh_l0.grad` (also for a penalty on the block itself)."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = _torch_rnn(torch, kind, **kwargs)
+    names = [n for n in theirs._flat_weights_names if n.startswith("weight")]
+    for name in names:
+        nn.init.orthogonal_(getattr(ours, name))  # our generator: orthogonal, in the cell
+        block = nn.export_torch_weights(ours)[name]  # read from the cells, not the block
+        gram = block.T @ block if block.shape[0] >= block.shape[1] else block @ block.T
+        np.testing.assert_allclose(gram, np.eye(len(gram)), atol=1e-12)
+        torch.nn.init.orthogonal_(getattr(theirs, name))
+        with tg.no_grad():
+            getattr(ours, name).copy_(getattr(theirs, name).detach().numpy())
+    mine = nn.export_torch_weights(ours)
+    for name, value in theirs.state_dict().items():  # every block in place, biases untouched
+        if name.startswith("weight"):
+            np.testing.assert_array_equal(mine[name], value.numpy(), err_msg=name)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 2, 3))
+    out, state = ours(x)
+    t_out, t_state = theirs(torch.tensor(x))
+    np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12, atol=1e-12)
+    ws = [rng.standard_normal(tuple(o.shape)) for o in (t_out, *(
+        t_state if isinstance(t_state, tuple) else (t_state,)))]
+    assert getattr(ours, names[1]).grad is None  # before any backward, as in PyTorch
+    (_loss((out, *(state if isinstance(state, tuple) else (state,))), ws)
+     + (getattr(ours, "weight_hh_l0") ** 2).sum()).backward()
+    t_ws = [torch.tensor(w) for w in ws]
+    (_loss((t_out, *(t_state if isinstance(t_state, tuple) else (t_state,))), t_ws)
+     + (theirs.weight_hh_l0 ** 2).sum()).backward()
+    for name in names:
+        np.testing.assert_allclose(getattr(ours, name).grad, getattr(theirs, name).grad.numpy(),
+                                   rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cell_weight_ih_and_weight_hh_are_blocks_with_pytorchs_gradients(kind):
+    """`cell.weight_ih` / `cell.weight_hh` raised AttributeError; now they are the x and h
+    columns of `cell.linear.weight`, written through and with PyTorch's `.grad`."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = _torch_rnn(torch, kind)
+    torch.nn.init.xavier_uniform_(theirs.weight_ih)
+    torch.nn.init.orthogonal_(theirs.weight_hh)
+    ours.weight_ih.data = theirs.weight_ih.detach().numpy()  # PyTorch's form, into the cell
+    with tg.no_grad():
+        ours.weight_hh[:] = theirs.weight_hh.detach().numpy()
+    np.testing.assert_array_equal(ours.linear.weight.data,
+                                  torch.cat([theirs.weight_ih, theirs.weight_hh], 1).detach())
+    rng = np.random.default_rng(2)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    state = (h, rng.standard_normal((2, 4))) if kind == "LSTMCell" else h
+    t_state = tuple(map(torch.tensor, state)) if kind == "LSTMCell" else torch.tensor(state)
+    out, t_out = ours(x, state), theirs(torch.tensor(x), t_state)
+    ws = [rng.standard_normal((2, 4)) for _ in range(2)]
+    _loss(out, ws).backward()
+    _loss(t_out, [torch.tensor(w) for w in ws]).backward()
+    for name in ("weight_ih", "weight_hh"):
+        np.testing.assert_allclose(getattr(ours, name).grad, getattr(theirs, name).grad.numpy(),
+                                   rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_pytorch_bias_names_are_refused_saying_what_to_write_instead() -> None:
+    """PyTorch's two biases are one here, so `lstm.bias_ih_l0.data[H:2*H].fill_(1)` (the
+    forget-gate trick) cannot mean what it means in PyTorch: reading or assigning a bias name
+    raises AttributeError naming the one bias (assigning used to add a dead parameter)."""
+    lstm = nn.LSTM(3, 4, num_layers=2)
+    names = [n for n, _ in lstm.named_parameters()]
+    with pytest.raises(AttributeError, match=r"LSTM.bias_ih_l1: PyTorch's two biases are folded "
+                                             r"into one here, cells\[1\].linear.bias = bias_ih_l1 "
+                                             r"\+ bias_hh_l1 .* rows \[4:8\] of cells\[1\]"):
+        lstm.bias_ih_l1.data[4:8].fill(1)
+    with pytest.raises(AttributeError, match=r"LSTM.bias_hh_l0: PyTorch's two biases are folded"):
+        lstm.bias_hh_l0 = nn.Parameter(np.zeros(16))
+    assert [n for n, _ in lstm.named_parameters()] == names and not hasattr(lstm, "bias_ih_l0")
+    with pytest.raises(AttributeError, match=r"GRUCell.bias_hh: .* linear.bias = bias_ih \+ "
+                                             r"bias_hh in the r and z rows .* rows are b_hn"):
+        nn.GRUCell(3, 4).bias_hh
+    with pytest.raises(AttributeError, match=r"RNNCell.bias_ih: PyTorch's two biases are folded "
+                                             r"into one here, linear.bias = bias_ih \+ bias_hh"):
+        nn.RNNCell(3, 4).bias_ih = nn.Parameter(np.zeros(4))
+    with pytest.raises(AttributeError, match="'LSTM' object has no attribute 'bias_ih_l0'"):
+        nn.LSTM(3, 4, bias=False).bias_ih_l0  # PyTorch's has none either
+    assert nn.RNNCell(3, 4, bias=False).bias_hh is None  # PyTorch's cell: None
+    with pytest.raises(AttributeError, match="'LSTM' object has no attribute 'weight_hr_l0'"):
+        lstm.weight_hr_l0  # no proj_size: none in PyTorch either
+
+
+def test_the_forget_gate_trick_written_as_the_message_says_is_pytorchs_model() -> None:
+    """PyTorch code that sets both biases' forget rows to 1 is refused here; what the message
+    says to write instead (rows [H:2H] of the one bias set to 2) gives PyTorch's outputs."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = _torch_rnn(torch, "LSTM")
+    with torch.no_grad():  # PyTorch's code
+        for bias in (theirs.bias_ih_l0, theirs.bias_hh_l0):
+            bias[4:8].fill_(1.0)
+    with pytest.raises(AttributeError, match=r"write rows \[4:8\] of cells\[0\].linear.bias "
+                       r"\(PyTorch code that fills those rows of both biases with 1 means 2 "
+                       r"here\)"), tg.no_grad():  # the same code here
+        for bias in (ours.bias_ih_l0, ours.bias_hh_l0):
+            bias[4:8].fill_(1.0)
+    ours.cells[0].linear.bias.data[4:8] = 2.0  # what the message says
+    x = np.random.default_rng(3).standard_normal((4, 2, 3))
+    np.testing.assert_allclose(ours(x)[0].data, theirs(torch.tensor(x))[0].detach().numpy(),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_pytorch_weight_names_refuse_assignment_and_writes_outside_no_grad() -> None:
+    """`rnn.weight_hh_l0 = nn.Parameter(...)` used to add a parameter forward never read; it is
+    refused, as are in-place writes outside no_grad (PyTorch's rule for a parameter), setting
+    a block's .grad, freezing a block alone, a hook on it, and an optimizer given a block.
+    Under no_grad `+=` writes into the cell."""
+    lstm = nn.LSTM(3, 4)
+    names = [n for n, _ in lstm.named_parameters()]
+    W = lstm.cells[0].linear.weight
+    with pytest.raises(AttributeError, match=r"LSTM.weight_hh_l0: cannot be assigned: .* add a "
+                                             "parameter that forward never reads"):
+        lstm.weight_hh_l0 = nn.Parameter(np.zeros((16, 4)))
+    with pytest.raises(AttributeError, match=r"GRUCell.weight_ih: cannot be assigned"):
+        nn.GRUCell(3, 4).weight_ih = nn.Parameter(np.zeros((12, 3)))
+    assert [n for n, _ in lstm.named_parameters()] == names
+    before = W.data.copy()
+    with tg.no_grad():
+        lstm.weight_hh_l0 += 1.0  # in place, then Python assigns the same block back: allowed
+    np.testing.assert_array_equal(W.data, np.hstack([before[:, :3], before[:, 3:] + 1.0]))
+    for write in (lambda b: b.copy_(np.zeros((16, 4))), lambda b: b.__setitem__(0, 1.0),
+                  lambda b: b.__iadd__(1.0)):
+        with pytest.raises(RuntimeError, match=r"weight_hh_l0 is a block of the parameter "
+                                               r"cells.0.linear.weight, which cannot be changed "
+                                               r"in place outside `with no_grad\(\):`"):
+            write(lstm.weight_hh_l0)
+    np.testing.assert_array_equal(W.data[:, 3:], before[:, 3:] + 1.0)
+    lstm(np.ones((2, 1, 3)))[0].sum().backward()
+    with pytest.raises(AttributeError, match=r"weight_hh_l0.grad: a block's gradient is a slice "
+                                             r"of cells.0.linear.weight.grad"):
+        lstm.weight_hh_l0.grad = None
+    with pytest.raises(ValueError, match="SGD: parameter 0 .* must be a floating leaf tensor"):
+        optim.SGD([lstm.weight_hh_l0], lr=0.1)
+    for freeze in (lambda b: setattr(b, "requires_grad", False), lambda b: b.requires_grad_(False)):
+        with pytest.raises(AttributeError, match=r"weight_hh_l0.requires_grad: a block cannot be "
+                                                 r"frozen on its own .* set cells.0.linear.weight"):
+            freeze(lstm.weight_hh_l0)  # it would have frozen nothing
+    with pytest.raises(RuntimeError, match="register_hook: weight_hh_l0 is a block of cells.0."
+                                           "linear.weight, whose gradient does not pass"):
+        lstm.weight_hh_l0.register_hook(lambda g: g)  # it would never run
+    with pytest.raises(ValueError, match=r"weight_hh_l0.data: a block of cells.0.linear.weight "
+                                         r"takes an array of its shape \(16, 4\), got \(4, 4\)"):
+        lstm.weight_hh_l0.data = np.eye(4)
+    np.testing.assert_array_equal(W.data[:, 3:], before[:, 3:] + 1.0)
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda: nn.Linear("3", 2), TypeError, "Linear: in_features must be an integer"),
     (lambda: nn.Linear(3, 0), ValueError, "Linear: out_features must be >= 1"),

@@ -8,6 +8,9 @@ followed by its nonlinearity or gates. One step of a cell is one call; a sequenc
 Every cell accepts a batch x of shape (B, I) or a single example of shape (I,); a missing state
 is zeros of the matching shape. Every weight and bias is drawn from U(-1/sqrt(H), 1/sqrt(H)),
 as PyTorch initialises its recurrent layers.
+
+PyTorch's weight names read as attributes (`cell.weight_hh`, `lstm.weight_hh_l0`: blocks of
+`.linear.weight`; see `nn.torch_names`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from tinygrad_rnn import functional as F
 from tinygrad_rnn.checks import flag, number
 from tinygrad_rnn.modes import current_annotation, is_grad_enabled
 from tinygrad_rnn.nn.linear import Linear, uniform_parameter
-from tinygrad_rnn.nn.module import Module, as_input, check_size, param_dtype
+from tinygrad_rnn.nn.module import as_input, check_size, param_dtype
+from tinygrad_rnn.nn.torch_names import TorchNamed
 from tinygrad_rnn.tensor import Tensor, annotate, cat
 
 State = Any  # a Tensor, or an (h, c) pair for the LSTM
@@ -78,7 +82,7 @@ def _concat(x: Tensor, h: Tensor, name: str = "xh") -> Tensor:
     return xh
 
 
-class CellBase(Module):
+class CellBase(TorchNamed):
     """Shared by the cells: sizes, the `.linear` over [x; h], input and state checks."""
 
     repr_children = False  # print(cell) is one line, as PyTorch's (cell.linear shows the layer)
@@ -95,6 +99,22 @@ class CellBase(Module):
                              self.gate_blocks * self.hidden_size, bias=bias, dtype=dtype,
                              init_bound=1.0 / np.sqrt(self.hidden_size))
         self.name_parameters()
+
+    def _torch_layers(self) -> list[tuple[str, "CellBase"]]:
+        """[("", self)]: a cell's PyTorch names have no layer suffix (`weight_hh`)."""
+        return [("", self)] if "linear" in vars(self) else []
+
+    # PyTorch's names (see TorchNamed); properties, as a cell's names are fixed
+    weight_ih = property(lambda self: self._torch_attribute("weight_ih"),
+                         doc="The x columns of `linear.weight` (a WeightBlock): PyTorch's W_ih.")
+    weight_hh = property(lambda self: self._torch_attribute("weight_hh"),
+                         doc="The h columns of `linear.weight` (a WeightBlock): PyTorch's W_hh.")
+    bias_ih = property(lambda self: self._torch_attribute("bias_ih") if self.bias else None,
+                       doc="Raises AttributeError: PyTorch's two biases are one, `linear.bias` "
+                           "(None when bias=False, as PyTorch's).")
+    bias_hh = property(lambda self: self._torch_attribute("bias_hh") if self.bias else None,
+                       doc="Raises AttributeError: PyTorch's two biases are one, `linear.bias` "
+                           "(None when bias=False, as PyTorch's).")
 
     def state_size(self, label: str) -> int:
         """The width of state `label`: h is proj_size wide in a projected LSTM, else H."""

@@ -27,18 +27,16 @@ from typing import Any, Mapping
 import numpy as np
 
 from tinygrad_rnn.nn.cells import CellBase, GRUCell
+from tinygrad_rnn.nn.torch_names import TorchNamed
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.nn.recurrent import RecurrentBase
 
 __all__ = ["load_torch_weights", "export_torch_weights"]
 
 
 def _layers(module: Module) -> list[tuple[str, CellBase]]:
     """(PyTorch key suffix, cell) for every layer of a cell or sequence module."""
-    if isinstance(module, CellBase):
-        return [("", module)]
-    if isinstance(module, RecurrentBase):
-        return module._torch_layers()  # cells: l0, l0_reverse, l1, ... (PyTorch's order)
+    if isinstance(module, TorchNamed):  # a cell: [("", cell)]; a layer: l0, l0_reverse, l1, ...
+        return module._torch_layers()
     raise TypeError(f"torch interop: expected a recurrent cell or sequence module, got "
                     f"{type(module).__name__}")
 

@@ -375,7 +375,11 @@ class Module:
         """Assign what _checked_state_dict returned (cannot fail)."""
         params = self._named_state()
         for key, arr in new.items():
-            params[key].data = arr
+            data = params[key].data
+            if data.shape == arr.shape and data.flags.writeable:
+                data[...] = arr  # in place, as PyTorch's copy_: whoever holds the array sees it
+            else:
+                params[key].data = arr  # (a LazyLinear before its first call has no shape yet)
             bump = getattr(params[key], "_bump_version", None)
             if bump is not None:
                 bump()

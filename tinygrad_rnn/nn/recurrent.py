@@ -29,8 +29,8 @@ from tinygrad_rnn.checks import flag
 from tinygrad_rnn import functional as F
 from tinygrad_rnn import fused as fused_ops
 from tinygrad_rnn.nn.cells import CellBase, GRUCell, LSTMCell, RNNCell, _step_of
-from tinygrad_rnn.nn.module import (Module, as_input, check_probability, check_size,
-                                    param_dtype)
+from tinygrad_rnn.nn.module import as_input, check_probability, check_size, param_dtype
+from tinygrad_rnn.nn.torch_names import TorchNamed
 from tinygrad_rnn.nn.utils.rnn import PackedSequence, _packed
 from tinygrad_rnn.tensor import Tensor, annotate, cat, no_grad, stack
 
@@ -230,29 +230,7 @@ def _run_packed(cell: CellBase, data: Tensor, segments: list[tuple[int, int, int
     return output, state if reverse else _join([state] + done[::-1])
 
 
-class _TorchWeights(dict):
-    """A recurrent layer's `_parameters`: a missing name (a bias) says why it is missing."""
-
-    def __init__(self, owner: str) -> None:
-        super().__init__()
-        self.owner = owner
-
-    def __missing__(self, key: str) -> Any:
-        why = (" (the two PyTorch biases are folded into one per cell: cells[k].linear.bias; "
-               "see docs/nn.md)" if str(key).startswith("bias_") else "")
-        raise KeyError(f"{self.owner}._parameters: no {key!r}{why}")
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        """Assigning or deleting here would change a copy, not the layer: refused by name."""
-        raise TypeError(f"{self.owner}._parameters: the blocks are views of the cells' weights, "
-                        "rebuilt on each read; assigning or deleting one would not change the "
-                        "layer. Write into the block in place (nn.init.*_(block), block[:] = x "
-                        "under no_grad) or into cells[k].linear.weight")
-
-    __setitem__ = __delitem__ = pop = popitem = update = setdefault = clear = _refuse
-
-
-class RecurrentBase(Module):
+class RecurrentBase(TorchNamed):
     """Shared by RNN, LSTM and GRU: layers of cells, shape checks, the loop over time.
 
     bidirectional=True adds, in every layer, a second cell that reads the sequence backwards;
@@ -377,41 +355,24 @@ class RecurrentBase(Module):
         """Nothing to do: PyTorch's call to lay cuDNN's weights out in one block (RNN code calls
         it in forward); the weights here are already one array per cell."""
 
-    # ----- PyTorch's internal names, read by init code such as d2l's xavier_init_weights ----
+    # ----- PyTorch's names (nn.torch_names: weight_hh_l0 ... as attributes, _parameters) ---
     @property
     def _flat_weights_names(self) -> list[str]:
         """PyTorch's names of this layer's weights and biases, in its order (`weight_ih_l0`,
-        `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, then `_reverse` and the next layers).
-        `_parameters` gives the weights under these names."""
-        names = []
-        for sfx, cell in self._torch_layers():
-            names += [f"weight_ih{sfx}", f"weight_hh{sfx}"]
-            names += [f"bias_ih{sfx}", f"bias_hh{sfx}"] if cell.bias else []
-            names += [f"weight_hr{sfx}"] if getattr(cell, "weight_hr", None) is not None else []
-        return names
+        `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, then `_reverse` and the next layers), read
+        by init code such as d2l's xavier_init_weights; `_parameters` gives the weights."""
+        return self._torch_names()
 
-    @property
-    def _parameters(self) -> dict[str, Tensor]:
-        """{PyTorch's weight name: that block of a cell's weights}: `weight_ih_l0` is the
-        x columns of `cells[0].linear.weight` ([W_ih W_hh]) and `weight_hh_l0` its h columns,
-        each a slice that shares the weight's memory, so `nn.init.xavier_uniform_(
-        rnn._parameters["weight_hh_l0"])` initialises that block as in PyTorch (fans of the
-        block), and a gradient through it reaches the weight. The biases are not here: the
-        two PyTorch biases are folded into one (`cells[k].linear.bias`, see docs/nn.md)."""
-        blocks = _TorchWeights(type(self).__name__)
-        for sfx, cell in self._torch_layers():
-            W, n_in = cell.linear.weight, cell.input_size
-            dict.__setitem__(blocks, f"weight_ih{sfx}", W[:, :n_in])
-            dict.__setitem__(blocks, f"weight_hh{sfx}", W[:, n_in:])
-            if getattr(cell, "weight_hr", None) is not None:
-                dict.__setitem__(blocks, f"weight_hr{sfx}", cell.weight_hr)
-        return blocks
+    def __getattr__(self, name: str) -> Any:
+        """PyTorch's weight names, `weight_hh_l0` ... (reached only when no attribute has the
+        name; see nn.torch_names)."""
+        return self._torch_attribute(name)
 
     def _torch_layers(self) -> list[tuple[str, CellBase]]:
         """(PyTorch's name suffix, cell) per layer and direction: _l0, _l0_reverse, _l1, ..."""
-        D = self.num_directions
+        D = vars(self).get("num_directions", 1)
         return [(f"_l{k // D}" + ("_reverse" if k % D else ""), cell)
-                for k, cell in enumerate(self.cells)]
+                for k, cell in enumerate(vars(self).get("cells", []))]
 
     def _between_layers(self, steps: Steps, layer: int) -> Steps:
         """Dropout on the outputs of layer-1 before layer reads them (training mode only)."""
