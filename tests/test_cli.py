@@ -168,12 +168,6 @@ def test_negative_seed_names_the_option(trained, capsys):
         _one_error_line(capsys, "--seed")
 
 
-def test_sample_default_prompt_outside_the_vocabulary_names_prompt(trained, capsys):
-    _, _, ckpt = trained  # trained on lower-case text: the default prompt 'The ' has a 'T'
-    assert cli.main(["sample", str(ckpt)]) == 2
-    _one_error_line(capsys, "--prompt", "'T'", "not in the vocabulary")
-
-
 def test_train_checks_sampling_options_and_save_path_before_training(trained, tmp_path, capsys):
     _, data, _ = trained
     base = ["train", "--data", str(data), "--hidden", "8", "--epochs", "1", "--max-steps", "2",
@@ -200,6 +194,34 @@ def test_resume_with_no_epochs_left_says_so(trained, capsys):
     assert cli.main(["train", "--data", str(data), "--resume", str(ckpt), "--epochs", "1",
                      "--no-save", "--length", "3", "--no-bar"]) == 0
     assert "nothing to train" in capsys.readouterr().out
+
+
+def test_resume_refuses_model_options_the_checkpoint_does_not_have(trained, capsys):
+    """--resume continues the checkpoint's GRU of 16 units: `--cell lstm` or `--hidden 32` were
+    silently ignored (an LSTM asked for, the GRU trained); the checkpoint's own values pass."""
+    _, data, ckpt = trained
+    base = ["train", "--data", str(data), "--resume", str(ckpt), "--epochs", "2", "--max-steps",
+            "2", "--batch-size", "4", "--bptt", "8", "--no-save", "--length", "3", "--no-bar"]
+    for argv, word in [(["--cell", "lstm"], "cell='gru'"), (["--hidden", "32"], "hidden_size=16"),
+                       (["--layers", "2"], "num_layers=1"), (["--dropout", "0.5"], "dropout=0.0")]:
+        assert cli.main(base + argv) == 2
+        assert "epoch" not in _one_error_line(capsys, word, "resuming continues")
+    assert cli.main(base + ["--cell", "gru", "--hidden", "16"]) == 0
+    assert "resumed" in capsys.readouterr().out
+
+
+def test_sample_starts_from_a_known_character_when_the_default_prompt_has_unknown_ones(
+        trained, capsys):
+    """The checkpoint's text has no 'T': the default prompt 'The ' failed every `sample` without
+    --prompt (as `train`, which falls back to the text's first character, never did); it now
+    starts from ' ' and says so. An explicit prompt is still checked, naming --prompt."""
+    _, _, ckpt = trained
+    assert cli.main(["sample", str(ckpt), "--length", "5", "--temperature", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "default prompt 'The '" in captured.err
+    assert captured.out.startswith(" ") and len(captured.out.rstrip("\n")) == 6
+    assert cli.main(["sample", str(ckpt), "--prompt", "The "]) == 2
+    _one_error_line(capsys, "--prompt", "'T' not in the vocabulary")
 
 
 def test_int_at_least_is_the_one_integer_check(capsys):

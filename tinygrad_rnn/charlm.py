@@ -170,9 +170,10 @@ def load_checkpoint(path: str) -> tuple[CharModel, CharVocab, dict[str, Any]]:
     return model, vocab, meta
 
 
-def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
-          num_layers: int = 1, bptt: int = 32, batch_size: int = 32, epochs: int = 3,
-          lr: float = 3e-3, clip: float = 5.0, dropout: float = 0.0, max_chars: int = 300_000,
+def train(data: str | None = None, cell: str | None = None, hidden_size: int | None = None,
+          num_layers: int | None = None, bptt: int = 32, batch_size: int = 32, epochs: int = 3,
+          lr: float = 3e-3, clip: float = 5.0, dropout: float | None = None,
+          max_chars: int = 300_000,
           max_steps: int | None = None, seed: int = 0, save: str | None = None,
           resume: str | None = None, prompt: str = "The ", sample_length: int = 200,
           temperature: float = 0.8, bar: bool = True) -> dict[str, Any]:
@@ -182,7 +183,15 @@ def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
     perplexity, steps, seconds), "step_losses" (every step's loss), "val_perplexity" (after the
     last epoch), "unigram_perplexity", "vocab_size", "samples" ({"greedy", "temperature"}) and
     "checkpoint" (the path written, or None).
+
+    The model's options cell, hidden_size, num_layers and dropout default to "lstm", 128, 1 and
+    0.0, or, with `resume`, to the checkpoint's: a value given that differs from the
+    checkpoint's is an error (the resumed model cannot change).
     """
+    model_options = {"cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
+                     "dropout": dropout}  # None: the default, or the checkpoint's
+    cell, hidden_size = cell or "lstm", 128 if hidden_size is None else hidden_size
+    num_layers, dropout = 1 if num_layers is None else num_layers, dropout or 0.0
     for name, value in [("hidden_size", hidden_size), ("num_layers", num_layers), ("bptt", bptt),
                         ("batch_size", batch_size), ("epochs", epochs), ("max_chars", max_chars)]:
         if value <= 0:
@@ -214,6 +223,15 @@ def train(data: str | None = None, cell: str = "lstm", hidden_size: int = 128,
                             f"{''.join(unknown[:10])!r}")
         cell, hidden_size, num_layers = model.cell, model.hidden_size, model.rnn.num_layers
         dropout = float(meta.get("dropout", 0.0))
+        held = {"cell": cell, "hidden_size": hidden_size, "num_layers": num_layers,
+                "dropout": dropout}
+        asked = {k: v for k, v in model_options.items() if v is not None and v != held[k]}
+        if asked:
+            raise DataError(f"the checkpoint {resume!r} holds a model with "
+                            + ", ".join(f"{k}={held[k]!r}" for k in asked) + ", not "
+                            + ", ".join(f"{k}={v!r}" for k, v in asked.items())
+                            + ": resuming continues the checkpoint's model (leave those options "
+                            "out), or train a new one without resume")
     else:
         vocab = CharVocab.from_text(text)
         model = CharModel(vocab.size, hidden_size, num_layers, cell, dropout)

@@ -63,6 +63,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     """Print text sampled from a checkpoint written by `train`."""
     model, vocab, _ = charlm.load_checkpoint(args.checkpoint)
+    if args.prompt is None:  # the default: 'The ', or a character the model knows
+        args.prompt = "The " if set("The ") <= set(vocab.chars) else (
+            " " if " " in vocab.chars else vocab.chars[0])
+        if args.prompt != "The ":
+            print(f"{PROG} sample: the default prompt 'The ' has characters the checkpoint's "
+                  f"vocabulary lacks; starting from {args.prompt!r} (--prompt sets another)",
+                  file=sys.stderr)
     unknown = sorted(set(args.prompt or "\n") - set(vocab.chars))  # "" starts from a newline
     if unknown:
         raise UsageError(f"{PROG} sample: error: --prompt {args.prompt!r}: {''.join(unknown)!r} "
@@ -137,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Continue a prompt with a model saved by "
                             "`tinygrad-rnn train`.")
     sample.add_argument("checkpoint", metavar="CHECKPOINT", help="file written by train")
-    sample.add_argument("--prompt", default="The ", help="text to continue (default: 'The ')")
+    sample.add_argument("--prompt", help="text to continue (default: 'The ', or a character "
+                        "of the checkpoint's vocabulary when it lacks those)")
     sample.add_argument("--temperature", type=non_negative_float, default=0.8,
                         help="0 is greedy; higher is more varied (default: 0.8)")
     sample.add_argument("--length", type=positive_int, default=300,
@@ -223,10 +231,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `tinygrad-rnn train` (the arguments of `tinygrad_rnn.charlm.train`)."""
     p.add_argument("--data", metavar="FILE", help="UTF-8 text file to learn (default: the "
                    "docstrings of Python's standard library, no download needed)")
-    p.add_argument("--cell", choices=sorted(charlm.CELLS), default="lstm",
-                   help="recurrent cell (default: lstm)")
-    p.add_argument("--hidden", type=hidden_int, default=128, help="hidden size (default: 128)")
-    p.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default: 1)")
+    p.add_argument("--cell", choices=sorted(charlm.CELLS),
+                   help="recurrent cell (default: lstm; with --resume, the checkpoint's)")
+    p.add_argument("--hidden", type=hidden_int, help="hidden size (default: 128; with --resume, "
+                   "the checkpoint's)")
+    p.add_argument("--layers", type=positive_int, help="stacked layers (default: 1; with "
+                   "--resume, the checkpoint's)")
     p.add_argument("--bptt", type=positive_int, default=32, help="truncated-BPTT window in steps "
                    "(default: 32)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="parallel streams "
@@ -236,7 +246,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="Adam learning rate (default: 3e-3)")
     p.add_argument("--clip", type=positive_float, default=5.0, help="max global gradient norm "
                    "(default: 5)")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout between layers")
+    p.add_argument("--dropout", type=float, help="dropout between layers (default: 0; with "
+                   "--resume, the checkpoint's)")
     p.add_argument("--max-chars", type=positive_int, default=300_000, help="use at most this "
                    "much text (default: 300000)")
     p.add_argument("--max-steps", type=positive_int, default=None, help="cap on steps per epoch")
@@ -270,7 +281,8 @@ def train_from_args(args: argparse.Namespace) -> dict[str, Any]:
                    prompt=args.prompt, sample_length=args.length,
                    temperature=args.temperature, bar=not args.no_bar)
     if args.quick:  # small enough to finish in a few seconds, large enough to beat unigram
-        options.update(hidden_size=min(args.hidden, 64), batch_size=16, bptt=min(args.bptt, 24),
+        options.update(hidden_size=None if args.resume else min(args.hidden or 128, 64),
+                       batch_size=16, bptt=min(args.bptt, 24),
                        epochs=min(args.epochs, 2),
                        max_chars=min(args.max_chars, 40_000), lr=max(args.lr, 1e-2),
                        max_steps=args.max_steps or 80, sample_length=min(args.length, 60))
