@@ -541,3 +541,33 @@ def test_softmax_of_integer_tensors_is_computed_in_the_default_float():
             np.testing.assert_allclose(out.data, expected, rtol=1e-6, atol=1e-30)
         np.testing.assert_allclose(tg.tensor(values).log_softmax(0).data, np.log(expected),
                                    rtol=1e-6)
+
+
+def test_relu_gradient_is_zero_where_relu_is_off_even_for_inf_or_nan_gradients():
+    # the gradient was g * (y > 0): inf * 0 and NaN * 0 gave NaN where PyTorch gives 0, and a
+    # NaN input (y NaN) gave 0 where PyTorch passes g
+    torch = pytest.importorskip("torch")
+    x = np.array([-1.0, 0.0, 2.0, np.nan, 3.0, -2.0])
+    g = np.array([np.inf, np.nan, 1.0, 5.0, np.inf, -np.inf])
+    tx = torch.tensor(x, requires_grad=True)
+    torch.relu(tx).backward(torch.tensor(g))
+    for fn in (Tensor.relu, F.relu, nn.ReLU()):
+        ours = Tensor(x, requires_grad=True)
+        fn(ours).backward(Tensor(g))
+        np.testing.assert_array_equal(ours.grad, tx.grad.numpy())  # [0, 0, 1, 5, inf, 0]
+
+
+def test_clamp_and_abs_gradients_with_inf_or_nan_are_pytorchs():
+    # clamp's gradient was g * inside: an inf g outside the bounds gave NaN where PyTorch gives
+    # 0; abs's was g * sign(x): a NaN input gave NaN where PyTorch's sgn gives 0
+    torch = pytest.importorskip("torch")
+    x = np.array([np.nan, -1.0, 0.0, 2.0, 5.0, 3.0])
+    g = np.array([1.0, np.inf, np.inf, 1.0, -np.inf, np.nan])
+    for name, ours_fn, theirs_fn in [("clamp", lambda t: t.clamp(0, 3), lambda t: t.clamp(0, 3)),
+                                     ("abs", lambda t: t.abs(), lambda t: t.abs())]:
+        tx = torch.tensor(x, requires_grad=True)
+        theirs_fn(tx).backward(torch.tensor(g))
+        ours = Tensor(x, requires_grad=True)
+        with np.errstate(invalid="ignore"):
+            ours_fn(ours).backward(Tensor(g))
+        np.testing.assert_array_equal(ours.grad, tx.grad.numpy(), err_msg=name)

@@ -638,3 +638,62 @@ def test_linear_and_loss_reuse_arrays_only_when_nobody_holds_them(rng):
     now = [a for t in kept for a in (t.data, t.grad)] + [xs[0].grad]
     for got, want in zip(now, values):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("fused_path", [True, False], ids=["fused", "per_op"])
+def test_relu_rnn_keeps_inf_and_nan_gradients_out_of_switched_off_units(backend, inner_path,
+                                                                        fused_path):
+    """ReLU's backward is a choice, as PyTorch's (threshold_backward), not g * (y > 0): where
+    relu gave 0 the gradient is 0 even if an inf or NaN arrives there (0 * inf made it NaN,
+    and the NaN spread through W_hh to earlier steps and to every weight); where relu's output
+    is NaN (a NaN input) the gradient passes. Every gradient against PyTorch's, both paths."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    ref = torch.nn.RNN(2, 3, nonlinearity="relu").double()
+    model = nn.RNN(2, 3, nonlinearity="relu", dtype=np.float64, fused=fused_path)
+    nn.load_torch_weights(model, {k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(1).standard_normal((4, 3, 2))
+    x[1, 2, 0] = np.nan  # row 2 is NaN from step 1 on
+    tx = torch.tensor(x, requires_grad=True)
+    out, h_n = ref(tx)
+    g_out, g_h = np.ones((4, 3, 3)), np.ones((1, 3, 3))
+    off = np.argwhere(out.detach().numpy()[:, :2] == 0)  # units relu switched off (rows 0, 1)
+    assert len(off) >= 2
+    g_out[tuple(off[0])], g_out[tuple(off[-1])] = np.inf, np.nan
+    torch.autograd.backward([out, h_n], [torch.tensor(g_out), torch.tensor(g_h)])
+    gx = tg.Tensor(x, requires_grad=True)
+    ours, ours_h = model(gx)
+    tg.autograd.backward([ours, ours_h], [tg.Tensor(g_out), tg.Tensor(g_h)])
+    cell, W = ref, model.cells[0].linear
+    np.testing.assert_allclose(ours.data, out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gx.grad, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(W.weight.grad, np.concatenate(
+        [cell.weight_ih_l0.grad.numpy(), cell.weight_hh_l0.grad.numpy()], axis=1), rtol=1e-12)
+    np.testing.assert_allclose(W.bias.grad, cell.bias_ih_l0.grad.numpy(), rtol=1e-12)
+    assert np.isfinite(gx.grad[:, :2]).all()  # rows 0 and 1 never saw a NaN input
+
+
+def test_gru_gradient_of_an_infinite_loss_gradient_is_pytorchs_nan(backend, inner_path):
+    """h' = n + z (h - n): the gradient reaching n is g - g z, as the per-op cell and PyTorch
+    compute it; an infinite g makes it inf - inf = NaN there, not the inf of g (1 - z), so the
+    fused GRU's gradients are NaN exactly where PyTorch's (and the per-op path's) are."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    ref = torch.nn.GRU(3, 4).double()
+    x = np.random.default_rng(1).standard_normal((4, 2, 3))
+    g_out, g_h = np.ones((4, 2, 4)), np.ones((1, 2, 4))
+    g_h[0, 0, 0] = np.inf
+    tx = torch.tensor(x, requires_grad=True)
+    torch.autograd.backward(ref(tx), [torch.tensor(g_out), torch.tensor(g_h)])
+    want = [tx.grad.numpy()] + [p.grad.numpy() for p in ref.parameters()]
+    for fused_path in (True, False):
+        model = nn.GRU(3, 4, dtype=np.float64, fused=fused_path)
+        nn.load_torch_weights(model, {k: v.detach().numpy() for k, v in ref.state_dict().items()})
+        gx = tg.Tensor(x, requires_grad=True)
+        tg.autograd.backward(model(gx), [tg.Tensor(g_out), tg.Tensor(g_h)])
+        W, b, b_hn = model.cells[0].linear.weight, model.cells[0].linear.bias, model.cells[0].b_hn
+        got = [gx.grad, W.grad[:, :3], W.grad[:, 3:], b.grad, np.concatenate([b.grad[:8],
+                                                                              b_hn.grad])]
+        assert np.isnan(want[0]).any()
+        for ours, theirs in zip(got, want):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12)  # NaN, inf and values alike

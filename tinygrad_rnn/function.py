@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.kernels.activations import (erf, relu, relu_grad, sigmoid, sigmoid_grad,
+from tinygrad_rnn.kernels.activations import (erf, relu, relu_backward, sigmoid, sigmoid_grad,
                                               tanh_grad, use_fast)
 from tinygrad_rnn.kernels.core import by_size, reusable
 from tinygrad_rnn.kernels.cross_entropy import log_softmax_backward, log_softmax_forward
@@ -321,7 +321,7 @@ class ReLU(Function):
 
     def backward(ctx, g):
         (y,) = ctx.saved
-        return (g * relu_grad(y),)  # gradient passes where the input was positive
+        return (relu_backward(y, g),)  # g where the input was positive, else 0
 
 
 class Exp(Function):
@@ -538,8 +538,9 @@ def _along_rows(k: Any, name: str, arrays: tuple, axis: int) -> np.ndarray:
     shape = lasts[0].shape
     rows = [np.ascontiguousarray(v).reshape(math.prod(shape[:-1]), shape[-1]) for v in lasts]
     out = reusable(name, rows[0].shape, np.result_type(*rows))
-    if out.size:
-        by_size(k, out.size)(*rows, out, use_fast(out.dtype))
+    if out.size:  # compiled for float32 and float64 only (numba has no float16)
+        compiled = all(r.dtype.char in "fd" for r in rows)
+        (by_size(k, out.size) if compiled else k.twin)(*rows, out, use_fast(out.dtype))
     return np.moveaxis(out.reshape(shape), -1, axis) if arrays[0].ndim else out.reshape(())
 
 
@@ -619,7 +620,9 @@ class Clamp(Function):
 
     def backward(ctx, g):
         (inside,) = ctx.saved
-        return (g * inside,)  # passes where low <= a <= high (bounds included, as PyTorch)
+        # passes where low <= a <= high (bounds included), else 0: a choice, as PyTorch's,
+        # not g * inside (an inf g outside would make 0 * inf = NaN)
+        return (np.where(inside, g, 0),)
 
 
 class Where(Function):
@@ -693,7 +696,8 @@ class Abs(Function):
 
     def backward(ctx, g):
         (a,) = ctx.saved
-        return (g * np.sign(a),)  # d|x|/dx = sign(x), 0 at 0 (as PyTorch)
+        sign = np.where(np.isnan(a), 0, np.sign(a))  # PyTorch's sgn: 0 at NaN, as at 0
+        return (g * sign.astype(a.dtype, copy=False),)  # d|x|/dx = sign(x)
 
 
 class Sign(Function):

@@ -58,10 +58,11 @@ def sigmoid_grad(y):
     return y * (1 - y)
 
 
-@formula
-def relu_grad(y):
-    """d relu / dz written with y = relu(z): 1 where y > 0, else 0."""
-    return y > 0
+def relu_backward(y, g):
+    """The gradient g through relu, written with y = relu(z): g where y > 0, 0 where y <= 0,
+    as a choice, not g * (y > 0): an inf or NaN g stays out of the units relu switched off
+    (0 * inf is NaN), and g passes where y is NaN, as in PyTorch's threshold_backward."""
+    return np.where(y <= 0, 0, g)
 
 
 # ----- call-free, for compiled float32 loops (scalars) -------------------------------------------
@@ -146,7 +147,8 @@ def act_inplace(z, code, fast=False):
 
 @kernel
 def act_grad_inplace(y, g, code):
-    """g *= act'(z) written with y = act(z), for 2-D y and g; the branch outside the loops."""
+    """g *= act'(z) written with y = act(z), for 2-D y and g (relu: g = 0 where y <= 0, see
+    `relu_backward`); the branch outside the loops."""
     n, h = y.shape
     if code == 0:
         for i in range(n):
@@ -159,13 +161,17 @@ def act_grad_inplace(y, g, code):
     else:
         for i in range(n):
             for j in range(h):
-                g[i, j] *= relu_grad(y[i, j])  # relu passes where y > 0
+                if y[i, j] <= 0:  # relu: a choice, not a product (see relu_backward)
+                    g[i, j] = 0.0
 
 
 @act_grad_inplace.numpy
 def act_grad_inplace(y, g, code):
     """NumPy twin."""
-    g *= (tanh_grad, sigmoid_grad, relu_grad)[code](y)
+    if code == RELU:
+        g[y <= 0] = 0  # relu: a choice, not a product (see relu_backward)
+    else:
+        g *= (tanh_grad, sigmoid_grad)[code](y)
 
 
 # ----- the error function, for GELU --------------------------------------------------------------

@@ -118,7 +118,9 @@ def gru_update_backward_into(dh, h_prev, gates, m, dp, dq, reset_after):
             dp_z[j] = dz
             dq_z[j] = dz
         for j in range(hh):
-            da_n = dh_b[j] * (1 - z[j]) * tanh_grad(n_b[j])  # back through n's tanh
+            # dh (1 - z) written dh - dh z, as the per-op cell's n + z (h - n) gives it (and
+            # PyTorch's): an infinite dh makes NaN, not inf; then back through n's tanh
+            da_n = (dh_b[j] - dh_b[j] * z[j]) * tanh_grad(n_b[j])
             dp_n[j] = da_n
             dq_n[j] = da_n * r[j] if reset_after else da_n  # a_n = p_n + r m: r scales m's
         if reset_after:
@@ -134,7 +136,7 @@ def gru_update_backward_into(dh, h_prev, gates, m, dp, dq, reset_after):
     hh = dh.shape[1]
     r, z, n = gates[:, :hh], gates[:, hh:2 * hh], gates[:, 2 * hh:]
     dz = dh * (h_prev - n) * sigmoid_grad(z)
-    da_n = dh * (1 - z) * tanh_grad(n)
+    da_n = (dh - dh * z) * tanh_grad(n)  # dh (1 - z) as the per-op cell gives it (see above)
     dp[:, hh:2 * hh], dp[:, 2 * hh:] = dz, da_n
     dq[:, hh:2 * hh] = dz
     if reset_after:
