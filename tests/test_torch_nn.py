@@ -6,6 +6,9 @@ on (parameters() as an iterator, apply order, dtype casting at module boundaries
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -767,6 +770,38 @@ def test_pytorch_weight_names_refuse_assignment_and_writes_outside_no_grad() -> 
                                          r"takes an array of its shape \(16, 4\), got \(4, 4\)"):
         lstm.weight_hh_l0.data = np.eye(4)
     np.testing.assert_array_equal(W.data[:, 3:], before[:, 3:] + 1.0)
+
+
+def test_a_loss_through_a_weight_block_keeps_every_gradient_and_draws() -> None:
+    """An L2 penalty on cell.weight_hh beside the loss: backward(retain_grad=True), what viz
+    asks for, raised at the block's .grad setter after other .grad values were already written
+    (half a backward stored); now it stores every other gradient, the block's reads the weight's,
+    and viz.flow.animate_backward runs."""
+    cell = nn.RNNCell(3, 4, dtype=np.float64)
+    x = tg.tensor(np.random.default_rng(0).standard_normal((2, 1, 3)))
+
+    def loss_of() -> tuple:
+        h = cell(x[1], cell(x[0]))
+        return h, h.sum() + 0.1 * (cell.weight_hh ** 2).sum()
+
+    h, loss = loss_of()
+    cell.zero_grad()
+    loss.backward(retain_grad=True)
+    np.testing.assert_array_equal(h.grad, np.ones((1, 4)))  # stored, as for every tensor
+    without_penalty = tg.grad(loss_of()[0].sum(), cell.linear.weight)[0]
+    want = without_penalty.copy()
+    want[:, 3:] += 0.2 * cell.linear.weight.data[:, 3:]  # d(0.1 |W_hh|^2) = 0.2 W_hh
+    np.testing.assert_allclose(cell.linear.weight.grad, want, rtol=1e-12)
+    np.testing.assert_allclose(cell.weight_hh.grad, want[:, 3:], rtol=1e-12)
+    pytest.importorskip("PIL")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    from viz import flow
+    before = cell.linear.weight.grad.copy()
+    path = flow.animate_backward(loss_of()[1], os.path.join(tempfile.mkdtemp(), "a.gif"),
+                                 max_frames=3)
+    assert os.path.getsize(path) > 0
+    np.testing.assert_array_equal(cell.linear.weight.grad, before)  # put back as it was
 
 
 @pytest.mark.parametrize("make, error, match", [

@@ -139,6 +139,9 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "name", "tags", "_ctx", "_vc", "_base", "_used",
                  "_hooks", "__weakref__")
     __hash__ = object.__hash__  # hash by identity even though == compares values
+    # False for a view whose `.grad` reads another tensor's (nn's WeightBlock):
+    # backward(retain_grad=True) and viz then leave its `.grad` alone
+    holds_grad = True
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -2008,7 +2011,7 @@ def _propagate(grads: dict[Tensor, np.ndarray], retain_graph: bool, retain_grad:
                 continue
             elif hooks and _RETAIN in hooks:  # retain_grad(): accumulates, as a leaf's .grad
                 written.append((t, g, True))
-            elif retain_grad:  # backward(retain_grad=True): this backward's gradient
+            elif retain_grad and t.holds_grad:  # backward(retain_grad=True): this gradient
                 written.append((t, g, False))
             saved = ctx.saved
             if saved is _FREED or saved.__class__ is _Failed:

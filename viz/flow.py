@@ -686,6 +686,7 @@ def animate_backward(loss: Tensor, path: str | os.PathLike, max_frames: int = 60
         raise RuntimeError(f"{fn}: the graph of loss was freed by an earlier backward pass "
                            "(loss.backward(), or tg.grad without retain_graph=True); it runs "
                            "its own backward, so call it on a fresh forward, before any other")
+    everything = [t for t in everything if t.holds_grad]  # (a weight block reads its weight's)
     order = [t for t in reversed(everything) if t.requires_grad]  # backward's order
     saved = [t.grad for t in everything]
     graphs = []

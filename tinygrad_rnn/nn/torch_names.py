@@ -29,6 +29,7 @@ class WeightBlock(Tensor):
     leaf: give an optimizer `model.parameters()`, not a block."""
 
     __slots__ = ("_weight", "_index")
+    holds_grad = False  # its .grad is the weight's: backward(retain_grad=True) stores none here
 
     @property
     def grad(self) -> np.ndarray | None:
