@@ -131,10 +131,10 @@ CASES = {  # kernel name -> (rng, dtype) -> list of argument tuples
          np.zeros((7, 5), d))],
     "log_softmax_forward": lambda rng, d: [
         (_arrays(rng, d, (7, 5), scale=4.0)[0] + np.array([[1e4]] + [[0]] * 6, d),
-         np.zeros((7, 5), d), fast) for fast in (False, True)],
+         np.zeros((7, 5), d), np.zeros((7, 5), d), fast) for fast in (False, True)],
     "log_softmax_backward": lambda rng, d: [
-        (np.log(rng.dirichlet(np.ones(5), size=7)).astype(d), *_arrays(rng, d, (7, 5)),
-         np.zeros((7, 5), d), fast) for fast in (False, True)],
+        (rng.dirichlet(np.ones(5), size=7).astype(d), *_arrays(rng, d, (7, 5)),
+         np.zeros((7, 5), d))],
     "sum_squares": lambda rng, d: [(_arrays(rng, d, (n,), scale=3.0)[0],) for n in (0, 1, 7, 40)],
     "adam_update": lambda rng, d: [
         (*_arrays(rng, d, (40,), (40,), (40,)), rng.random(40).astype(d) * 0.1,
@@ -341,16 +341,18 @@ def test_log_softmax_follows_the_definition_over_a_wide_range(rng, dtype):
     k = kernels.cross_entropy
     for fast in (False, True) if dtype == np.float32 else (False,):
         for forward in (k.log_softmax_forward.compiled, k.log_softmax_forward.twin):
-            y = np.full_like(x, np.nan)
-            forward(x, y, fast)
+            y, prob = np.full_like(x, np.nan), np.full_like(x, np.nan)
+            forward(x, y, prob, fast)
             # float32: |y| up to 150 is rounded to its own ulp (1e-5)
             np.testing.assert_allclose(y, want, rtol=1e-6 if dtype == np.float32 else 1e-13,
                                        atol=2e-5 if dtype == np.float32 else 1e-12)
-        for backward in (k.log_softmax_backward.compiled, k.log_softmax_backward.twin):
-            d = np.full_like(x, np.nan)
-            backward(want.astype(dtype), g, d, fast)
-            np.testing.assert_allclose(d, want_d, rtol=1e-5 if dtype == np.float32 else 1e-12,
-                                       atol=1e-5 if dtype == np.float32 else 1e-12)
+            np.testing.assert_allclose(prob, np.exp(want), rtol=1e-5 if dtype == np.float32
+                                       else 1e-12, atol=1e-44)
+    for backward in (k.log_softmax_backward.compiled, k.log_softmax_backward.twin):
+        d = np.full_like(x, np.nan)
+        backward(np.exp(want).astype(dtype), g, d)
+        np.testing.assert_allclose(d, want_d, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

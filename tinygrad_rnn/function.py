@@ -531,34 +531,43 @@ class Stack(Function):
 
 
 # ----- normalisers ---------------------------------------------------------------------------
-def _along_rows(k: Any, name: str, arrays: tuple, axis: int) -> np.ndarray:
-    """Run row kernel `k` (arrays..., out, fast) with `axis` of the arrays (all of one shape) as
-    its rows, into an array of that shape from the pool under `name` (a 0-d array is one row)."""
-    lasts = [np.moveaxis(a, axis, -1) if a.ndim else a.reshape(1, 1) for a in arrays]
-    shape = lasts[0].shape
-    rows = [np.ascontiguousarray(v).reshape(math.prod(shape[:-1]), shape[-1]) for v in lasts]
-    out = reusable(name, rows[0].shape, np.result_type(*rows))
-    if out.size:  # compiled for float32 and float64 only (numba has no float16)
-        compiled = all(r.dtype.char in "fd" for r in rows)
-        (by_size(k, out.size) if compiled else k.twin)(*rows, out, use_fast(out.dtype))
-    return np.moveaxis(out.reshape(shape), -1, axis) if arrays[0].ndim else out.reshape(())
+def _rows(a: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
+    """a with `axis` moved last, as a contiguous 2-D array of rows (a 0-d a is one row), and
+    the shape of a with `axis` last."""
+    last = np.moveaxis(a, axis, -1) if a.ndim else a.reshape(1, 1)
+    shape = last.shape
+    return np.ascontiguousarray(last).reshape(math.prod(shape[:-1]), shape[-1]), shape
+
+
+def _unrows(rows: np.ndarray, shape: tuple, axis: int, ndim: int) -> np.ndarray:
+    """The inverse of `_rows`: rows back in the shape and axis order of the original array."""
+    return np.moveaxis(rows.reshape(shape), -1, axis) if ndim else rows.reshape(())
 
 
 class LogSoftmax(Function):
     """x - logsumexp(x) along an axis, shifted by the max so |x| of 1e4 does not overflow; a
-    row at a time (`kernels.cross_entropy.log_softmax_forward` and its backward)."""
+    row at a time (`kernels.cross_entropy.log_softmax_forward`, which also keeps the softmax
+    for the backward)."""
 
     __slots__ = ("axis",)
 
     def forward(ctx, a, axis=-1):
         ctx.axis = axis
-        y = _along_rows(log_softmax_forward, "log_softmax", (a,), axis)
-        ctx.save_for_backward(y)
-        return y
+        x, shape = _rows(a, axis)
+        y = reusable("log_softmax", x.shape, x.dtype)
+        prob = reusable("log_softmax_prob", x.shape, x.dtype)
+        if x.size:
+            by_size(log_softmax_forward, x.size)(x, y, prob, use_fast(x.dtype))
+        ctx.save_for_backward(prob)
+        return _unrows(y, shape, axis, a.ndim)
 
     def backward(ctx, g):
-        (y,) = ctx.saved  # J = I - softmax 1^T, softmax = exp(y)
-        return (_along_rows(log_softmax_backward, "log_softmax_grad", (y, g), ctx.axis),)
+        (prob,) = ctx.saved
+        rows, shape = _rows(g, ctx.axis)
+        d = reusable("log_softmax_grad", prob.shape, np.result_type(prob, rows))
+        if d.size:  # J = I - softmax 1^T
+            by_size(log_softmax_backward, d.size)(prob, rows, d)
+        return (_unrows(d, shape, ctx.axis, g.ndim),)
 
 
 class Softmax(Function):

@@ -104,49 +104,51 @@ def cross_entropy_backward(prob, target, scale, d):
 
 
 @kernel
-def log_softmax_forward(x, y, fast):
-    """Fill y (N, C) with log softmax(x) row by row: (x - max) - log(sum(exp(x - max))), the
-    shift by the row maximum keeping large logits from overflowing; the row sums are float64.
-    fast (float32): exp by the call-free `exp_fast` (its argument is <= 0 after the shift)."""
+def log_softmax_forward(x, y, prob, fast):
+    """Fill y (N, C) with log softmax(x) row by row, (x - max) - log(sum(exp(x - max))), and prob
+    with softmax(x), which the backward needs (so it takes no exp). The shift by the row maximum
+    keeps large logits from overflowing; the row sums are float64. fast (float32): exp by the
+    call-free `exp_fast` (its argument is <= 0 after the shift)."""
     n, c = x.shape
     for i in range(n):
-        row, out = x[i], y[i]
+        row, out, p = x[i], y[i], prob[i]
         top = row_max(row)
         if fast:
             for j in range(c):
-                out[j] = exp_fast(row[j] - top)
+                p[j] = exp_fast(row[j] - top)
         else:
             for j in range(c):
-                out[j] = np.exp(row[j] - top)
-        log_total = np.log(row_sum(out))
+                p[j] = np.exp(row[j] - top)
+        total = row_sum(p)
+        log_total, scale = np.log(total), 1.0 / total
         for j in range(c):
             out[j] = (row[j] - top) - log_total
+            p[j] *= scale
 
 
 @log_softmax_forward.numpy
-def log_softmax_forward(x, y, fast=False):
+def log_softmax_forward(x, y, prob, fast=False):
     """NumPy twin (always exact)."""
     shifted = x - x.max(axis=1, keepdims=True)
-    np.subtract(shifted, np.log(np.exp(shifted).sum(axis=1, keepdims=True)), out=y)
+    np.exp(shifted, out=prob)
+    total = prob.sum(axis=1, keepdims=True)
+    np.subtract(shifted, np.log(total), out=y)
+    prob /= total
 
 
 @kernel
-def log_softmax_backward(y, g, d, fast):
-    """Fill d (N, C) with the gradient at the logits, g - softmax * (sum of g's row), from the
-    output y = log softmax (so softmax = exp(y), and y <= 0 for `exp_fast`)."""
-    n, c = y.shape
+def log_softmax_backward(prob, g, d):
+    """Fill d (N, C) with the gradient at the logits, g - softmax * (the sum of g's row), from
+    the softmax `log_softmax_forward` filled."""
+    n, c = prob.shape
     for i in range(n):
         total = row_sum(g[i])
-        row, g_row, d_row = y[i], g[i], d[i]
-        if fast:
-            for j in range(c):
-                d_row[j] = g_row[j] - exp_fast(row[j]) * total
-        else:
-            for j in range(c):
-                d_row[j] = g_row[j] - np.exp(row[j]) * total
+        p, g_row, d_row = prob[i], g[i], d[i]
+        for j in range(c):
+            d_row[j] = g_row[j] - p[j] * total
 
 
 @log_softmax_backward.numpy
-def log_softmax_backward(y, g, d, fast=False):
+def log_softmax_backward(prob, g, d):
     """NumPy twin: J = I - softmax 1^T applied to g."""
-    np.subtract(g, np.exp(y) * g.sum(axis=1, keepdims=True), out=d)
+    np.subtract(g, prob * g.sum(axis=1, keepdims=True), out=d)
